@@ -1,0 +1,89 @@
+"""The ``labwright`` command line: ``serve`` and the tools later issues add."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import socket
+import sys
+from typing import Callable
+
+from bridge_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(args: argparse.Namespace) -> int:
+    settings = Settings.from_env(host=args.host, port=args.port)
+    # Bind before anything else: a busy port must be reported at once, not after start-up.
+    try:
+        sock = _bind(settings.host, settings.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            print(
+                f"labwright: port {settings.port} on {settings.host} is already in use; "
+                "stop the other server or pass --port",
+                file=sys.stderr,
+            )
+        else:
+            print(f"labwright: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"labwright: WARNING: listening on {settings.host}, reachable from other machines",
+            file=sys.stderr,
+        )
+    import uvicorn
+
+    from bridge_server.app import create_app
+
+    if not (settings.wheels_dir / "manifest.json").exists():
+        print(
+            "labwright: WARNING: the page's assets are not built; run `python3 scripts/setup.py`",
+            file=sys.stderr,
+        )
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    print(f"Labwright is serving at http://{host}:{settings.port}/", flush=True)
+    config = uvicorn.Config(
+        create_app(settings), log_level=args.log_level, access_log=args.log_level == "debug"
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("serve", help="serve the page and the bridge API")
+    parser.add_argument("--host", default=None, help=f"address to bind (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
+    parser.set_defaults(handler=serve)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="labwright", description="PyLabRobot in the browser.")
+    parser.add_argument("--version", action="store_true", help="print versions and exit")
+    commands = parser.add_subparsers(dest="command")
+    _add_serve(commands)
+    args = parser.parse_args(argv)
+    if args.version:
+        import browser_runtime
+
+        print(f"labwright {browser_runtime.__version__}")
+        return 0
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

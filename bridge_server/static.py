@@ -1,0 +1,40 @@
+"""Static files with the cache policy the page's boot speed depends on."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+# Python's table may lack these; the page's module worker and WebAssembly need them exact.
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/json", ".json")
+mimetypes.add_type("application/zip", ".zip")
+mimetypes.add_type("application/zip", ".whl")
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+
+
+class CachedStaticFiles(StaticFiles):
+    """``StaticFiles`` that marks versioned content immutable and everything else no-cache.
+
+    ``immutable`` is only safe where the URL changes whenever the bytes do: Pyodide's files
+    live under their version, compiled archives carry their content hash in the name.
+    Everything else (the page, the manifest) is revalidated with its ETag.
+    """
+
+    def __init__(self, *, directory: str | os.PathLike[str], immutable: bool, **kwargs: object):
+        super().__init__(directory=directory, check_dir=False, **kwargs)  # type: ignore[arg-type]
+        self._immutable = immutable
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        immutable = self._immutable and not path.endswith("manifest.json")
+        response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
+        return response

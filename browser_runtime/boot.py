@@ -1,0 +1,68 @@
+"""What the page's worker imports to become ready, and the versions it reports."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import sys
+from dataclasses import asdict, dataclass
+
+#: Imported before ``ready`` resolves; everything else in the page is imported lazily.
+READY_MODULES: tuple[str, ...] = (
+    "pylabrobot.liquid_handling",
+    "pylabrobot.resources",
+    "libcst",
+    "browser_runtime",
+)
+
+
+@dataclass(frozen=True)
+class Versions:
+    python: str
+    pylabrobot: str
+    libcst: str
+    labwright: str
+
+
+def import_ready_modules() -> Versions:
+    """Import what ``ready`` promises and report the versions actually imported."""
+    _quiet_import("serial")
+    for name in READY_MODULES:
+        importlib.import_module(name)
+    import libcst
+    import pylabrobot
+
+    import browser_runtime
+
+    return Versions(
+        python=".".join(str(part) for part in sys.version_info[:3]),
+        pylabrobot=pylabrobot.__version__,
+        libcst=_libcst_version(libcst),
+        labwright=browser_runtime.__version__,
+    )
+
+
+def versions_dict() -> dict[str, str]:
+    return asdict(import_ready_modules())
+
+
+def _libcst_version(libcst_module: object) -> str:
+    version = getattr(libcst_module, "__version__", None) or getattr(
+        libcst_module, "LIBCST_VERSION", None
+    )
+    if version:
+        return str(version)
+    from importlib.metadata import version as dist_version
+
+    return dist_version("libcst")
+
+
+def _quiet_import(name: str) -> None:
+    # pyserial prints a page of "no implementation for your platform" on emscripten; in the
+    # page only its constants are used (the web bridge moves the bytes), so hush it.
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass

@@ -1,0 +1,323 @@
+"""Set up a Labwright checkout: venv, Pyodide, the page's wheels and bytecode. Idempotent.
+
+Run with any Python >= 3.11 (stdlib only): ``python3 scripts/setup.py``. Each step checks
+what is already there (by content hash) and does nothing when it is current, so a second
+run takes seconds and needs no network. Only the package registries are used (PyPI
+through pip, the npm registry through npm).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+PINS = ROOT / "wheels" / "manifest.json"
+DIST = ROOT / "wheels" / "dist"
+COMPILED = DIST / "compiled"
+CACHE = ROOT / ".labwright-cache"
+PYODIDE_OUT = ROOT / "build" / "pyodide"
+BUILD_MANIFEST = DIST / "manifest.json"
+
+# Fixed zip timestamps make our built wheels reproducible: same sources, same sha256.
+_ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
+
+
+def log(message: str) -> None:
+    print(f"[setup] {message}", flush=True)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def run(cmd: list[str], **kwargs: object) -> None:
+    subprocess.run(cmd, check=True, **kwargs)  # type: ignore[call-overload]
+
+
+# -- the virtual environment -------------------------------------------------------------
+
+
+def ensure_venv(with_test: bool) -> None:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        log("creating .venv")
+        run([sys.executable, "-m", "venv", str(VENV)])
+    extras = ".[test]" if with_test else "."
+    stamp_file = VENV / ".labwright-install"
+    stamp = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    previous = stamp_file.read_text().split() if stamp_file.exists() else []
+    # A test install also satisfies a plain run; never downgrade it.
+    if stamp in previous or (not with_test and previous and "test" in previous):
+        return
+    log(f"installing labwright{extras[1:]} into .venv")
+    run([str(python), "-m", "pip", "install", "-q", "-e", extras], cwd=ROOT)
+    stamp_file.write_text(f"{stamp} {'test' if with_test else 'run'}\n")
+
+
+# -- Pyodide from the npm package ---------------------------------------------------------
+
+
+def ensure_pyodide(version: str) -> Path:
+    package = ROOT / "node_modules" / "pyodide"
+    installed = package / "package.json"
+    if not installed.exists() or json.loads(installed.read_text())["version"] != version:
+        log(f"fetching npm pyodide@{version}")
+        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT)
+    out = PYODIDE_OUT / version
+    files = [
+        "pyodide.mjs",
+        "pyodide.asm.mjs",
+        "pyodide.asm.wasm",
+        "python_stdlib.zip",
+        "pyodide-lock.json",
+    ]
+    for name in files:
+        source, target = package / name, out / name
+        if target.exists() and target.stat().st_size == source.stat().st_size:
+            if sha256_file(target) == sha256_file(source):
+                continue
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+    return out
+
+
+# -- pinned wheels from PyPI ---------------------------------------------------------------
+
+
+def ensure_pinned(entry: dict[str, str], python_version: str) -> Path:
+    target = DIST / entry["file"]
+    if target.exists() and sha256_file(target) == entry["sha256"]:
+        return target
+    DIST.mkdir(parents=True, exist_ok=True)
+    log(f"downloading {entry['file']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        spec = f"{entry['name']}=={entry['version']}"
+        binary = ["--no-binary=:all:"] if entry["file"].endswith(".tar.gz") else [
+            "--only-binary=:all:",
+            "--python-version",
+            python_version,
+            "--platform",
+            "any",
+        ]
+        run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", *binary, "-d", tmp, spec])
+        downloaded = Path(tmp) / entry["file"]
+        if not downloaded.exists():
+            raise SystemExit(f"pip did not produce {entry['file']} for {spec}")
+        actual = sha256_file(downloaded)
+        if actual != entry["sha256"]:
+            raise SystemExit(
+                f"{entry['file']}: sha256 {actual} does not match the pin {entry['sha256']}"
+            )
+        shutil.copyfile(downloaded, target)
+    return target
+
+
+# -- wheels we build ------------------------------------------------------------------------
+
+
+def _write_wheel(target: Path, name: str, version: str, files: dict[str, bytes]) -> None:
+    """Write a reproducible pure-Python wheel from archive-name -> bytes."""
+    dist_info = f"{name}-{version}.dist-info"
+    files = dict(files)
+    files[f"{dist_info}/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    ).encode()
+    files[f"{dist_info}/WHEEL"] = (
+        b"Wheel-Version: 1.0\nGenerator: labwright-setup\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n"
+    )
+    record_lines = []
+    for arcname in sorted(files):
+        digest = hashlib.sha256(files[arcname]).digest()
+        import base64
+
+        encoded = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+        record_lines.append(f"{arcname},sha256={encoded},{len(files[arcname])}")
+    record_lines.append(f"{dist_info}/RECORD,,")
+    files[f"{dist_info}/RECORD"] = ("\n".join(record_lines) + "\n").encode()
+    tmp = target.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
+        for arcname in sorted(files):
+            info = zipfile.ZipInfo(arcname, date_time=_ZIP_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, files[arcname])
+    tmp.replace(target)
+
+
+def build_libcst_wheel(sdist: Path, version: str) -> Path:
+    """LibCST's Python parser from the sdist plus our pure-Python ``libcst.native``."""
+    native = ROOT / "scripts" / "libcst_pure" / "native.py"
+    stamp = hashlib.sha256(
+        (sha256_file(sdist) + sha256_file(native)).encode()
+    ).hexdigest()[:12]
+    target = DIST / f"libcst-{version}+pure.{stamp}-py3-none-any.whl"
+    if target.exists():
+        return target
+    for old in DIST.glob(f"libcst-{version}+pure.*.whl"):
+        old.unlink()
+    log(f"building pure-Python libcst {version} wheel")
+    files: dict[str, bytes] = {}
+    prefix = f"libcst-{version}/"
+    with tarfile.open(sdist) as tar:
+        for member in tar.getmembers():
+            if not member.isfile() or not member.name.startswith(prefix + "libcst/"):
+                continue
+            arcname = member.name[len(prefix) :]
+            if "/tests/" in arcname or not (
+                arcname.endswith(".py") or arcname.endswith("py.typed")
+            ):
+                continue
+            extracted = tar.extractfile(member)
+            assert extracted is not None
+            files[arcname] = extracted.read()
+    if "libcst/_version.py" not in files:
+        files["libcst/_version.py"] = f'__version__ = version = "{version}"\n'.encode()
+    files["libcst/native.py"] = native.read_bytes()
+    _write_wheel(target, "libcst", f"{version}+pure.{stamp}", files)
+    return target
+
+
+def build_labwright_wheel() -> Path:
+    """Our wheel for the page: ``browser_runtime`` only (the server stays on the lab PC)."""
+    version = _project_version()
+    files: dict[str, bytes] = {}
+    for path in sorted((ROOT / "browser_runtime").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix in {".py", ".json"}:
+            files[path.relative_to(ROOT).as_posix()] = path.read_bytes()
+    content = hashlib.sha256()
+    for arcname in sorted(files):
+        content.update(arcname.encode() + b"\0" + files[arcname])
+    stamp = content.hexdigest()[:12]
+    target = DIST / f"labwright-{version}+{stamp}-py3-none-any.whl"
+    if target.exists():
+        return target
+    for old in DIST.glob(f"labwright-{version}+*.whl"):
+        old.unlink()
+    log("building the labwright wheel (browser_runtime)")
+    _write_wheel(target, "labwright", f"{version}+{stamp}", files)
+    return target
+
+
+def _project_version() -> str:
+    for line in (ROOT / "pyproject.toml").read_text().splitlines():
+        if line.startswith("version"):
+            return line.split("=", 1)[1].strip().strip('"')
+    raise SystemExit("pyproject.toml has no version")
+
+
+# -- bytecode compiled inside Pyodide --------------------------------------------------------
+
+
+def compile_archives(wheels: list[Path], pyodide_dir: Path) -> dict[str, Path]:
+    """One archive per wheel: its files plus ``.pyc`` that Pyodide's CPython wrote."""
+    COMPILED.mkdir(parents=True, exist_ok=True)
+    script = ROOT / "scripts" / "compile_archives.mjs"
+    compiler_key = hashlib.sha256(
+        (sha256_file(script) + sha256_file(pyodide_dir / "pyodide.asm.wasm")).encode()
+    ).hexdigest()[:8]
+    outputs: dict[str, Path] = {}
+    todo: list[tuple[Path, Path]] = []
+    for wheel in wheels:
+        key = hashlib.sha256((sha256_file(wheel) + compiler_key).encode()).hexdigest()[:16]
+        target = COMPILED / f"{wheel.stem}.{key}.zip"
+        outputs[wheel.name] = target
+        if not target.exists():
+            todo.append((wheel, target))
+    if todo:
+        log(f"compiling bytecode inside Pyodide for {len(todo)} archive(s)")
+        jobs = [{"wheel": str(w), "out": str(t)} for w, t in todo]
+        run(["node", str(script), str(pyodide_dir), json.dumps(jobs)], cwd=ROOT)
+    keep = {path.name for path in outputs.values()}
+    for stale in COMPILED.glob("*.zip"):
+        if stale.name not in keep:
+            stale.unlink()
+    return outputs
+
+
+# -- the manifest the page reads ----------------------------------------------------------
+
+
+def write_build_manifest(pins: dict, archives: list[dict[str, object]]) -> None:
+    body = {
+        "schema_version": 1,
+        "pyodide": {
+            "version": pins["pyodide"]["version"],
+            "url": f"pyodide/{pins['pyodide']['version']}/",
+        },
+        "archives": archives,
+    }
+    body["build_id"] = hashlib.sha256(
+        json.dumps(body, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    text = json.dumps(body, indent=2) + "\n"
+    if not BUILD_MANIFEST.exists() or BUILD_MANIFEST.read_text() != text:
+        tmp = BUILD_MANIFEST.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(BUILD_MANIFEST)
+
+
+def build_page_assets() -> None:
+    pins = json.loads(PINS.read_text())
+    pyodide_dir = ensure_pyodide(pins["pyodide"]["version"])
+    python_version = pins["pyodide"]["python"]
+    sources: list[tuple[dict[str, str], Path]] = []
+    for entry in pins["packages"]:
+        sources.append((entry, ensure_pinned(entry, python_version)))
+    for entry in pins["sdists"]:
+        sdist = ensure_pinned(entry, python_version)
+        sources.append((entry, build_libcst_wheel(sdist, entry["version"])))
+    labwright = build_labwright_wheel()
+    sources.append(
+        ({"name": "labwright", "version": _project_version(), "import": "browser_runtime"}, labwright)
+    )
+    compiled = compile_archives([wheel for _, wheel in sources], pyodide_dir)
+    archives = []
+    for entry, wheel in sources:
+        archive = compiled[wheel.name]
+        archives.append(
+            {
+                "name": entry["name"],
+                "version": entry["version"],
+                "import": entry["import"],
+                "wheel": wheel.name,
+                "file": f"compiled/{archive.name}",
+                "sha256": sha256_file(archive),
+                "size": archive.stat().st_size,
+            }
+        )
+    write_build_manifest(pins, archives)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--test", action="store_true", help="also install the test tools")
+    parser.add_argument("--skip-venv", action="store_true", help="only build the page assets")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    if not args.skip_venv:
+        ensure_venv(with_test=args.test)
+    build_page_assets()
+    log(f"ready in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())

@@ -1,0 +1,57 @@
+// The page: boot progress, versions, and window.labwright for scripts and tests.
+import { STAGES } from "./messages.js";
+import { createLabwright } from "./labwright.js";
+
+const labwright = createLabwright();
+window.labwright = labwright;
+
+const stageList = document.getElementById("stages");
+const bar = document.getElementById("progress-bar");
+const status = document.getElementById("status");
+const errorBox = document.getElementById("boot-error");
+const stageIndex = Object.fromEntries(STAGES.map((stage, index) => [stage.id, index]));
+
+for (const stage of STAGES) {
+  const item = document.createElement("li");
+  item.dataset.stage = stage.id;
+  item.textContent = stage.label;
+  stageList.append(item);
+}
+
+function showStage(stageId, fraction) {
+  const index = stageIndex[stageId] ?? 0;
+  for (const item of stageList.children) {
+    const itemIndex = stageIndex[item.dataset.stage];
+    item.className = itemIndex < index ? "done" : itemIndex === index ? "active" : "";
+  }
+  const overall = (index + Math.min(Math.max(fraction ?? 0, 0), 1)) / (STAGES.length - 1);
+  bar.value = Math.min(overall, 1);
+}
+
+labwright.onProgress((event) => {
+  if (event.error) return;
+  showStage(event.stage, event.fraction);
+  status.textContent = `${STAGES[stageIndex[event.stage]]?.label ?? event.stage}: ${event.detail ?? ""}`;
+});
+
+labwright.ready.then(
+  (versions) => {
+    showStage("ready", 1);
+    for (const item of stageList.children) item.className = "done";
+    status.textContent = labwright.bootInfo?.snapshot ? "Ready (warm start)" : "Ready";
+    document.body.dataset.state = "ready";
+    const table = document.getElementById("versions");
+    for (const [name, version] of Object.entries(versions)) {
+      const row = table.insertRow();
+      row.insertCell().textContent = name;
+      row.insertCell().textContent = version;
+    }
+    document.getElementById("versions-panel").hidden = false;
+  },
+  (error) => {
+    document.body.dataset.state = "error";
+    status.textContent = "Start-up failed";
+    errorBox.hidden = false;
+    errorBox.textContent = `${error.stage ? `[${error.stage}] ` : ""}${error.message}`;
+  },
+);
