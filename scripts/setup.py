@@ -254,7 +254,9 @@ def compile_archives(wheels: list[Path], pyodide_dir: Path) -> dict[str, Path]:
 # -- the manifest the page reads ----------------------------------------------------------
 
 
-def write_build_manifest(pins: dict, archives: list[dict[str, object]]) -> None:
+def write_build_manifest(
+    pins: dict, archives: list[dict[str, object]], test_wheels: list[dict[str, str]]
+) -> None:
     body = {
         "schema_version": 1,
         "pyodide": {
@@ -263,9 +265,12 @@ def write_build_manifest(pins: dict, archives: list[dict[str, object]]) -> None:
         },
         "archives": archives,
     }
+    # The build id names what the page loads (and so its warm-start snapshot); test wheels
+    # are listed after it is computed because the page never loads them.
     body["build_id"] = hashlib.sha256(
         json.dumps(body, sort_keys=True).encode()
     ).hexdigest()[:16]
+    body["test_wheels"] = test_wheels
     text = json.dumps(body, indent=2) + "\n"
     if not BUILD_MANIFEST.exists() or BUILD_MANIFEST.read_text() != text:
         tmp = BUILD_MANIFEST.with_suffix(".tmp")
@@ -273,7 +278,7 @@ def write_build_manifest(pins: dict, archives: list[dict[str, object]]) -> None:
         tmp.replace(BUILD_MANIFEST)
 
 
-def build_page_assets() -> None:
+def build_page_assets(with_test: bool) -> None:
     pins = json.loads(PINS.read_text())
     pyodide_dir = ensure_pyodide(pins["pyodide"]["version"])
     python_version = pins["pyodide"]["python"]
@@ -283,6 +288,10 @@ def build_page_assets() -> None:
     for entry in pins["sdists"]:
         sdist = ensure_pinned(entry, python_version)
         sources.append((entry, build_libcst_wheel(sdist, entry["version"])))
+    if with_test:
+        # Only the Node test runner loads these (pytest inside Pyodide); the page never does.
+        for entry in pins.get("test_packages", []):
+            ensure_pinned(entry, python_version)
     labwright = build_labwright_wheel()
     sources.append(
         ({"name": "labwright", "version": _project_version(), "import": "browser_runtime"}, labwright)
@@ -302,7 +311,12 @@ def build_page_assets() -> None:
                 "size": archive.stat().st_size,
             }
         )
-    write_build_manifest(pins, archives)
+    test_wheels = [
+        {"name": entry["name"], "version": entry["version"], "file": entry["file"], "sha256": entry["sha256"]}
+        for entry in pins.get("test_packages", [])
+        if with_test
+    ]
+    write_build_manifest(pins, archives, test_wheels)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if not args.skip_venv:
         ensure_venv(with_test=args.test)
-    build_page_assets()
+    build_page_assets(with_test=args.test)
     log(f"ready in {time.perf_counter() - started:.1f} s")
     return 0
 

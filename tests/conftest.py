@@ -1,0 +1,40 @@
+"""Shared test set-up: the same test functions run on CPython and inside Pyodide."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import pytest
+
+IN_PYODIDE = sys.platform == "emscripten"
+T = TypeVar("T")
+
+# Inside Pyodide only browser_runtime's tests make sense: no processes, sockets or browser.
+collect_ignore_glob = (
+    ["unit/server/*", "unit/setup/*", "e2e/*", "pyodide/*", "bench/*"] if IN_PYODIDE else []
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if IN_PYODIDE and item.get_closest_marker("cpython"):
+            item.add_marker(pytest.mark.skip(reason="needs CPython (processes or native code)"))
+        if not IN_PYODIDE and item.get_closest_marker("pyodide"):
+            item.add_marker(pytest.mark.skip(reason="only meaningful inside Pyodide"))
+
+
+def _run(coro: Awaitable[T]) -> T:
+    if IN_PYODIDE:
+        # Pyodide's event loop is the browser's (or Node's); run_until_complete blocks on
+        # it through JS promise integration (stack switching).
+        return asyncio.get_event_loop().run_until_complete(coro)
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def run_async() -> Callable[[Awaitable[Any]], Any]:
+    """Run a coroutine to completion the way the current interpreter can."""
+    return _run

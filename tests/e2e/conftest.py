@@ -1,0 +1,87 @@
+"""End-to-end fixtures: a real `labwright serve` process and Debian's headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.serving import running_server
+
+CHROMIUM = os.environ.get("LABWRIGHT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BOOT_TIMEOUT_MS = 120_000
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.cpython)
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    with running_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class OriginGuard:
+    """Records every request; aborts and remembers any that would leave the page's origin."""
+
+    def __init__(self, origin: str) -> None:
+        self.origin = origin
+        self.same_origin: list[str] = []
+        self.foreign: list[str] = []
+
+    def handle(self, route, request) -> None:  # noqa: ANN001 - Playwright's types
+        url = request.url
+        parts = urlsplit(url)
+        if url.startswith(("data:", "blob:")) or f"{parts.scheme}://{parts.netloc}" == self.origin:
+            self.same_origin.append(url)
+            route.continue_()
+        else:
+            self.foreign.append(url)
+            route.abort()
+
+
+@pytest.fixture
+def context(browser, server_url: str):
+    """A fresh browser profile (empty HTTP cache and storage) whose requests are guarded."""
+    origin = server_url.rstrip("/")
+    guard = OriginGuard(origin)
+    context = browser.new_context(service_workers="block")
+    context.route("**/*", guard.handle)
+    context.guard = guard
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    yield page
+    page.close()

@@ -1,0 +1,129 @@
+"""The page boots PLR in a Pyodide worker, offline, and runs Python for scripts."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import expect
+
+import browser_runtime
+
+
+def wait_ready(page) -> dict:
+    return page.evaluate("window.labwright.ready")
+
+
+def test_page_reaches_ready_with_the_pinned_versions(page, server_url, context):
+    page.goto(server_url)
+    versions = wait_ready(page)
+    assert versions["pyodide"] == "314.0.7"
+    assert versions["python"].startswith("3.14.")
+    assert versions["pylabrobot"] == "0.2.2"
+    assert versions["libcst"] == "1.9.0"
+    assert versions["labwright"] == browser_runtime.__version__
+    expect(page.locator("body")).to_have_attribute("data-state", "ready")
+    expect(page.locator("#versions")).to_contain_text("pylabrobot")
+    expect(page.locator("#versions")).to_contain_text("0.2.2")
+    # The imports `ready` promises really happened in the worker.
+    code = (
+        "import sys\nsorted(m for m in ('pylabrobot.liquid_handling', 'pylabrobot.resources',"
+        " 'libcst', 'browser_runtime') if m in sys.modules)"
+    )
+    loaded = page.evaluate("code => window.labwright.runPython(code)", code)
+    assert loaded == "['browser_runtime', 'libcst', 'pylabrobot.liquid_handling', 'pylabrobot.resources']"
+    assert page.evaluate("typeof window.loadPyodide") == "undefined"  # Python is not on this thread
+
+
+def test_no_request_leaves_the_origin(page, server_url, context):
+    page.goto(server_url)
+    wait_ready(page)
+    page.evaluate("window.labwright.runPython('import jedi, libcst; jedi.__version__')")
+    guard = context.guard
+    assert guard.foreign == []
+    # The guard saw the real traffic (so an empty list above means something).
+    assert any(url.endswith("pyodide.asm.wasm") for url in guard.same_origin)
+    assert any("/wheels/compiled/pylabrobot-" in url for url in guard.same_origin)
+
+
+def test_progress_shows_named_stages(page, server_url):
+    page.goto(server_url)
+    stages = page.locator("#stages li")
+    expect(stages).to_have_count(4)
+    assert stages.all_inner_texts() == ["Python runtime", "Packages", "PyLabRobot", "Ready"]
+    wait_ready(page)
+    expect(page.locator("#stages li.done")).to_have_count(4)
+    assert page.locator("#progress-bar").evaluate("bar => bar.value") == 1
+
+
+def test_run_python_returns_repr_and_runs_plr(page, server_url):
+    page.goto(server_url)
+    wait_ready(page)
+    run = lambda code: page.evaluate("code => window.labwright.runPython(code)", code)  # noqa: E731
+    assert run("1 + 1") == "2"
+    assert run("x = 'kept'") == "None"
+    assert run("x") == "'kept'"
+    code = (
+        "from pylabrobot.resources import cor_96_wellplate_360uL_Fb\n"
+        "plate = cor_96_wellplate_360uL_Fb('p')\n"
+        "(plate.num_items, plate.get_well('A1').max_volume)"
+    )
+    assert run(code) == "(96, 360)"
+    assert run("import asyncio\nawait asyncio.sleep(0, result=7)") == "7"
+
+
+def test_python_exception_rejects_with_the_traceback(page, server_url):
+    page.goto(server_url)
+    wait_ready(page)
+    with pytest.raises(PlaywrightError) as caught:
+        page.evaluate("window.labwright.runPython('def f():\\n    return 1 / 0\\nf()')")
+    message = str(caught.value)
+    assert "Traceback (most recent call last)" in message
+    assert "return 1 / 0" in message
+    assert "ZeroDivisionError: division by zero" in message
+    details = page.evaluate(
+        """window.labwright.runPython('{}["nope"]').then(
+            () => null, (e) => ({type: e.pythonType, message: e.message}))"""
+    )
+    assert details["type"] == "KeyError"
+    assert "KeyError: 'nope'" in details["message"]
+    # The worker is still healthy afterwards.
+    assert page.evaluate("window.labwright.runPython('2 * 21')") == "42"
+
+
+def test_reload_boots_warm_from_the_snapshot_with_files_restored(page, server_url):
+    page.goto(server_url)
+    wait_ready(page)
+    assert page.evaluate("window.labwright.bootInfo.snapshot") is False
+    # Let the worker finish writing its snapshot (it runs before the next request).
+    assert page.evaluate("window.labwright.runPython('1')") == "1"
+    page.reload()
+    versions = wait_ready(page)
+    assert versions["pylabrobot"] == "0.2.2"
+    assert page.evaluate("window.labwright.bootInfo.snapshot") is True
+    # Modules not imported before the snapshot still import: the files came back.
+    assert page.evaluate(
+        "window.labwright.runPython('import jedi, pylabrobot.scales, serial\\njedi.__version__')"
+    ) == "'0.19.2'"
+    assert page.evaluate("window.labwright.runPython('import sys\\nsys.platform')") == "'emscripten'"
+
+
+@pytest.mark.parametrize("fault", ["corrupt", "missing"])
+def test_bad_archive_stops_boot_with_an_error_naming_the_file(context, server_url, fault):
+    def serve_bad_archive(route, request):
+        if fault == "missing":
+            route.fulfill(status=404, body="not found")
+            return
+        response = route.fetch()
+        body = bytearray(response.body())
+        body[len(body) // 2] ^= 0xFF
+        route.fulfill(response=response, body=bytes(body))
+
+    context.route("**/wheels/compiled/parso-*.zip", serve_bad_archive)
+    page = context.new_page()
+    page.goto(server_url)
+    error = page.evaluate("window.labwright.ready.then(() => null, (e) => e.message)")
+    assert error is not None and "wheels/compiled/parso-" in error
+    assert ("sha256" in error) if fault == "corrupt" else ("HTTP 404" in error)
+    expect(page.locator("#boot-error")).to_be_visible()
+    expect(page.locator("#boot-error")).to_contain_text("parso-")
+    expect(page.locator("body")).to_have_attribute("data-state", "error")

@@ -1,0 +1,43 @@
+"""The in-Pyodide layer: browser_runtime's tests run inside real Pyodide under Node."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNNER = ROOT / "tests" / "pyodide" / "runner.mjs"
+
+# Test folders whose tests must pass inside Pyodide as well as on CPython.
+PYODIDE_SUITES = ["tests/unit/runtime"]
+
+
+@pytest.mark.cpython
+@pytest.mark.parametrize("suite", PYODIDE_SUITES)
+def test_suite_passes_inside_pyodide(suite: str) -> None:
+    # Rebuild the page's archives if browser_runtime changed since set-up (a no-op otherwise),
+    # so the interpreter under test runs the code in this checkout.
+    subprocess.run(
+        [sys.executable, "scripts/setup.py", "--skip-venv", "--test"], cwd=ROOT, check=True, timeout=600
+    )
+    node = shutil.which("node")
+    assert node, "Node.js is needed for the in-Pyodide test layer"
+    completed = subprocess.run(
+        [node, "--experimental-wasm-stack-switching", str(RUNNER), suite, "-q", "-rs"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    output = completed.stdout + completed.stderr
+    assert "pytest inside Pyodide 3.14" in output, output[-4000:]
+    assert "on emscripten" in output, output[-4000:]
+    assert completed.returncode == 0, output[-8000:]
+    summary = re.search(r"(\d+) passed", output)
+    assert summary and int(summary.group(1)) > 0, output[-4000:]
+    assert " failed" not in output and " error" not in output, output[-8000:]
