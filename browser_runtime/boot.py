@@ -28,6 +28,7 @@ class Versions:
 def import_ready_modules() -> Versions:
     """Import what ``ready`` promises and report the versions actually imported."""
     _quiet_import("serial")
+    _quiet_import("serial.tools.list_ports")
     for name in READY_MODULES:
         importlib.import_module(name)
     import libcst
@@ -61,7 +62,7 @@ def _libcst_version(libcst_module: object) -> str:
 def _quiet_import(name: str) -> None:
     # pyserial prints a page of "no implementation for your platform" on emscripten; in the
     # page only its constants are used (the web bridge moves the bytes), so hush it.
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         try:
             importlib.import_module(name)
         except ImportError:

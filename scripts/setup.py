@@ -255,7 +255,10 @@ def compile_archives(wheels: list[Path], pyodide_dir: Path) -> dict[str, Path]:
 
 
 def write_build_manifest(
-    pins: dict, archives: list[dict[str, object]], test_wheels: list[dict[str, str]]
+    pins: dict,
+    archives: list[dict[str, object]],
+    test_wheels: list[dict[str, str]],
+    pyodide_dir: Path,
 ) -> None:
     body = {
         "schema_version": 1,
@@ -271,11 +274,37 @@ def write_build_manifest(
         json.dumps(body, sort_keys=True).encode()
     ).hexdigest()[:16]
     body["test_wheels"] = test_wheels
+    body["snapshot"] = ensure_boot_snapshot(body, pyodide_dir)
     text = json.dumps(body, indent=2) + "\n"
     if not BUILD_MANIFEST.exists() or BUILD_MANIFEST.read_text() != text:
         tmp = BUILD_MANIFEST.with_suffix(".tmp")
         tmp.write_text(text)
         tmp.replace(BUILD_MANIFEST)
+
+
+def ensure_boot_snapshot(body: dict, pyodide_dir: Path) -> dict[str, object]:
+    """Pyodide's heap with PLR imported, made in Node from exactly the archives listed.
+
+    Named by the build id, so it changes whenever anything the page loads changes. The
+    snapshot script reads the archive list from the manifest, so a manifest without the
+    snapshot entry is written first.
+    """
+    folder = DIST / "snapshot"
+    target = folder / f"boot-{body['build_id']}.snapshot.gz"
+    if not target.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        interim = dict(body, snapshot=None)
+        BUILD_MANIFEST.write_text(json.dumps(interim, indent=2) + "\n")
+        log("making the boot snapshot inside Pyodide")
+        run(
+            ["node", str(ROOT / "scripts" / "make_snapshot.mjs"), str(pyodide_dir), str(DIST), str(target)],
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+        )
+    for stale in folder.glob("boot-*.snapshot.gz"):
+        if stale != target:
+            stale.unlink()
+    return {"file": f"snapshot/{target.name}", "sha256": sha256_file(target), "size": target.stat().st_size}
 
 
 def build_page_assets(with_test: bool) -> None:
@@ -316,7 +345,7 @@ def build_page_assets(with_test: bool) -> None:
         for entry in pins.get("test_packages", [])
         if with_test
     ]
-    write_build_manifest(pins, archives, test_wheels)
+    write_build_manifest(pins, archives, test_wheels, pyodide_dir)
 
 
 def main(argv: list[str] | None = None) -> int:

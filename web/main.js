@@ -36,9 +36,11 @@ labwright.onProgress((event) => {
 
 labwright.ready.then(
   (versions) => {
+    labwright.readyAt = performance.now(); // ms since navigation start, for the boot benchmark
     showStage("ready", 1);
     for (const item of stageList.children) item.className = "done";
-    status.textContent = labwright.bootInfo?.snapshot ? "Ready (warm start)" : "Ready";
+    const source = labwright.bootInfo?.snapshot;
+    status.textContent = source ? `Ready (restored from the ${source} snapshot)` : "Ready";
     document.body.dataset.state = "ready";
     const table = document.getElementById("versions");
     for (const [name, version] of Object.entries(versions)) {

@@ -60,6 +60,25 @@ async function fetchVerified(archive) {
   return bytes;
 }
 
+// The snapshot set-up built (gzip, immutable URL, so the HTTP cache keeps it).
+async function fetchPrebuiltSnapshot(entry) {
+  if (!entry || typeof DecompressionStream === "undefined") return null;
+  try {
+    const response = await fetch(new URL(`wheels/${entry.file}`, BASE));
+    if (!response.ok) return null;
+    const compressed = await response.arrayBuffer();
+    if (hex(await crypto.subtle.digest("SHA-256", compressed)) !== entry.sha256) {
+      console.warn(`labwright: wheels/${entry.file} does not match the manifest; not used`);
+      return null;
+    }
+    const stream = new Blob([compressed]).stream().pipeThrough(new DecompressionStream("gzip"));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  } catch (err) {
+    console.warn("labwright: prebuilt snapshot unavailable:", err.message);
+    return null;
+  }
+}
+
 async function readSnapshot(buildId) {
   if (!self.caches) return null;
   try {
@@ -124,21 +143,32 @@ async function boot() {
   // Every archive download starts now, in parallel with the runtime's own download.
   const archives = manifest.archives.map((archive) => ({ ...archive, bytes: fetchVerified(archive) }));
   archives.forEach((archive) => archive.bytes.catch(() => {})); // reported where awaited
+  // Fastest first: this browser's own snapshot, then the one set-up built, then none
+  // (initialise Python and import everything here, then save a snapshot for next time).
   let snapshot = await readSnapshot(manifest.build_id);
+  let snapshotSource = snapshot ? "local" : null;
+  if (!snapshot) {
+    snapshot = await fetchPrebuiltSnapshot(manifest.snapshot);
+    snapshotSource = snapshot ? "prebuilt" : null;
+  }
   progress("runtime", snapshot ? "restoring snapshot" : "Pyodide", 0.1);
   try {
     pyodide = await startPyodide(manifest, snapshot);
   } catch (err) {
     if (!snapshot) throw new BootError("runtime", `Pyodide failed to start: ${err.message}`);
-    // A snapshot from another build or browser: drop it and boot cold.
-    console.warn("labwright: snapshot rejected, booting cold:", err.message);
+    // A snapshot this runtime cannot restore: drop it and boot without one.
+    console.warn(`labwright: ${snapshotSource} snapshot rejected, booting cold:`, err.message);
     snapshot = null;
+    snapshotSource = null;
     await writeSnapshot("invalid", new Uint8Array(0)).catch(() => {});
     pyodide = await startPyodide(manifest, null);
   }
   mark("runtime");
   progress("runtime", `Pyodide ${pyodide.version}`, 1);
   const sitePackages = pyodide.runPython("import site; site.getsitepackages()[0]");
+
+  // Boot stops here if any archive is missing or corrupt, snapshot or not.
+  await Promise.all(archives.map((archive) => archive.bytes));
 
   let versions;
   if (snapshot) {
@@ -158,7 +188,7 @@ async function boot() {
   versions = { pyodide: pyodide.version, ...versions };
   progress("ready", "ready", 1);
   mark("ready");
-  self.postMessage({ type: M.READY, versions, timings, snapshot: Boolean(snapshot), buildId: manifest.build_id });
+  self.postMessage({ type: M.READY, versions, timings, snapshot: snapshotSource, buildId: manifest.build_id });
 
   if (!snapshot) {
     // Take the snapshot now, while no JS object is referenced from Python.

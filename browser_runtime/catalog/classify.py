@@ -50,7 +50,14 @@ class Classifier:
 
   def __init__(self, symbols: SymbolTable) -> None:
     self.symbols = symbols
-    self.io_classes = {fqn: fqn.split(".")[-2] for fqn in symbols.subclasses(IO_BASE)}
+    # PLR's transports live in pylabrobot.io.<kind>; some derive from PLR's IOBase, some (Serial,
+    # FTDI in 0.2.2) from the stdlib's io.IOBase, so both roots count.
+    self.io_classes = {
+      fqn: fqn.split(".")[-2]
+      for root in (IO_BASE, "io.IOBase")
+      for fqn in symbols.subclasses(root)
+      if fqn.startswith("pylabrobot.io.") and fqn.count(".") == 3
+    }
     self._helper_io: dict[str, str | None] = {}
     self._network: dict[str, bool] = {}
 
@@ -113,12 +120,12 @@ class Classifier:
         env[param["name"]] = self._value(param["default"], owner, None, {})
     return env
 
-  def _chain(self, cls: str, method_name: str) -> list[tuple[str, dict, dict]]:
+  def _chain(self, cls: str, method_name: str, after: str | None = None) -> list[tuple[str, dict, dict]]:
     """The methods a call to ``cls().<method_name>`` runs through explicit super/base calls.
 
     Each item is (owner class, method facts, parameter -> literal environment).
     """
-    found = self.symbols.find_method(cls, method_name)
+    found = self.symbols.find_method(cls, method_name, after=after)
     if found is None:
       return []
     chain: list[tuple[str, dict, dict]] = []
@@ -190,15 +197,50 @@ class Classifier:
             return kind
     return None
 
+  def _is_io_value(self, owner: str, method: dict, ref: str) -> bool:
+    fqn = self._resolve(owner, method, ref)
+    return bool(
+      fqn in self.io_classes or self._external_kind(fqn) or (
+        fqn and self.symbols.class_facts(fqn) is not None
+        and not self.symbols.is_subclass(fqn, MACHINE_BACKEND) and self.helper_io(fqn)
+      )
+    )
+
+  def deprecated_init(self, cls: str) -> str | None:
+    """The message when ``cls.__init__`` exists only to refuse a deprecated name."""
+    found = self.symbols.find_method(cls, "__init__")
+    if found is None or found[0] != cls:
+      return None
+    for raised in found[1]["raises"]:
+      message = raised.get("message") or ""
+      if "deprecat" in message.lower():
+        return message
+    return None
+
   def backend_io(self, cls: str) -> dict[str, Any]:
-    """IO kind, USB ids, line settings and whether any hardware is touched, for one backend."""
-    init_chain = self._chain(cls, "__init__")
-    setup_chain = self._chain(cls, "setup")
+    """IO kind, USB ids, line settings and whether any hardware is touched, for one backend.
+
+    Everything follows what an instance would run: the effective ``__init__`` chain (explicit
+    ``super().__init__``/``Base.__init__(self)`` calls with their literal arguments bound to the
+    callee's parameters), and the effective version of every other method.
+    """
+    # A deprecated alias whose __init__ only raises describes its parent's hardware.
+    init_after = cls if self.deprecated_init(cls) else None
+    init_chain = self._chain(cls, "__init__", after=init_after)
+    names: set[str] = set()
+    for owner in self.symbols.mro(cls):
+      facts = self.symbols.class_facts(owner)
+      if facts is not None and owner != MACHINE_BACKEND:
+        names.update(facts["methods"])
+    names.discard("__init__")
+    chains = {name: self._chain(cls, name) for name in sorted(names)}
+    effective = init_chain + [item for chain in chains.values() for item in chain]
+
     io_kind: str | None = None
     usb_ids: list[dict] = []
     serial: dict[str, Any] = {}
     io_attrs: set[str] = set()
-    for owner, method, env in init_chain + setup_chain:
+    for owner, method, env in effective:
       for call in method["calls"]:
         fqn = self._resolve(owner, method, call["callee"])
         if fqn in self.io_classes:
@@ -217,16 +259,12 @@ class Classifier:
         if leaf in ("set_baudrate", "set_line_property", "set_flowctrl"):
           self._ftdi_settings(leaf, call, owner, method, env, serial)
       for attr, refs in method["self_attrs"].items():
-        for ref in refs:
-          fqn = self._resolve(owner, method, ref)
-          if fqn in self.io_classes or self._external_kind(fqn) or (
-            fqn and self.symbols.class_facts(fqn) is not None
-            and not self.symbols.is_subclass(fqn, MACHINE_BACKEND) and self.helper_io(fqn)
-          ):
-            io_attrs.add(attr)
+        if any(self._is_io_value(owner, method, ref) for ref in refs):
+          io_attrs.add(attr)
     if io_kind is None:
-      for owner, method, _ in init_chain + setup_chain:
+      for owner, method, _ in effective:
         io_kind = io_kind or self._method_io(owner, method, 0)
+
     via_interface = False
     if io_kind is None:
       for owner, method, _ in init_chain:
@@ -236,18 +274,39 @@ class Classifier:
             self.symbols.is_subclass(target, MACHINE_BACKEND) or self.helper_io(target)
           ):
             via_interface = True
-    touches = via_interface
-    for owner, method, _ in setup_chain:
+
+    def touches(owner: str, method: dict) -> bool:
       for ref in method["refs"]:
         if ref.startswith("self.") and ref.split(".")[1] in io_attrs:
-          touches = True
+          return True
         if self._external_kind(self._resolve(owner, method, ref)):
-          touches = True
+          return True
+      return any(self._resolve(owner, method, c["callee"]) in self.io_classes for c in method["calls"])
+
+    # Connecting happens in setup(): follow it and the self-methods it calls, a few levels deep.
+    touches_hardware = via_interface
+    frontier, seen = ["setup"], set()
+    for _ in range(4):
+      following: list[str] = []
+      for name in frontier:
+        if name in seen:
+          continue
+        seen.add(name)
+        for owner, method, _ in chains.get(name, []):
+          touches_hardware = touches_hardware or touches(owner, method)
+          following.extend(c["callee"][5:] for c in method["calls"]
+                           if c["callee"].startswith("self.") and c["callee"].count(".") == 1)
+      frontier = following
+    if not io_attrs and not touches_hardware:
+      # No transport object to open: a backend that calls an HTTP client per command (Opentrons
+      # modules) talks to hardware whenever any of its methods does.
+      touches_hardware = any(touches(o, m) for o, m, _ in effective)
+    simulator = not touches_hardware
     return {
-      "io": "via_interface" if via_interface else (io_kind or "none"),
-      "usb_ids": usb_ids,
-      "serial": serial or None,
-      "touches_hardware": touches,
+      "io": "none" if simulator else ("via_interface" if via_interface else (io_kind or "none")),
+      "usb_ids": [] if simulator else usb_ids,
+      "serial": None if simulator else (serial or None),
+      "simulator": simulator,
     }
 
   def _ftdi_settings(self, leaf: str, call: dict, owner: str, method: dict, env: dict,

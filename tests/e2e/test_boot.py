@@ -90,21 +90,52 @@ def test_python_exception_rejects_with_the_traceback(page, server_url):
     assert page.evaluate("window.labwright.runPython('2 * 21')") == "42"
 
 
-def test_reload_boots_warm_from_the_snapshot_with_files_restored(page, server_url):
+def test_first_boot_restores_the_prebuilt_snapshot_with_files_in_place(page, server_url):
     page.goto(server_url)
     wait_ready(page)
-    assert page.evaluate("window.labwright.bootInfo.snapshot") is False
-    # Let the worker finish writing its snapshot (it runs before the next request).
-    assert page.evaluate("window.labwright.runPython('1')") == "1"
-    page.reload()
-    versions = wait_ready(page)
-    assert versions["pylabrobot"] == "0.2.2"
-    assert page.evaluate("window.labwright.bootInfo.snapshot") is True
+    assert page.evaluate("window.labwright.bootInfo.snapshot") == "prebuilt"
     # Modules not imported before the snapshot still import: the files came back.
     assert page.evaluate(
         "window.labwright.runPython('import jedi, pylabrobot.scales, serial\\njedi.__version__')"
     ) == "'0.19.2'"
-    assert page.evaluate("window.labwright.runPython('import sys\\nsys.platform')") == "'emscripten'"
+    # JS globals are this worker's, not those of the Node process that made the snapshot.
+    assert page.evaluate(
+        "window.labwright.runPython('import js\\nstr(js.location.pathname)')"
+    ) == "'/worker.js'"
+
+
+def test_without_the_prebuilt_snapshot_boot_imports_and_saves_its_own(context, server_url):
+    context.route("**/wheels/snapshot/**", lambda route, request: route.fulfill(status=404, body=""))
+    page = context.new_page()
+    page.goto(server_url)
+    versions = wait_ready(page)
+    assert versions["pylabrobot"] == "0.2.2"
+    assert page.evaluate("window.labwright.bootInfo.snapshot") is None
+    timings = page.evaluate("window.labwright.bootTimings")
+    assert timings["runtime"] <= timings["packages"] <= timings["plr"] <= timings["ready"]
+    # The next request runs after the worker stored its snapshot of this boot.
+    assert page.evaluate("window.labwright.runPython('1')") == "1"
+    page.reload()
+    wait_ready(page)
+    assert page.evaluate("window.labwright.bootInfo.snapshot") == "local"
+    assert page.evaluate(
+        "window.labwright.runPython('import jedi, pylabrobot.scales\\njedi.__version__')"
+    ) == "'0.19.2'"
+
+
+def test_corrupt_prebuilt_snapshot_is_not_used(context, server_url):
+    def corrupt(route, request):
+        response = route.fetch()
+        body = bytearray(response.body())
+        body[100] ^= 0xFF
+        route.fulfill(response=response, body=bytes(body))
+
+    context.route("**/wheels/snapshot/**", corrupt)
+    page = context.new_page()
+    page.goto(server_url)
+    assert wait_ready(page)["libcst"] == "1.9.0"
+    assert page.evaluate("window.labwright.bootInfo.snapshot") is None
+    assert page.evaluate("window.labwright.runPython('6 * 7')") == "42"
 
 
 @pytest.mark.parametrize("fault", ["corrupt", "missing"])

@@ -1,0 +1,121 @@
+"""Boot benchmark: the page to `ready` in Chromium, cold and warm, against bare Pyodide.
+
+    .venv/bin/python tests/bench/bench_boot.py [--runs 5]
+
+The page normally restores the Pyodide heap snapshot set-up built (PLR already imported);
+the "no prebuilt snapshot" rows withhold it, so Python initialises and imports PLR in the
+page, and the reload restores the snapshot the page then saved itself.
+
+Both pages are served by one real `labwright serve` from the same Pyodide files, and both
+are measured in the same run (these machines are noisy), median of N:
+- bare Pyodide: a page whose worker only runs loadPyodide (web/bench/bare.html);
+- Labwright cold: a fresh browser profile (empty HTTP cache, no snapshot);
+- Labwright warm: a reload of that profile (HTTP cache primed, snapshot stored).
+Times are from navigation start to `ready` in the page; stages are the worker's own marks.
+Targets (issue 2): cold <= 1.25x bare cold, warm <= 0.5x bare cold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from playwright.sync_api import sync_playwright  # noqa: E402
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.serving import running_server  # noqa: E402
+
+STAGES = ["runtime", "packages", "plr", "ready"]
+
+
+def measure_bare(browser, url: str) -> tuple[float, float]:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(url + "bench/bare.html")
+    page.evaluate("window.bare")
+    cold = page.evaluate("window.bareReadyAt")
+    page.reload()
+    page.evaluate("window.bare")
+    warm = page.evaluate("window.bareReadyAt")
+    context.close()
+    return cold / 1000, warm / 1000
+
+
+def measure_labwright(browser, url: str, prebuilt: bool) -> tuple[float, dict, float, dict]:
+    """Cold (fresh profile) then warm (reload). Without ``prebuilt`` the set-up snapshot is
+    withheld, so the cold boot initialises Python and imports PLR itself."""
+    context = browser.new_context()
+    if not prebuilt:
+        context.route("**/wheels/snapshot/**", lambda route, request: route.fulfill(status=404))
+    page = context.new_page()
+    page.goto(url)
+    page.evaluate("window.labwright.ready")
+    cold = page.evaluate("window.labwright.readyAt")
+    cold_stages = page.evaluate("window.labwright.bootTimings")
+    assert page.evaluate("window.labwright.bootInfo.snapshot") == ("prebuilt" if prebuilt else None)
+    page.evaluate("window.labwright.runPython('1')")  # waits for background work (files, snapshot)
+    page.reload()
+    page.evaluate("window.labwright.ready")
+    warm = page.evaluate("window.labwright.readyAt")
+    warm_stages = page.evaluate("window.labwright.bootTimings")
+    assert page.evaluate("window.labwright.bootInfo.snapshot") == ("prebuilt" if prebuilt else "local")
+    context.close()
+    return cold / 1000, cold_stages, warm / 1000, warm_stages
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    bare_cold, bare_warm, cold, warm, plain_cold, plain_warm = [], [], [], [], [], []
+    cold_stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    warm_stages: dict[str, list[float]] = {stage: [] for stage in STAGES}
+    with running_server() as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        for run in range(args.runs):
+            # Interleave the two so drift on the machine hits both alike.
+            b_cold, b_warm = measure_bare(browser, url)
+            l_cold, l_cold_stages, l_warm, l_warm_stages = measure_labwright(browser, url, True)
+            p_cold, _, p_warm, _ = measure_labwright(browser, url, False)
+            plain_cold.append(p_cold)
+            plain_warm.append(p_warm)
+            bare_cold.append(b_cold)
+            bare_warm.append(b_warm)
+            cold.append(l_cold)
+            warm.append(l_warm)
+            for stage in STAGES:
+                cold_stages[stage].append(l_cold_stages[stage] / 1000)
+                warm_stages[stage].append(l_warm_stages[stage] / 1000)
+            print(f"run {run + 1}: bare {b_cold:.2f}/{b_warm:.2f} s, labwright {l_cold:.2f}/{l_warm:.2f} s",
+                  file=sys.stderr)
+        browser.close()
+    median = statistics.median
+    base = median(bare_cold)
+    print(f"\nBoot to ready in Chromium, median of {args.runs} (seconds; ratio vs bare Pyodide cold)\n")
+    print(f"{'measurement':<34}{'seconds':>9}{'ratio':>8}")
+    rows = [
+        ("bare Pyodide, cold", median(bare_cold)),
+        ("bare Pyodide, warm (reload)", median(bare_warm)),
+        ("labwright, cold", median(cold)),
+        ("labwright, warm (reload)", median(warm)),
+        ("  no prebuilt snapshot, cold", median(plain_cold)),
+        ("  no prebuilt snapshot, warm", median(plain_warm)),
+    ]
+    for name, seconds in rows:
+        print(f"{name:<34}{seconds:>9.2f}{seconds / base:>8.2f}")
+    print("\nlabwright stages (worker marks, cumulative seconds since the worker started)")
+    print(f"{'stage':<12}{'cold':>8}{'warm':>8}")
+    for stage in STAGES:
+        print(f"{stage:<12}{median(cold_stages[stage]):>8.2f}{median(warm_stages[stage]):>8.2f}")
+    cold_ratio, warm_ratio = median(cold) / base, median(warm) / base
+    print(f"\ntargets: cold <= 1.25x bare: {cold_ratio:.2f}x {'met' if cold_ratio <= 1.25 else 'MISSED'}; "
+          f"warm <= 0.50x bare cold: {warm_ratio:.2f}x {'met' if warm_ratio <= 0.5 else 'MISSED'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
