@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -31,7 +32,10 @@ def _run(coro: Awaitable[T]) -> T:
         # Pyodide's event loop is the browser's (or Node's); run_until_complete blocks on
         # it through JS promise integration (stack switching).
         return asyncio.get_event_loop().run_until_complete(coro)
-    return asyncio.run(coro)  # type: ignore[arg-type]
+    # A thread of its own: Playwright's sync API keeps an event loop running on the main
+    # thread for the rest of the session once the e2e tests have started a browser.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()  # type: ignore[arg-type]
 
 
 @pytest.fixture
