@@ -27,6 +27,7 @@ PINS = ROOT / "wheels" / "manifest.json"
 DIST = ROOT / "wheels" / "dist"
 COMPILED = DIST / "compiled"
 CACHE = ROOT / ".labwright-cache"
+CATALOG_OUT = ROOT / "build" / "catalog"
 PYODIDE_OUT = ROOT / "build" / "pyodide"
 BUILD_MANIFEST = DIST / "manifest.json"
 
@@ -259,6 +260,7 @@ def write_build_manifest(
     archives: list[dict[str, object]],
     test_wheels: list[dict[str, str]],
     pyodide_dir: Path,
+    catalog: dict[str, object] | None,
 ) -> None:
     body = {
         "schema_version": 1,
@@ -274,6 +276,7 @@ def write_build_manifest(
         json.dumps(body, sort_keys=True).encode()
     ).hexdigest()[:16]
     body["test_wheels"] = test_wheels
+    body["catalog"] = catalog
     body["snapshot"] = ensure_boot_snapshot(body, pyodide_dir)
     text = json.dumps(body, indent=2) + "\n"
     if not BUILD_MANIFEST.exists() or BUILD_MANIFEST.read_text() != text:
@@ -305,6 +308,60 @@ def ensure_boot_snapshot(body: dict, pyodide_dir: Path) -> dict[str, object]:
         if stale != target:
             stale.unlink()
     return {"file": f"snapshot/{target.name}", "sha256": sha256_file(target), "size": target.stat().st_size}
+
+
+def ensure_catalog() -> dict[str, object] | None:
+    """The prebuilt PLR catalog (with geometry) for the page's demo mode and the server.
+
+    Built on CPython by ``labwright catalog build`` into build/catalog/, then published for
+    the page under a content-hashed folder of wheels/dist/catalog/ (hard links), so its URLs
+    can be cached as immutable. Rebuilt only when the catalog code or PLR changes.
+    """
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        log("no .venv yet: the prebuilt catalog is skipped")
+        return None
+    inputs = hashlib.sha256()
+    page_side = {"page_api.py", "store.py", "lookup.py"}  # do not change what is built
+    for path in sorted((ROOT / "browser_runtime" / "catalog").rglob("*.py")):
+        if path.name not in page_side:
+            inputs.update(path.read_bytes())
+    records = sorted((VENV / "lib").glob("python3*/site-packages/pylabrobot-*.dist-info/RECORD"))
+    for record in records:
+        inputs.update(record.read_bytes())
+    stamp = inputs.hexdigest()
+    stamp_file = CATALOG_OUT / ".stamp"
+    catalog = CATALOG_OUT / "catalog.json"
+    if not (catalog.exists() and stamp_file.exists() and stamp_file.read_text() == stamp):
+        log("building the PLR catalog (LibCST discovery + geometry)")
+        if CATALOG_OUT.exists():
+            shutil.rmtree(CATALOG_OUT)
+        CATALOG_OUT.mkdir(parents=True)
+        run(
+            [
+                str(python), "-m", "browser_runtime.catalog.cli", "build",
+                "--out", str(catalog), "--cache-dir", str(CACHE / "catalog"),
+            ],
+            cwd=ROOT,
+        )
+        stamp_file.write_text(stamp)
+    digest = sha256_file(catalog)
+    published = DIST / "catalog" / digest[:16]
+    if not (published / "catalog.json").exists():
+        tmp = published.with_name(published.name + ".tmp")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        shutil.copytree(CATALOG_OUT, tmp, copy_function=os.link, ignore=shutil.ignore_patterns(".stamp"))
+        tmp.rename(published)
+    for stale in (DIST / "catalog").iterdir():
+        if stale != published:
+            shutil.rmtree(stale, ignore_errors=True)
+    return {
+        "file": f"catalog/{published.name}/catalog.json",
+        "base": f"catalog/{published.name}/",
+        "sha256": digest,
+        "size": catalog.stat().st_size,
+    }
 
 
 def build_page_assets(with_test: bool) -> None:
@@ -345,7 +402,8 @@ def build_page_assets(with_test: bool) -> None:
         for entry in pins.get("test_packages", [])
         if with_test
     ]
-    write_build_manifest(pins, archives, test_wheels, pyodide_dir)
+    catalog = ensure_catalog()
+    write_build_manifest(pins, archives, test_wheels, pyodide_dir, catalog)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,12 +32,46 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
     runPython(code) {
       return request(M.OPS.runPython, { code });
     },
+    // Low level: run a page API function in the worker (see browser_runtime/worker.py).
+    call(name, args = {}) {
+      return request(M.OPS.call, { name, args });
+    },
+    catalog: createCatalogApi(),
   };
+
+  // The PLR definitions catalog, held by the worker (SQLite in IndexedDB). `loaded` settles
+  // once the first load (bridge server, cached copy or the prebuilt catalog) is done.
+  function createCatalogApi() {
+    let loading = null;
+    const catalogApi = {
+      load() {
+        loading = ready.then(() =>
+          api.call("catalog.load", { prebuilt: api.bootInfo.catalog && { url: api.bootInfo.catalog.url, sha256: api.bootInfo.catalog.sha256 } }),
+        );
+        return loading;
+      },
+      get loaded() {
+        return loading ?? catalogApi.load();
+      },
+      status: () => api.call("catalog.status"),
+      get: (fqn) => api.call("catalog.get", { fqn }),
+      search: (text = "", { limit = 50, section = null } = {}) => api.call("catalog.search", { text, limit, section }),
+      byCategory: (category) => api.call("catalog.by_category", { category }),
+      dimensions: (fqn) => api.call("catalog.dimensions", { fqn }),
+      addDefinition: (serialized) => api.call("catalog.add_custom_definition", { serialized }),
+      // Where a resource's PLR serialize() document is (prebuilt catalog files, fetched lazily).
+      serializedURL(entry) {
+        const base = api.bootInfo?.catalog?.base;
+        return base && entry?.serialized ? new URL(entry.serialized, base).href : null;
+      },
+    };
+    return catalogApi;
+  }
 
   function request(op, args) {
     const id = nextId++;
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
+      pending.set(id, { resolve, reject, op });
       worker.postMessage({ type: M.REQUEST, id, op, ...args });
     });
   }
@@ -50,7 +84,7 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
         break;
       case M.READY:
         api.bootTimings = message.timings;
-        api.bootInfo = { snapshot: message.snapshot, buildId: message.buildId };
+        api.bootInfo = { snapshot: message.snapshot, buildId: message.buildId, catalog: message.catalog };
         resolveReady(message.versions);
         break;
       case M.BOOT_ERROR: {
@@ -71,7 +105,11 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
         if (message.type === M.RESULT) {
           waiter.resolve(message.value);
         } else {
-          const error = new Error(message.error.traceback);
+          // runPython rejects with the traceback text itself; API calls with "Type: message".
+          const text =
+            waiter.op === M.OPS.runPython ? message.error.traceback : `${message.error.type}: ${message.error.message}`;
+          const error = new Error(text);
+          error.traceback = message.error.traceback;
           error.pythonType = message.error.type;
           error.pythonMessage = message.error.message;
           waiter.reject(error);

@@ -1,6 +1,7 @@
 // The page: boot progress, versions, and window.labwright for scripts and tests.
 import { STAGES } from "./messages.js";
 import { createLabwright } from "./labwright.js";
+import { initCatalogView } from "./catalog-view.js";
 
 const labwright = createLabwright();
 window.labwright = labwright;
@@ -49,6 +50,7 @@ labwright.ready.then(
       row.insertCell().textContent = version;
     }
     document.getElementById("versions-panel").hidden = false;
+    initCatalogView(labwright);
   },
   (error) => {
     document.body.dataset.state = "error";

@@ -17,6 +17,7 @@ export const FAILURE = "failure";
 
 export const OPS = Object.freeze({
   runPython: "runPython", // {code} -> repr of the last expression
+  call: "call", // {name: "area.function", args: {...}} -> JSON result
 });
 
 // Boot stages, in order; the page draws one segment of the progress bar per stage.

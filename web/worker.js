@@ -188,7 +188,10 @@ async function boot() {
   versions = { pyodide: pyodide.version, ...versions };
   progress("ready", "ready", 1);
   mark("ready");
-  self.postMessage({ type: M.READY, versions, timings, snapshot: snapshotSource, buildId: manifest.build_id });
+  const catalog = manifest.catalog
+    ? { url: new URL(`wheels/${manifest.catalog.file}`, BASE).href, base: new URL(`wheels/${manifest.catalog.base}`, BASE).href, sha256: manifest.catalog.sha256 }
+    : null;
+  self.postMessage({ type: M.READY, versions, timings, snapshot: snapshotSource, buildId: manifest.build_id, catalog });
 
   if (!snapshot) {
     // Take the snapshot now, while no JS object is referenced from Python.
@@ -202,14 +205,47 @@ async function boot() {
     })();
   }
   await backgroundWork;
+  await mountPersistentData();
   python = pyodide.pyimport("browser_runtime.worker");
+}
+
+// The page's database and other state live under /data, an IndexedDB-backed folder: it is
+// loaded once here and written back after every request (only changed files are written),
+// so whatever a request committed survives a reload or a crash once its reply is sent.
+const DATA_DIR = "/data";
+
+function syncData(populate) {
+  return new Promise((resolve, reject) =>
+    pyodide.FS.syncfs(populate, (err) => (err ? reject(new Error(`persisting ${DATA_DIR}: ${err}`)) : resolve())),
+  );
+}
+
+async function mountPersistentData() {
+  pyodide.FS.mkdirTree(DATA_DIR);
+  try {
+    pyodide.FS.mount(pyodide.FS.filesystems.IDBFS, {}, DATA_DIR);
+    await syncData(true);
+    mark("data");
+  } catch (err) {
+    // Private windows may refuse IndexedDB: keep working in memory and say so.
+    console.warn(`labwright: ${DATA_DIR} is not persistent here:`, err.message);
+  }
+}
+
+function unwrap(replyJson) {
+  const reply = JSON.parse(replyJson);
+  if (!reply.ok) throw reply.error;
+  return reply.value;
 }
 
 const handlers = {
   async [M.OPS.runPython]({ code }) {
-    const reply = JSON.parse(await python.run_python(String(code)));
-    if (!reply.ok) throw reply.error;
-    return reply.value;
+    return unwrap(await python.run_python(String(code)));
+  },
+  // One general door for the page's APIs: `name` is "<area>.<function>" from the allow-list
+  // in browser_runtime.worker; arguments and result travel as JSON.
+  async [M.OPS.call]({ name, args }) {
+    return unwrap(await python.call(String(name), JSON.stringify(args ?? {})));
   },
 };
 
@@ -229,7 +265,12 @@ self.onmessage = (event) => {
       await backgroundWork;
       const handler = handlers[message.op];
       if (!handler) throw { type: "ProtocolError", message: `unknown operation ${message.op}` };
-      const value = await handler(message);
+      let value;
+      try {
+        value = await handler(message);
+      } finally {
+        await syncData(false).catch((err) => console.warn(err.message));
+      }
       self.postMessage({ type: M.RESULT, id: message.id, value });
     } catch (err) {
       self.postMessage({ type: M.FAILURE, id: message.id, error: M.errorPayload(err) });
