@@ -42,3 +42,17 @@ def _run(coro: Awaitable[T]) -> T:
 def run_async() -> Callable[[Awaitable[Any]], Any]:
     """Run a coroutine to completion the way the current interpreter can."""
     return _run
+
+
+@pytest.fixture(scope="session")
+def plr_catalog():
+    """The catalog set-up built for the installed PLR (build/catalog/catalog.json)."""
+    import json
+    from pathlib import Path
+
+    from browser_runtime.catalog import Catalog
+
+    path = Path(__file__).resolve().parent.parent / "build" / "catalog" / "catalog.json"
+    if not path.exists():
+        pytest.fail("build/catalog/catalog.json is missing: run `python3 scripts/setup.py`")
+    return Catalog(json.loads(path.read_text()))

@@ -36,6 +36,12 @@ for (const wheel of manifest.test_wheels) {
 // The repository's tests are mounted read-only in spirit: pytest's cache is disabled.
 pyodide.FS.mkdirTree("/labwright");
 pyodide.mountNodeFS("/labwright/tests", path.join(ROOT, "tests"));
+// The prebuilt catalog set-up made (tests that need PLR's definitions read it).
+const catalogDir = path.join(ROOT, "build", "catalog");
+if (fs.existsSync(path.join(catalogDir, "catalog.json"))) {
+  pyodide.FS.mkdirTree("/labwright/build/catalog");
+  pyodide.FS.writeFile("/labwright/build/catalog/catalog.json", fs.readFileSync(path.join(catalogDir, "catalog.json")));
+}
 pyodide.FS.writeFile("/labwright/pyproject.toml", fs.readFileSync(path.join(ROOT, "pyproject.toml")));
 
 const args = process.argv.slice(2);

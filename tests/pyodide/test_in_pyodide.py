@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "pyodide" / "runner.mjs"
 
 # Test folders whose tests must pass inside Pyodide as well as on CPython.
-PYODIDE_SUITES = ["tests/unit/runtime"]
+PYODIDE_SUITES = ["tests/unit/runtime", "tests/unit/runner"]
 
 
 @pytest.mark.cpython

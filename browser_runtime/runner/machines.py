@@ -1,0 +1,117 @@
+"""PLR machines with no-hardware backends, for simulated runs and the bridge's simulators.
+
+The frontend for a machine kind is PLR's generic one (``LiquidHandler`` for
+``liquid_handler``), its backend PLR's own chatterbox or simulator for that kind, both
+found in the catalog. Frontends that are also resources need a footprint; a simulated
+machine gets an SBS-sized one (it stands in for whichever instrument the lab has).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any
+
+from browser_runtime.catalog.lookup import Catalog
+
+
+class SimulationError(Exception):
+    """A machine kind that cannot be simulated, with the reason."""
+
+
+# SBS footprint (ANSI/SLAS 1-2004) and a generic height for simulated resource machines.
+_SIMULATED_FOOTPRINT = {"size_x": 127.76, "size_y": 85.48, "size_z": 50.0}
+
+
+def _import(fqn: str) -> Any:
+    module, _, name = fqn.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def _camel(kind: str) -> str:
+    return "".join(part.capitalize() for part in kind.split("_"))
+
+
+def frontend_for(catalog: Catalog, kind: str) -> dict[str, Any]:
+    machines = [entry for entry in catalog.entries("machines") if entry.get("kind") == kind]
+    if not machines:
+        raise SimulationError(f"the catalog has no machine of kind {kind!r}")
+    generic = [entry for entry in machines if entry["name"] == _camel(kind)]
+    return (generic or machines)[0]
+
+
+def simulator_backend_for(catalog: Catalog, kind: str) -> dict[str, Any]:
+    """PLR's no-hardware backend for ``kind``: the generic chatterbox first."""
+    simulators = [entry for entry in catalog.backends_for(kind) if entry.get("simulator")]
+    if not simulators:
+        raise SimulationError(f"PLR has no simulator or chatterbox backend for {kind!r} machines")
+
+    def preference(entry: dict[str, Any]) -> tuple[int, str]:
+        generic = entry["module"].endswith(".chatterbox") and entry["name"].startswith(_camel(kind))
+        return (0 if generic else 1 if "Chatterbox" in entry["name"] else 2, entry["fqn"])
+
+    return sorted(simulators, key=preference)[0]
+
+
+def build_simulated_machine(
+    catalog: Catalog,
+    kind: str,
+    name: str,
+    *,
+    deck: Any = None,
+    backend_fqn: str | None = None,
+) -> Any:
+    """A PLR frontend of ``kind`` on its no-hardware backend (not yet set up)."""
+    from pylabrobot.resources import Coordinate
+
+    frontend_cls = _import(frontend_for(catalog, kind)["fqn"])
+    backend_cls = _import(backend_fqn or simulator_backend_for(catalog, kind)["fqn"])
+    backend = backend_cls()
+    values: dict[str, Any] = {
+        "backend": backend,
+        "name": name,
+        "deck": deck,
+        "child_location": Coordinate(0, 0, _SIMULATED_FOOTPRINT["size_z"]),
+        "hinge_coordinate": Coordinate(0, 0, 0),
+        "loading_tray_location": Coordinate(0, 0, 0),
+        "racks": [],
+        **_SIMULATED_FOOTPRINT,
+    }
+    arguments: dict[str, Any] = {}
+    hints = _init_hints(frontend_cls)
+    for parameter in list(inspect.signature(frontend_cls.__init__).parameters.values())[1:]:
+        if parameter.kind in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+            continue
+        if parameter.name in values and values[parameter.name] is not None:
+            arguments[parameter.name] = values[parameter.name]
+        elif (required_kind := _machine_kind_of(catalog, hints.get(parameter.name))) is not None:
+            # A machine that needs another one (a centrifuge's loader): simulate that too.
+            arguments[parameter.name] = build_simulated_machine(
+                catalog, required_kind, f"{name}_{parameter.name}", deck=deck
+            )
+        elif parameter.default is inspect.Parameter.empty:
+            raise SimulationError(
+                f"cannot build a simulated {frontend_cls.__name__}: no value for its "
+                f"required parameter {parameter.name!r}"
+            )
+    if "deck" in arguments and deck is None:
+        raise SimulationError(f"a simulated {frontend_cls.__name__} needs a deck")
+    return frontend_cls(**arguments)
+
+
+def _init_hints(cls: type) -> dict[str, Any]:
+    import typing
+
+    try:
+        return typing.get_type_hints(cls.__init__)
+    except Exception:  # noqa: BLE001 - unresolvable annotations just give no hints
+        return {}
+
+
+def _machine_kind_of(catalog: Catalog, annotation: Any) -> str | None:
+    if not isinstance(annotation, type):
+        return None
+    entry = catalog.get(f"{annotation.__module__}.{annotation.__qualname__}")
+    if entry is None or catalog.section_of(entry["fqn"]) != "machines":
+        return None
+    return entry.get("kind")
