@@ -14,7 +14,13 @@ ROOT = Path(__file__).resolve().parents[2]
 RUNNER = ROOT / "tests" / "pyodide" / "runner.mjs"
 
 # Test folders whose tests must pass inside Pyodide as well as on CPython.
-PYODIDE_SUITES = ["tests/unit/runtime", "tests/unit/runner"]
+PYODIDE_SUITES = [
+    "tests/unit/runtime",
+    "tests/unit/runner",
+    "tests/unit/protocols",
+    "tests/unit/deck",
+    "tests/unit/inventory",
+]
 
 
 @pytest.mark.cpython

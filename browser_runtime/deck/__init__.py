@@ -1,0 +1,20 @@
+"""Deck layouts: load and validate layout JSON, auto-layout labware, build the real PLR deck."""
+
+from .autolayout import AutoLayout, auto_layout, plan_deck
+from .build import build_deck
+from .layout import DeckLayout, DeckLayoutError, Placement, Problem, load_deck_layout
+from .validate import FIT_TOLERANCE, validate_deck_layout
+
+__all__ = [
+    "FIT_TOLERANCE",
+    "AutoLayout",
+    "DeckLayout",
+    "DeckLayoutError",
+    "Placement",
+    "Problem",
+    "auto_layout",
+    "build_deck",
+    "load_deck_layout",
+    "plan_deck",
+    "validate_deck_layout",
+]

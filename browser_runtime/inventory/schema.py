@@ -1,0 +1,77 @@
+"""The inventory database schema as numbered migrations, applied in order inside one transaction."""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each entry moves the schema from version i to i + 1 (PRAGMA user_version). Never edit a
+# released migration; append a new one.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE assets (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('machine', 'labware')),
+        name TEXT NOT NULL,
+        catalog_fqn TEXT NOT NULL,
+        machine_kind TEXT,
+        backend_fqn TEXT,
+        capabilities TEXT NOT NULL DEFAULT '[]',
+        barcode TEXT UNIQUE,
+        location TEXT,
+        status TEXT NOT NULL DEFAULT 'available'
+            CHECK (status IN ('available', 'in_use', 'quarantined', 'consumed', 'retired')),
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE consumables (
+        asset_id INTEGER PRIMARY KEY REFERENCES assets(id) ON DELETE CASCADE,
+        lot TEXT,
+        received_at TEXT,
+        expires_at TEXT,
+        remaining_volume_ul REAL CHECK (remaining_volume_ul IS NULL OR remaining_volume_ul >= 0),
+        remaining_tips INTEGER CHECK (remaining_tips IS NULL OR remaining_tips >= 0)
+    );
+    CREATE TABLE reservations (
+        id INTEGER PRIMARY KEY,
+        asset_id INTEGER NOT NULL REFERENCES assets(id),
+        run_id TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('held', 'released')),
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        released_at TEXT,
+        release_reason TEXT,
+        CHECK (ends_at > starts_at)
+    );
+    CREATE INDEX reservations_by_asset ON reservations (asset_id, status);
+    CREATE INDEX reservations_by_run ON reservations (run_id, status);
+    """,
+    """
+    CREATE INDEX assets_by_kind_status ON assets (kind, status);
+    CREATE INDEX assets_by_fqn ON assets (catalog_fqn);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def migrate(connection: sqlite3.Connection) -> int:
+    """Bring the database up to SCHEMA_VERSION; returns the version it started from.
+
+    A database newer than this code is refused rather than guessed at.
+    """
+    current = connection.execute("PRAGMA user_version").fetchone()[0]
+    if current > SCHEMA_VERSION:
+        raise RuntimeError(f"inventory database is at schema version {current}, newer than this "
+                           f"Labwright ({SCHEMA_VERSION}); upgrade Labwright")
+    for version in range(current, SCHEMA_VERSION):
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[version].split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {version + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+    return current

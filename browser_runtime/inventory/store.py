@@ -1,0 +1,257 @@
+"""InventoryStore: the one data-access module for assets, consumables and reservations (SQLite)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .models import Asset, Reservation, TimeWindow
+from .schema import migrate
+
+ASSET_STATUSES = ("available", "in_use", "quarantined", "consumed", "retired")
+
+
+class InventoryError(ValueError):
+    """Bad input for the inventory: says what and which asset."""
+
+
+class ReservationConflict(InventoryError):
+    """Some assets of a plan could not be reserved; nothing of the plan was written."""
+
+    def __init__(self, conflicts: list[str]) -> None:
+        super().__init__("cannot reserve the plan: " + "; ".join(conflicts))
+        self.conflicts = conflicts
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise InventoryError(f"times must carry a time zone, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC).isoformat()
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class InventoryStore:
+    """Every read and write of the inventory database goes through here; writes are transactional."""
+
+    def __init__(self, path: str | Path = ":memory:") -> None:
+        # Autocommit mode: every write below opens its own explicit transaction.
+        self.connection = sqlite3.connect(str(path), isolation_level=None)
+        self.connection.execute("PRAGMA foreign_keys = ON")
+        migrate(self.connection)
+
+    def close(self) -> None:
+        self.connection.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: nothing is half-written."""
+        self.connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.connection
+        except BaseException:
+            self.connection.execute("ROLLBACK")
+            raise
+        self.connection.execute("COMMIT")
+
+    # ---- assets ---------------------------------------------------------------------------
+
+    def add_machine(self, name: str, catalog_fqn: str, machine_kind: str, *, backend_fqn: str | None = None,
+                    capabilities: Iterable[str] = (), location: str | None = None,
+                    barcode: str | None = None) -> int:
+        if not name or not catalog_fqn or not machine_kind:
+            raise InventoryError("a machine needs a name, a catalog fqn and a machine kind")
+        with self.transaction() as db:
+            return self._insert_asset(db, "machine", name, catalog_fqn, machine_kind, backend_fqn,
+                                      sorted(set(capabilities)), barcode, location, "available")
+
+    def add_labware(self, name: str, catalog_fqn: str, *, barcode: str | None = None,
+                    location: str | None = None, status: str = "available", lot: str | None = None,
+                    received_at: datetime | None = None, expires_at: datetime | None = None,
+                    remaining_volume_ul: float | None = None, remaining_tips: int | None = None) -> int:
+        return self.add_labware_many([dict(
+            name=name, catalog_fqn=catalog_fqn, barcode=barcode, location=location, status=status,
+            lot=lot, received_at=received_at, expires_at=expires_at,
+            remaining_volume_ul=remaining_volume_ul, remaining_tips=remaining_tips)])[0]
+
+    def add_labware_many(self, items: Iterable[dict]) -> list[int]:
+        """Add labware in one transaction: all rows or, on any bad row, none."""
+        ids = []
+        with self.transaction() as db:
+            for index, item in enumerate(items):
+                where = f"labware #{index} ({item.get('name')!r})"
+                if not item.get("name") or not item.get("catalog_fqn"):
+                    raise InventoryError(f"{where}: needs a name and a catalog fqn")
+                status = item.get("status", "available")
+                if status not in ASSET_STATUSES:
+                    raise InventoryError(f"{where}: status must be one of {', '.join(ASSET_STATUSES)}")
+                for key in ("remaining_volume_ul", "remaining_tips"):
+                    value = item.get(key)
+                    if value is not None and value < 0:
+                        raise InventoryError(f"{where}: {key} cannot be negative")
+                try:
+                    asset_id = self._insert_asset(db, "labware", item["name"], item["catalog_fqn"], None,
+                                                  None, [], item.get("barcode"), item.get("location"),
+                                                  status)
+                except sqlite3.IntegrityError as exc:
+                    raise InventoryError(f"{where}: {exc}") from None
+                db.execute("INSERT INTO consumables VALUES (?, ?, ?, ?, ?, ?)", (
+                    asset_id, item.get("lot"), _iso(item.get("received_at")), _iso(item.get("expires_at")),
+                    item.get("remaining_volume_ul"), item.get("remaining_tips")))
+                ids.append(asset_id)
+        return ids
+
+    def _insert_asset(self, db: sqlite3.Connection, kind: str, name: str, fqn: str,
+                      machine_kind: str | None, backend: str | None, capabilities: list[str],
+                      barcode: str | None, location: str | None, status: str) -> int:
+        cursor = db.execute(
+            "INSERT INTO assets (kind, name, catalog_fqn, machine_kind, backend_fqn, capabilities,"
+            " barcode, location, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (kind, name, fqn, machine_kind, backend, json.dumps(capabilities), barcode, location,
+             status, _iso(utcnow())))
+        return int(cursor.lastrowid)
+
+    def set_status(self, asset_id: int, status: str) -> None:
+        if status not in ASSET_STATUSES:
+            raise InventoryError(f"asset {asset_id}: status must be one of {', '.join(ASSET_STATUSES)}")
+        with self.transaction() as db:
+            if db.execute("UPDATE assets SET status = ? WHERE id = ?", (status, asset_id)).rowcount != 1:
+                raise InventoryError(f"no asset with id {asset_id}")
+
+    _SELECT = ("SELECT a.id, a.kind, a.name, a.catalog_fqn, a.machine_kind, a.backend_fqn,"
+               " a.capabilities, a.barcode, a.location, a.status, c.lot, c.received_at, c.expires_at,"
+               " c.remaining_volume_ul, c.remaining_tips FROM assets a"
+               " LEFT JOIN consumables c ON c.asset_id = a.id")
+
+    @staticmethod
+    def _asset(row: tuple) -> Asset:
+        return Asset(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7], row[8],
+                     row[9], row[10], _parse(row[11]), _parse(row[12]), row[13], row[14])
+
+    def asset(self, asset_id: int) -> Asset:
+        row = self.connection.execute(self._SELECT + " WHERE a.id = ?", (asset_id,)).fetchone()
+        if row is None:
+            raise InventoryError(f"no asset with id {asset_id}")
+        return self._asset(row)
+
+    def assets(self, kind: str | None = None, status: str | None = None) -> list[Asset]:
+        clauses, params = [], []
+        if kind:
+            clauses.append("a.kind = ?")
+            params.append(kind)
+        if status:
+            clauses.append("a.status = ?")
+            params.append(status)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return [self._asset(r) for r in self.connection.execute(self._SELECT + where + " ORDER BY a.id",
+                                                                params)]
+
+    # ---- reservations ---------------------------------------------------------------------
+
+    def _blocking(self, db: sqlite3.Connection, window: TimeWindow, now: datetime,
+                  asset_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+        """Held reservations overlapping ``window`` (holds past their expiry no longer block)."""
+        sql = ("SELECT asset_id, run_id, starts_at, ends_at FROM reservations WHERE status = 'held'"
+               " AND starts_at < ? AND ends_at > ? AND (expires_at IS NULL OR expires_at > ?)")
+        params: list = [_iso(window.ends_at), _iso(window.starts_at), _iso(now)]
+        blocking: dict[int, list[str]] = {}
+        for asset_id, run_id, starts, ends in db.execute(sql, params):
+            blocking.setdefault(asset_id, []).append(f"run {run_id} holds it {starts} -> {ends}")
+        if asset_ids is not None:
+            wanted = set(asset_ids)
+            blocking = {k: v for k, v in blocking.items() if k in wanted}
+        return blocking
+
+    def reserved_in(self, window: TimeWindow, now: datetime | None = None) -> dict[int, list[str]]:
+        """Asset id -> who holds it during ``window``."""
+        return self._blocking(self.connection, window, now or utcnow())
+
+    def reserve(self, run_id: str, asset_ids: Iterable[int], window: TimeWindow, *,
+                hold_for: timedelta | None = None, now: datetime | None = None) -> list[Reservation]:
+        """Reserve every asset for ``run_id`` in one transaction, or none of them.
+
+        ``hold_for`` makes the holds lapse unless the run is confirmed (see ``confirm``) in time.
+        """
+        ids = list(asset_ids)
+        now = now or utcnow()
+        if not run_id:
+            raise InventoryError("a reservation needs a run id")
+        if len(set(ids)) != len(ids):
+            raise ReservationConflict([f"asset {i} appears twice in the plan"
+                                       for i in sorted({i for i in ids if ids.count(i) > 1})])
+        expires = _iso(now + hold_for) if hold_for is not None else None
+        with self.transaction() as db:
+            conflicts = []
+            known = {row[0]: row[1:] for row in db.execute(
+                f"SELECT id, name, status FROM assets WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            blocking = self._blocking(db, window, now, ids)
+            for asset_id in ids:
+                if asset_id not in known:
+                    conflicts.append(f"asset {asset_id} does not exist")
+                    continue
+                name, status = known[asset_id]
+                if status != "available":
+                    conflicts.append(f"asset {asset_id} ({name}) is {status}")
+                for holder in blocking.get(asset_id, []):
+                    conflicts.append(f"asset {asset_id} ({name}): {holder}")
+            if conflicts:
+                raise ReservationConflict(conflicts)
+            created = []
+            for asset_id in ids:
+                cursor = db.execute(
+                    "INSERT INTO reservations (asset_id, run_id, starts_at, ends_at, status, expires_at,"
+                    " created_at) VALUES (?, ?, ?, ?, 'held', ?, ?)",
+                    (asset_id, run_id, _iso(window.starts_at), _iso(window.ends_at), expires, _iso(now)))
+                created.append(Reservation(int(cursor.lastrowid), asset_id, run_id, window, "held",
+                                           _parse(expires)))
+        return created
+
+    def confirm(self, run_id: str) -> int:
+        """Make a run's holds permanent (no expiry) until released."""
+        with self.transaction() as db:
+            return db.execute("UPDATE reservations SET expires_at = NULL WHERE run_id = ? AND "
+                              "status = 'held'", (run_id,)).rowcount
+
+    def release(self, run_id: str, reason: str = "run ended", now: datetime | None = None) -> int:
+        """Release every hold of ``run_id``; safe to call more than once."""
+        with self.transaction() as db:
+            return db.execute("UPDATE reservations SET status = 'released', released_at = ?, "
+                              "release_reason = ? WHERE run_id = ? AND status = 'held'",
+                              (_iso(now or utcnow()), reason, run_id)).rowcount
+
+    def reservations(self, run_id: str | None = None, status: str | None = None) -> list[Reservation]:
+        clauses, params = [], []
+        if run_id is not None:
+            clauses.append("run_id = ?")
+            params.append(run_id)
+        if status is not None:
+            clauses.append("status = ?")
+            params.append(status)
+        where = " WHERE " + " AND ".join(clauses) if clauses else ""
+        return [Reservation(r[0], r[1], r[2], TimeWindow(_parse(r[3]), _parse(r[4])), r[5], _parse(r[6]))
+                for r in self.connection.execute(
+                    "SELECT id, asset_id, run_id, starts_at, ends_at, status, expires_at FROM "
+                    f"reservations{where} ORDER BY id", params)]
+
+    @contextlib.contextmanager
+    def reserved(self, run_id: str, asset_ids: Iterable[int], window: TimeWindow) -> Iterator[list[Reservation]]:
+        """Hold the assets for the body of the ``with``; released when it ends, however it ends."""
+        reservations = self.reserve(run_id, asset_ids, window)
+        try:
+            yield reservations
+        except BaseException as exc:
+            self.release(run_id, f"run failed: {type(exc).__name__}: {exc}"[:500])
+            raise
+        self.release(run_id, "run completed")

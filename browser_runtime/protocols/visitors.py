@@ -1,0 +1,210 @@
+"""LibCST visitors: find @protocol_function functions, and the machine calls and labware they use."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from .resolve import ImportTable, dotted_name
+
+# Every import path of the decorator; a bare name nobody imported counts too (the page injects it).
+PROTOCOL_FUNCTION_FQNS = frozenset({
+    "browser_runtime.protocols.protocol_function",
+    "browser_runtime.protocols.decorator.protocol_function",
+    "labwright.protocol_function",
+})
+DATA_VIEW_FQNS = frozenset({
+    "browser_runtime.protocols.DataViewDefinition",
+    "browser_runtime.protocols.decorator.DataViewDefinition",
+    "labwright.DataViewDefinition",
+})
+_DATA_VIEW_FIELDS = ("name", "description", "source_type", "source_filter", "schema", "required",
+                     "default_value")
+
+
+class NotLiteral(Exception):
+    """A value the analysis must read statically is computed at run time."""
+
+    def __init__(self, node: cst.CSTNode, what: str) -> None:
+        super().__init__(what)
+        self.node = node
+
+
+@dataclasses.dataclass
+class FoundProtocol:
+    node: cst.FunctionDef
+    decorator: cst.Decorator
+    qualname: str
+    in_class: bool
+
+
+class ProtocolFunctionVisitor(cst.CSTVisitor):
+    """Collects the file's imports and every function decorated with protocol_function in any form."""
+
+    def __init__(self, positions: Mapping[cst.CSTNode, CodeRange] | None = None) -> None:
+        super().__init__()
+        # PositionProvider's result for the module, so positions stay readable after the visit.
+        self.positions = positions or {}
+        self.imports = ImportTable()
+        self.found: list[FoundProtocol] = []
+        self._candidates: list[tuple[cst.FunctionDef, list[cst.Decorator], str, bool]] = []
+        self._scope: list[tuple[str, str]] = []  # (kind, name)
+
+    def visit_Import(self, node: cst.Import) -> None:
+        self.imports.add(node)
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        self.imports.add(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if not self._scope:
+            self.imports.local_definitions.add(node.name.value)
+        self._scope.append(("class", node.name.value))
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scope.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self._scope:
+            self.imports.local_definitions.add(node.name.value)
+        qualname = ".".join([name for _, name in self._scope] + [node.name.value])
+        in_class = bool(self._scope) and self._scope[-1][0] == "class"
+        if node.decorators:
+            self._candidates.append((node, list(node.decorators), qualname, in_class))
+        self._scope.append(("def", node.name.value))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scope.pop()
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        # Decorators are judged at the end: an import may come after the function that uses it.
+        for node, decorators, qualname, in_class in self._candidates:
+            for decorator in decorators:
+                if self.is_protocol_decorator(decorator):
+                    self.found.append(FoundProtocol(node, decorator, qualname, in_class))
+                    break
+
+    def is_protocol_decorator(self, decorator: cst.Decorator) -> bool:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            expression = expression.func
+        dotted = dotted_name(expression)
+        if dotted is None:
+            return False
+        if dotted == "protocol_function" and "protocol_function" not in self.imports.bindings:
+            return True
+        return self.imports.resolve(dotted) in PROTOCOL_FUNCTION_FQNS
+
+    def is_data_view(self, node: cst.BaseExpression) -> bool:
+        dotted = dotted_name(node)
+        if dotted is None:
+            return False
+        if dotted == "DataViewDefinition" and dotted not in self.imports.bindings:
+            return True
+        return self.imports.resolve(dotted) in DATA_VIEW_FQNS
+
+    def position(self, node: cst.CSTNode) -> tuple[int, int]:
+        found = self.positions.get(node)
+        if found is None:
+            return 0, 0
+        return found.start.line, found.start.column + 1
+
+    def literal(self, node: cst.BaseExpression, module: cst.Module) -> Any:
+        """The Python value of a literal expression; DataViewDefinition(...) calls become dicts."""
+        if isinstance(node, cst.Call) and self.is_data_view(node.func):
+            fields: dict[str, Any] = {}
+            for index, arg in enumerate(node.args):
+                if arg.star:
+                    raise NotLiteral(arg, "a *args/**kwargs argument of DataViewDefinition")
+                if arg.keyword is not None:
+                    key = arg.keyword.value
+                elif index < len(_DATA_VIEW_FIELDS):
+                    key = _DATA_VIEW_FIELDS[index]
+                else:
+                    raise NotLiteral(arg, "too many positional arguments to DataViewDefinition")
+                if key not in _DATA_VIEW_FIELDS:
+                    raise NotLiteral(arg, f"unknown DataViewDefinition argument {key!r}")
+                fields[key] = self.literal(arg.value, module)
+            return fields
+        if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+            values = []
+            for element in node.elements:
+                if isinstance(element, cst.StarredElement):
+                    raise NotLiteral(element, module.code_for_node(element).strip())
+                values.append(self.literal(element.value, module))
+            return tuple(values) if isinstance(node, cst.Tuple) else values
+        if isinstance(node, cst.Dict):
+            mapping = {}
+            for element in node.elements:
+                if isinstance(element, cst.StarredDictElement):
+                    raise NotLiteral(element, module.code_for_node(element).strip())
+                key = self.literal(element.key, module)
+                if not isinstance(key, (str, int, float, bool)) and key is not None:
+                    raise NotLiteral(element.key, module.code_for_node(element.key).strip())
+                mapping[key] = self.literal(element.value, module)
+            return mapping
+        code = module.code_for_node(node)
+        try:
+            # The node is already valid syntax; ast only evaluates it, never runs user code.
+            return ast.literal_eval(code.strip())
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            raise NotLiteral(node, code.strip()) from None
+
+
+class ProtocolRequirementExtractor(cst.CSTVisitor):
+    """Walks one protocol function's body: methods called on each machine parameter (directly or
+    through a local alias), and labware the body creates by calling catalog factories."""
+
+    def __init__(self, machine_parameters: set[str], factory_resolver: Any) -> None:
+        super().__init__()
+        self._aliases: dict[str, str] = {name: name for name in machine_parameters}
+        self.calls: dict[str, set[str]] = {name: set() for name in machine_parameters}
+        self._factory_resolver = factory_resolver
+        self.created: list[tuple[str, str | None, cst.Call]] = []  # (factory fqn, name, call)
+
+    def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Name) and isinstance(value, cst.Name):
+            if value.value in self._aliases:
+                self._aliases[target.value] = self._aliases[value.value]
+            elif target.value in self._aliases and target.value not in self.calls:
+                del self._aliases[target.value]  # rebinding a local alias to something else ends it
+        elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
+            for t, v in zip(target.elements, value.elements):
+                self._bind(t.value, v.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind(target.target, node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self._bind(node.target, node.value)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind(node.target, node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name):
+            machine = self._aliases.get(func.value.value)
+            if machine is not None:
+                self.calls[machine].add(func.attr.value)
+                return
+        factory = self._factory_resolver(func)
+        if factory is not None:
+            self.created.append((factory, _name_argument(node), node))
+
+
+def _name_argument(call: cst.Call) -> str | None:
+    for index, arg in enumerate(call.args):
+        is_name = (arg.keyword is not None and arg.keyword.value == "name") or (
+            arg.keyword is None and not arg.star and index == 0)
+        if is_name and isinstance(arg.value, (cst.SimpleString, cst.ConcatenatedString)):
+            value = arg.value.evaluated_value
+            return value if isinstance(value, str) else None
+    return None
