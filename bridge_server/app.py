@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-import browser_runtime
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import browser_runtime
+from bridge_server import api
+from bridge_server.bridge import Bridge, lifespan
+from bridge_server.errors import EXCEPTION_HANDLERS
+from bridge_server.openapi import openapi
+from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard
 from bridge_server.settings import Settings
 from bridge_server.static import CachedStaticFiles
+
+HARDWARE = "/api/v1/hardware"
 
 
 async def health(request: Request) -> JSONResponse:
@@ -54,10 +62,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     routes = [
         Route("/api/v1/health", health, methods=["GET"]),
+        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
+        Route("/api/v1/definitions", api.definitions, methods=["GET"]),
+        Route("/api/v1/definitions/sync", api.definitions_sync, methods=["POST"]),
+        Route(f"{HARDWARE}/discover", api.discover, methods=["GET"]),
+        Route(f"{HARDWARE}/discover/serial", api.discover_serial, methods=["GET"]),
+        Route(f"{HARDWARE}/discover/simulators", api.discover_simulators, methods=["GET"]),
+        Route(f"{HARDWARE}/discover/network", api.discover_network, methods=["GET"]),
+        Route(f"{HARDWARE}/connect", api.connect, methods=["POST"]),
+        Route(f"{HARDWARE}/disconnect", api.disconnect, methods=["POST"]),
+        Route(f"{HARDWARE}/heartbeat", api.heartbeat, methods=["POST"]),
+        Route(f"{HARDWARE}/connections", api.connections, methods=["GET"]),
+        Route(f"{HARDWARE}/connections/{{device_id:path}}", api.connection, methods=["GET"]),
+        Route(f"{HARDWARE}/register", api.register, methods=["POST"]),
+        Route(f"{HARDWARE}/devices", api.devices, methods=["GET"]),
+        Route(f"{HARDWARE}/devices/{{device_id:path}}", api.device, methods=["GET", "PUT", "DELETE"]),
+        Route(f"{HARDWARE}/repl", api.repl, methods=["POST"]),
+        WebSocketRoute(f"{HARDWARE}/ws/repl", api.repl_socket),
+        WebSocketRoute(f"{HARDWARE}/ws/devices", api.devices_socket),
         Mount("/pyodide", app=CachedStaticFiles(directory=settings.pyodide_dir, immutable=True)),
         Mount("/wheels", app=CachedStaticFiles(directory=settings.wheels_dir, immutable=True)),
         Mount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(CrossOriginIsolation)])
+    middleware = [
+        Middleware(CrossOriginIsolation),
+        # CORS names each allowed origin; never "*" (the list never contains it).
+        Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
+                   allow_methods=["GET", "POST", "PUT", "DELETE"],
+                   allow_headers=["Authorization", "Content-Type", CLIENT_HEADER, "If-None-Match"],
+                   expose_headers=["ETag"], max_age=600),
+        Middleware(ForeignOriginGuard, settings=settings),
+    ]
+    app = Starlette(routes=routes, middleware=middleware, lifespan=lifespan,
+                    exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
     app.state.settings = settings
+    app.state.bridge = Bridge(settings)
     return app

@@ -6,7 +6,8 @@ import argparse
 import errno
 import socket
 import sys
-from typing import Callable
+from collections.abc import Callable
+from pathlib import Path
 
 from bridge_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
 
@@ -22,7 +23,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def serve(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(host=args.host, port=args.port)
+    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
+                                 connection_ttl=args.connection_ttl)
     # Bind before anything else: a busy port must be reported at once, not after start-up.
     try:
         sock = _bind(settings.host, settings.port)
@@ -50,8 +52,9 @@ def serve(args: argparse.Namespace) -> int:
             "labwright: WARNING: the page's assets are not built; run `python3 scripts/setup.py`",
             file=sys.stderr,
         )
-    host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    print(f"Labwright is serving at http://{host}:{settings.port}/", flush=True)
+    print(f"Labwright is serving at {settings.start_url}", flush=True)
+    print(f"labwright: data in {settings.data_dir}; the token in the URL grants every API "
+          "call, including running Python on this machine", file=sys.stderr, flush=True)
     config = uvicorn.Config(
         create_app(settings), log_level=args.log_level, access_log=args.log_level == "debug"
     )
@@ -63,15 +66,47 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser = commands.add_parser("serve", help="serve the page and the bridge API")
     parser.add_argument("--host", default=None, help=f"address to bind (default {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=None, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--data-dir", type=Path, default=None,
+                        help="where state lives (default: a per-user data directory)")
+    parser.add_argument("--connection-ttl", type=float, default=None, metavar="SECONDS",
+                        help="seconds a connection lease lives without a heartbeat (default 120)")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=serve)
 
 
+#: Subcommands owned by browser_runtime: (module, arguments put before the user's).
+_DELEGATES = {
+    "catalog": ("browser_runtime.catalog.cli", [], "build and inspect the PLR definitions catalog"),
+    "analyze": ("browser_runtime.protocols.cli", ["analyze"], "analyse a protocol file"),
+    "deck": ("browser_runtime.deck.cli", [], "load, validate and lay out decks"),
+}
+
+
+def _delegate(command: str, argv: list[str]) -> int:
+    import importlib
+
+    module_name, prefix, _ = _DELEGATES[command]
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            print(f"labwright {command}: not available in this version ({module_name} is missing)",
+                  file=sys.stderr)
+            return 2
+        raise
+    return int(module.main([*prefix, *argv]) or 0)
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in _DELEGATES:
+        return _delegate(argv[0], argv[1:])
     parser = argparse.ArgumentParser(prog="labwright", description="PyLabRobot in the browser.")
     parser.add_argument("--version", action="store_true", help="print versions and exit")
     commands = parser.add_subparsers(dest="command")
     _add_serve(commands)
+    for name, (_, _, summary) in _DELEGATES.items():
+        commands.add_parser(name, help=summary, add_help=False)
     args = parser.parse_args(argv)
     if args.version:
         import browser_runtime

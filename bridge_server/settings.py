@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,27 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_CONNECTION_TTL = 120.0
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+#: Service types the continuous mDNS browser watches by default: Opentrons robots announce
+#: ``_http._tcp`` (port 31950) and ``_opentrons._tcp``; SiLA 2 servers ``_sila._tcp``.
+DEFAULT_MDNS_TYPES = ("_http._tcp.local.", "_opentrons._tcp.local.", "_sila._tcp.local.")
+
+
+def default_data_dir() -> Path:
+    """A per-user data directory (XDG on Linux, the usual places elsewhere)."""
+    if os.name == "nt":
+        base = Path(os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local"))
+    elif os.uname().sysname == "Darwin":
+        base = Path.home() / "Library" / "Application Support"
+    else:
+        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "labwright"
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.replace(",", os.pathsep).split(os.pathsep) if part.strip())
 
 
 @dataclass(frozen=True)
@@ -20,18 +42,87 @@ class Settings:
     web_dir: Path = PROJECT_ROOT / "web"
     pyodide_dir: Path = PROJECT_ROOT / "build" / "pyodide"
     wheels_dir: Path = PROJECT_ROOT / "wheels" / "dist"
+    #: Origins besides the server's own allowed for CORS and WebSockets (never ``*``).
     extra_origins: tuple[str, ...] = field(default_factory=tuple)
+    data_dir: Path = field(default_factory=default_data_dir)
+    #: Seconds a lease lives without a heartbeat.
+    connection_ttl: float = DEFAULT_CONNECTION_TTL
+    #: The bearer token; a fresh random one per start unless given.
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    #: Largest request body accepted, in bytes.
+    max_body_bytes: int = 64 * 1024
+    #: A prebuilt catalog (with geometry) used as is when present.
+    prebuilt_catalog: Path = PROJECT_ROOT / "build" / "catalog" / "catalog.json"
+    #: Extra source roots (the lab's own labware and backends) parsed into the catalog.
+    catalog_sources: tuple[Path, ...] = field(default_factory=tuple)
+    #: LibCST's per-file parse cache; default ``<data_dir>/catalog-cache``.
+    catalog_cache_dir: Path | None = None
+    #: Build the catalog at start-up (tests of unrelated endpoints may turn this off).
+    load_catalog: bool = True
+    #: Extra glob patterns of serial port paths listed besides pyserial's (ptys, symlinks).
+    serial_globs: tuple[str, ...] = field(default_factory=tuple)
+    #: Run the continuous mDNS browser.
+    mdns: bool = True
+    #: Addresses mDNS listens on; empty means every interface.
+    mdns_interfaces: tuple[str, ...] = field(default_factory=tuple)
+    #: Extra service types to browse (Tecan, Hamilton, Beckman, Agilent devices ...).
+    mdns_extra_types: tuple[str, ...] = field(default_factory=tuple)
+    #: Seconds one REPL statement may run before it is interrupted.
+    repl_time_limit: float = 30.0
 
     @classmethod
-    def from_env(cls, **overrides: object) -> "Settings":
+    def from_env(cls, **overrides: object) -> Settings:
+        env = os.environ
         values: dict[str, object] = {}
-        if "LABWRIGHT_HOST" in os.environ:
-            values["host"] = os.environ["LABWRIGHT_HOST"]
-        if "LABWRIGHT_PORT" in os.environ:
-            values["port"] = int(os.environ["LABWRIGHT_PORT"])
+        if "LABWRIGHT_HOST" in env:
+            values["host"] = env["LABWRIGHT_HOST"]
+        if "LABWRIGHT_PORT" in env:
+            values["port"] = int(env["LABWRIGHT_PORT"])
+        if env.get("LABWRIGHT_DATA_DIR"):
+            values["data_dir"] = Path(env["LABWRIGHT_DATA_DIR"])
+        if env.get("LABWRIGHT_CONNECTION_TTL"):
+            values["connection_ttl"] = float(env["LABWRIGHT_CONNECTION_TTL"])
+        if env.get("LABWRIGHT_TOKEN"):
+            values["token"] = env["LABWRIGHT_TOKEN"]
+        if env.get("LABWRIGHT_ALLOWED_ORIGINS"):
+            values["extra_origins"] = _split(env["LABWRIGHT_ALLOWED_ORIGINS"])
+        if env.get("LABWRIGHT_SERIAL_GLOBS"):
+            values["serial_globs"] = _split(env["LABWRIGHT_SERIAL_GLOBS"])
+        if env.get("LABWRIGHT_MDNS_INTERFACES"):
+            values["mdns_interfaces"] = _split(env["LABWRIGHT_MDNS_INTERFACES"])
+        if env.get("LABWRIGHT_MDNS_TYPES"):
+            values["mdns_extra_types"] = _split(env["LABWRIGHT_MDNS_TYPES"])
+        if env.get("LABWRIGHT_MDNS") in ("0", "off", "false"):
+            values["mdns"] = False
+        if env.get("LABWRIGHT_REPL_TIME_LIMIT"):
+            values["repl_time_limit"] = float(env["LABWRIGHT_REPL_TIME_LIMIT"])
+        if env.get("LABWRIGHT_CATALOG_SOURCES"):
+            values["catalog_sources"] = tuple(Path(p) for p in _split(env["LABWRIGHT_CATALOG_SOURCES"]))
+        if env.get("LABWRIGHT_CATALOG_CACHE"):
+            values["catalog_cache_dir"] = Path(env["LABWRIGHT_CATALOG_CACHE"])
+        if env.get("LABWRIGHT_CATALOG"):
+            values["prebuilt_catalog"] = Path(env["LABWRIGHT_CATALOG"])
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 
     @property
     def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        """The server's own origin (under each loopback name when bound to loopback) plus extras."""
+        own = {self.origin}
+        if self.host in LOOPBACK_HOSTS:
+            own |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}",
+                    f"http://[::1]:{self.port}"}
+        return tuple(sorted(own)) + tuple(o for o in self.extra_origins if o not in own and o != "*")
+
+    @property
+    def start_url(self) -> str:
+        return f"{self.origin}/#token={self.token}"
+
+    @property
+    def database(self) -> Path:
+        return self.data_dir / "labwright.sqlite3"

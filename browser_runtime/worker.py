@@ -10,6 +10,7 @@ import importlib
 import json
 from typing import Any
 
+from browser_runtime import IN_PYODIDE
 from browser_runtime.evaluate import CellError, new_namespace, run_cell
 
 _namespace: dict[str, Any] = new_namespace()
@@ -29,10 +30,32 @@ async def run_python(code: str) -> str:
     return json.dumps({"ok": True, "value": value})
 
 
+def emit(channel: str, payload: Any) -> None:
+    """Post an event to the page (in the worker); elsewhere, to listeners registered here."""
+    for listener in list(_listeners.get(channel, ())):
+        listener(payload)
+    if IN_PYODIDE:
+        import js  # the worker's global scope
+
+        js.labwrightEmit(channel, json.dumps(payload))
+
+
+_listeners: dict[str, list[Any]] = {}
+
+
+def add_listener(channel: str, listener: Any) -> None:
+    _listeners.setdefault(channel, []).append(listener)
+
+
+def remove_listener(channel: str, listener: Any) -> None:
+    _listeners.get(channel, []).remove(listener)
+
+
 #: The page's API areas: ``call("catalog.search", ...)`` runs ``search`` from the module
 #: named here, if that module lists it in ``__all__`` (its public surface).
 API_AREAS: dict[str, str] = {
     "catalog": "browser_runtime.catalog.page_api",
+    "runs": "browser_runtime.runner.page_api",
 }
 
 

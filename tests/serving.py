@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -22,16 +24,36 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+#: Where test servers keep LibCST's parse cache, so only the first cold catalog build is slow.
+CATALOG_CACHE = ROOT / "build" / "test-catalog-cache"
+
+
+def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a test server: mDNS on loopback only (tests never multicast on a LAN)."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("LABWRIGHT_MDNS_INTERFACES", "127.0.0.1")
+    env.setdefault("LABWRIGHT_CATALOG_CACHE", str(CATALOG_CACHE))
+    env.update(extra or {})
+    return env
+
+
 @contextmanager
-def running_server(port: int | None = None, timeout: float = 10.0) -> Iterator[str]:
+def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str, str] | None = None,
+                   args: tuple[str, ...] = ()) -> Iterator[str]:
+    """``labwright serve`` on a free port; ``env``/``args`` add settings (LABWRIGHT_TOKEN, ...)."""
     port = port or free_port()
+    env = dict(env or {})
+    scratch = None
+    if "LABWRIGHT_DATA_DIR" not in env and "LABWRIGHT_DATA_DIR" not in os.environ:
+        scratch = tempfile.mkdtemp(prefix="labwright-data-")  # never the user's own data dir
+        env["LABWRIGHT_DATA_DIR"] = scratch
     process = subprocess.Popen(
-        [str(LABWRIGHT), "serve", "--port", str(port)],
+        [str(LABWRIGHT), "serve", "--port", str(port), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env=server_env(env),
     )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -53,3 +75,5 @@ def running_server(port: int | None = None, timeout: float = 10.0) -> Iterator[s
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -12,6 +12,7 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
   const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
   const pending = new Map();
   const progressListeners = new Set();
+  const eventListeners = new Map(); // channel -> Set of listeners
   let nextId = 1;
   let resolveReady, rejectReady;
   const ready = new Promise((resolve, reject) => {
@@ -37,6 +38,30 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       return request(M.OPS.call, { name, args });
     },
     catalog: createCatalogApi(),
+    // Runs (see README): options = {function, parameters, simulate: true, filename}.
+    async start(source, options = {}) {
+      await api.catalog.loaded;
+      const { function: fn = null, parameters = {}, simulate = true, filename = "protocol.py" } = options;
+      return api.call("runs.start", { source, function: fn, parameters, simulate, filename });
+    },
+    wait: (runId) => api.call("runs.wait", { run_id: runId }),
+    async run(source, options = {}) {
+      const { runId } = await api.start(source, options);
+      return api.wait(runId);
+    },
+    cancel: (runId) => api.call("runs.cancel", { run_id: runId }),
+    runs: {
+      history: (limit = 50) => api.call("runs.history", { limit }),
+      get: (runId) => api.call("runs.get", { run_id: runId }),
+      active: () => api.call("runs.active"),
+    },
+    onRunEvent: (listener) => api.onEvent("run", listener),
+    // fn(payload) for every event the worker posts on `channel` ("run", ...)
+    onEvent(channel, listener) {
+      if (!eventListeners.has(channel)) eventListeners.set(channel, new Set());
+      eventListeners.get(channel).add(listener);
+      return () => eventListeners.get(channel).delete(listener);
+    },
   };
 
   // The PLR definitions catalog, held by the worker (SQLite in IndexedDB). `loaded` settles
@@ -97,6 +122,9 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
         pending.clear();
         break;
       }
+      case M.EVENT:
+        for (const listener of eventListeners.get(message.channel) ?? []) listener(message.payload);
+        break;
       case M.RESULT:
       case M.FAILURE: {
         const waiter = pending.get(message.id);

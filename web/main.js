@@ -2,9 +2,11 @@
 import { STAGES } from "./messages.js";
 import { createLabwright } from "./labwright.js";
 import { initCatalogView } from "./catalog-view.js";
+import { initDevices } from "./devices.js";
 
 const labwright = createLabwright();
 window.labwright = labwright;
+window.labwrightDevices = initDevices();
 
 const stageList = document.getElementById("stages");
 const bar = document.getElementById("progress-bar");

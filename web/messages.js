@@ -14,6 +14,8 @@ export const REQUEST = "request";
 // worker -> page responses: {type: RESULT, id, value} | {type: FAILURE, id, error}
 export const RESULT = "result";
 export const FAILURE = "failure";
+// worker -> page, unsolicited: {type: EVENT, channel: "run", payload: {...}}
+export const EVENT = "event";
 
 export const OPS = Object.freeze({
   runPython: "runPython", // {code} -> repr of the last expression

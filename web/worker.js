@@ -254,12 +254,19 @@ const booted = boot().catch((err) => {
   throw err;
 });
 
-// Requests run one at a time, in order: Python in the worker is single-threaded anyway.
-let chain = Promise.resolve();
+// Requests start in arrival order and run concurrently: Python interleaves them at its
+// awaits, so a long run (waited on by `runs.wait`) never blocks its own `runs.cancel`.
+// Writes to /data are flushed one at a time.
+let flushing = Promise.resolve();
+function flushData() {
+  flushing = flushing.then(() => syncData(false).catch((err) => console.warn(err.message)));
+  return flushing;
+}
+
 self.onmessage = (event) => {
   const message = event.data;
   if (message?.type !== M.REQUEST) return;
-  chain = chain.then(async () => {
+  (async () => {
     try {
       await booted;
       await backgroundWork;
@@ -269,11 +276,17 @@ self.onmessage = (event) => {
       try {
         value = await handler(message);
       } finally {
-        await syncData(false).catch((err) => console.warn(err.message));
+        await flushData();
       }
       self.postMessage({ type: M.RESULT, id: message.id, value });
     } catch (err) {
       self.postMessage({ type: M.FAILURE, id: message.id, error: M.errorPayload(err) });
     }
-  });
+  })();
+};
+
+// Python posts events (run progress, logs) to the page through this one function; the
+// payload is a JSON string so no JS object is ever held by Python.
+self.labwrightEmit = (channel, payloadJson) => {
+  self.postMessage({ type: M.EVENT, channel, payload: JSON.parse(payloadJson) });
 };

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,7 +59,8 @@ def jsonable(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return round(value, 6)
+        # JSON has no Infinity or NaN (PLR's trash holds an infinite volume).
+        return round(value, 6) if math.isfinite(value) else str(value)
     if depth > 6:
         return repr(value)[:80]
     if isinstance(value, Resource):

@@ -1,0 +1,70 @@
+"""Problem details (RFC 9457): every error the API returns is one JSON shape, never a bare 500."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+log = logging.getLogger("labwright")
+
+PROBLEM_TYPE = "https://labwright.invalid/problems/"
+_TITLES = {
+    400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
+    405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
+    415: "Unsupported media type", 422: "Unprocessable request", 500: "Internal error",
+    503: "Not ready",
+}
+
+
+class ApiError(Exception):
+    """Raised by handlers; turned into a problem-details response by :func:`api_error_handler`."""
+
+    def __init__(self, status: int, detail: str, *, kind: str | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
+        self.extra = extra
+
+
+def problem(status: int, detail: str, kind: str | None = None, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    body = {
+        "type": PROBLEM_TYPE + (kind or _TITLES.get(status, "error").lower().replace(" ", "-")),
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type="application/problem+json")
+
+
+async def api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    headers = {"WWW-Authenticate": 'Bearer realm="labwright"'} if exc.status == 401 else None
+    return problem(exc.status, exc.detail, exc.kind, headers=headers, **exc.extra)
+
+
+async def http_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code in (204, 304):
+        return Response(status_code=exc.status_code, headers=exc.headers)
+    return problem(exc.status_code, str(exc.detail), headers=exc.headers)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    # A bug, not a client error: logged with its traceback, answered as JSON rather than as
+    # a bare text 500, and found by the fuzz test before anyone else finds it.
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(500, f"internal error: {type(exc).__name__}")
+
+
+EXCEPTION_HANDLERS = {
+    ApiError: api_error_handler,
+    HTTPException: http_error_handler,
+    Exception: unexpected_error_handler,
+}

@@ -1,0 +1,106 @@
+"""The OpenAPI 3.1 document of the bridge API, built from the same schemas that validate bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from bridge_server import schemas
+
+_HARDWARE = "/api/v1/hardware"
+_CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
+           "description": "the caller's client id (owner of its leases)",
+           "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,128}$"}}
+_DEVICE_PATH = {"name": "device_id", "in": "path", "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 300}}
+_TIMEOUT = {"name": "timeout", "in": "query", "required": False,
+            "description": "seconds to let mDNS browse right after start-up (default 2)",
+            "schema": {"type": "number", "minimum": 0, "maximum": 30}}
+
+
+def _json(schema: schemas.JsonSchema) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _op(summary: str, response: schemas.JsonSchema | None = None, *, body: schemas.JsonSchema | None = None,
+        auth: bool = True, params: list[dict[str, Any]] | None = None, errors: tuple[int, ...] = (),
+        status: int = 200) -> dict[str, Any]:
+    responses: dict[str, Any] = {str(status): {"description": "OK"}}
+    if response is not None:
+        responses[str(status)]["content"] = _json(response)
+    codes = set(errors) | ({401} if auth else set()) | ({400, 413, 422} if body else set())
+    for code in sorted(codes):
+        responses[str(code)] = {"description": "problem details",
+                                "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
+    operation: dict[str, Any] = {"summary": summary, "responses": responses}
+    if auth:
+        operation["security"] = [{"bearer": []}]
+    if params:
+        operation["parameters"] = params
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": _json(body)}
+    return operation
+
+
+_ANY = {"type": "object"}
+_DEVICE_LIST = {"type": "object", "required": ["devices"],
+                "properties": {"devices": {"type": "array", "items": schemas.PROFILE}}}
+
+PATHS: dict[str, dict[str, Any]] = {
+    "/api/v1/health": {"get": _op("versions of what runs", _ANY, auth=False)},
+    "/api/v1/openapi.json": {"get": _op("this document", _ANY, auth=False)},
+    "/api/v1/definitions": {"get": _op("the PLR catalog (strong ETag, gzip)", _ANY, auth=False,
+                                       errors=(304,))},
+    "/api/v1/definitions/sync": {"post": _op("rebuild the catalog; added/removed/changed fqns", {
+        "type": "object", "required": ["added", "removed", "changed"],
+        "properties": {k: {"type": "array", "items": {"type": "string"}}
+                       for k in ("added", "removed", "changed")}})},
+    f"{_HARDWARE}/discover": {"get": _op("serial, simulator and network devices", schemas.DEVICES,
+                                         params=[_TIMEOUT], errors=(422,))},
+    f"{_HARDWARE}/discover/serial": {"get": _op("serial ports", schemas.DEVICES)},
+    f"{_HARDWARE}/discover/simulators": {"get": _op("simulator backends", schemas.DEVICES)},
+    f"{_HARDWARE}/discover/network": {"get": _op("mDNS services", schemas.DEVICES, params=[_TIMEOUT],
+                                                 errors=(422,))},
+    f"{_HARDWARE}/connect": {"post": _op("take a lease on a device", schemas.CONNECTION,
+                                         body=schemas.CONNECT, params=[_CLIENT], errors=(404, 409))},
+    f"{_HARDWARE}/disconnect": {"post": _op("release a lease", schemas.CONNECTION,
+                                            body=schemas.DEVICE_REF, params=[_CLIENT], errors=(404, 409))},
+    f"{_HARDWARE}/heartbeat": {"post": _op("extend a lease by the TTL", schemas.CONNECTION,
+                                           body=schemas.DEVICE_REF, params=[_CLIENT], errors=(404, 409))},
+    f"{_HARDWARE}/connections": {"get": _op("live leases", {
+        "type": "object", "properties": {"connections": {"type": "array", "items": schemas.CONNECTION}}})},
+    f"{_HARDWARE}/connections/{{device_id}}": {"get": _op("one live lease", schemas.CONNECTION,
+                                                          params=[_DEVICE_PATH], errors=(404, 422))},
+    f"{_HARDWARE}/register": {"post": _op("save a device profile", schemas.PROFILE,
+                                          body=schemas.REGISTER, errors=(409,), status=201)},
+    f"{_HARDWARE}/devices": {"get": _op("saved device profiles", _DEVICE_LIST)},
+    f"{_HARDWARE}/devices/{{device_id}}": {
+        "get": _op("one device profile", schemas.PROFILE, params=[_DEVICE_PATH], errors=(404, 422)),
+        "put": _op("replace a device profile", schemas.PROFILE, body=schemas.PROFILE_UPDATE,
+                   params=[_DEVICE_PATH], errors=(404,)),
+        "delete": _op("delete a device profile", schemas.PROFILE, params=[_DEVICE_PATH], errors=(404, 422)),
+    },
+    f"{_HARDWARE}/repl": {"post": _op("run code in the lease holder's session", schemas.REPL_RESULT,
+                                      body=schemas.REPL, errors=(404,))},
+}
+
+#: WebSockets are not OpenAPI operations; listed here so the document names them anyway.
+WEBSOCKETS = {
+    f"{_HARDWARE}/ws/repl": "REPL session: auth by subprotocol 'bearer.<token>' or a first "
+                            "{type:'auth', token, client} message; then execute/complete/signatures/interrupt",
+    f"{_HARDWARE}/ws/devices": "live mDNS device list, pushed on every change (same auth)",
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {"title": "Labwright bridge server", "version": "1"},
+    "paths": PATHS,
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+    "x-websockets": WEBSOCKETS,
+}
+
+
+async def openapi(request: Request) -> JSONResponse:
+    return JSONResponse(DOCUMENT)

@@ -1,0 +1,83 @@
+"""The security model: a bearer token for what mutates or runs code, client ids, Origin checks."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Any
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bridge_server.errors import ApiError, problem
+from bridge_server.settings import Settings
+
+CLIENT_HEADER = "x-labwright-client"
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
+#: WebSocket subprotocols: the page offers ``["labwright", "bearer.<token>", "client.<id>"]``.
+SUBPROTOCOL = "labwright"
+
+
+def token_matches(settings: Settings, candidate: str | None) -> bool:
+    return candidate is not None and secrets.compare_digest(candidate.encode(), settings.token.encode())
+
+
+def require_token(connection: HTTPConnection) -> None:
+    settings: Settings = connection.app.state.settings
+    header = connection.headers.get("authorization", "")
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer" or not token_matches(settings, credentials.strip()):
+        raise ApiError(401, "this endpoint needs 'Authorization: Bearer <token>' with the token "
+                            "printed by `labwright serve`", kind="unauthorized")
+
+
+def valid_client_id(value: str | None) -> bool:
+    return value is not None and bool(_CLIENT_ID.match(value))
+
+
+def client_id(connection: HTTPConnection) -> str:
+    """The caller's ``X-Labwright-Client``: who owns a lease (identity, not authority)."""
+    value = connection.headers.get(CLIENT_HEADER)
+    if value is None:
+        raise ApiError(422, "the X-Labwright-Client header is required: a client id of your choosing",
+                       kind="validation", errors=[{"loc": "header.X-Labwright-Client", "message": "is required"}])
+    if not valid_client_id(value):
+        raise ApiError(422, "X-Labwright-Client must be 1-128 characters of letters, digits and ._:@-",
+                       kind="validation",
+                       errors=[{"loc": "header.X-Labwright-Client", "message": "invalid client id"}])
+    return value
+
+
+def origin_allowed(settings: Settings, origin: str | None) -> bool:
+    """No Origin (a script, not a browser) is allowed: the token still guards it."""
+    return origin is None or origin in settings.allowed_origins
+
+
+def websocket_credentials(scope: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(token, client id) offered as WebSocket subprotocols, if any."""
+    token = client = None
+    for protocol in scope.get("subprotocols") or []:
+        if protocol.startswith("bearer."):
+            token = protocol.removeprefix("bearer.")
+        elif protocol.startswith("client."):
+            client = protocol.removeprefix("client.")
+    return token, client
+
+
+class ForeignOriginGuard:
+    """Refuses API requests that change state when a browser says they come from another origin."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD", "OPTIONS") \
+                and scope["path"].startswith("/api/"):
+            origin = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"origin"), None)
+            if not origin_allowed(self.settings, origin):
+                response: Response = problem(403, f"origin {origin} is not allowed", "forbidden-origin")
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

@@ -1,0 +1,77 @@
+// The deck drawn from above from PLR's own serialize() tree; tip and volume state is
+// applied as run events arrive. Wells fill with their volume, tip spots show a tip or not,
+// and labware whose contents are unknown (tracking off) is drawn hatched with a "?".
+const SVG = "http://www.w3.org/2000/svg";
+
+function el(name, attrs = {}) {
+  const node = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+export class DeckView {
+  constructor(container) {
+    this.container = container;
+    this.items = new Map(); // resource name -> {shape, kind, maxVolume}
+    this.svg = null;
+  }
+
+  // deck: PLR Deck.serialize(); state: {name: serialize_state()}; untracked: [names]
+  render(deck, state = {}, untracked = []) {
+    this.items.clear();
+    const height = deck.size_y;
+    const svg = el("svg", { viewBox: `-70 -10 ${deck.size_x + 140} ${deck.size_y + 20}`, class: "deck-view", role: "img" });
+    svg.append(el("defs")).innerHTML =
+      '<pattern id="unknown-hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
+      '<line x1="0" y1="0" x2="0" y2="4" stroke="#a0aec0" stroke-width="1.5"/></pattern>';
+    svg.append(el("rect", { x: 0, y: 0, width: deck.size_x, height: deck.size_y, class: "deck" }));
+    const unknown = new Set(untracked);
+    const draw = (node, ox, oy, inUnknown) => {
+      const x = ox + (node.location?.x ?? 0);
+      const y = oy + (node.location?.y ?? 0);
+      const isUnknown = inUnknown || unknown.has(node.name);
+      const top = height - y - node.size_y; // PLR's y grows to the back, SVG's downwards
+      const kind = node.type === "Well" || node.category === "well" ? "well" : node.type === "TipSpot" ? "tip_spot" : "resource";
+      if (node !== deck) {
+        let shape;
+        if (kind === "resource") {
+          shape = el("rect", { x, y: top, width: node.size_x, height: node.size_y, class: `resource ${node.category ?? ""}` });
+        } else {
+          shape = el("ellipse", { cx: x + node.size_x / 2, cy: top + node.size_y / 2, rx: node.size_x / 2, ry: node.size_y / 2, class: kind });
+        }
+        if (isUnknown && kind !== "resource") shape.classList.add("unknown");
+        shape.dataset.name = node.name;
+        const title = el("title");
+        title.textContent = node.name;
+        shape.append(title);
+        svg.append(shape);
+        this.items.set(node.name, { shape, kind, maxVolume: node.max_volume ?? null, unknown: isUnknown });
+        if (isUnknown && kind === "resource" && ["plate", "tip_rack", "trough", "tube_rack"].includes(node.category)) {
+          const mark = el("text", { x: x + node.size_x / 2, y: top + node.size_y / 2, class: "unknown-mark" });
+          mark.textContent = "?";
+          svg.append(mark);
+        }
+      }
+      for (const child of node.children ?? []) draw(child, node === deck ? 0 : x, node === deck ? 0 : y, isUnknown);
+    };
+    draw(deck, 0, 0, false);
+    this.container.replaceChildren(svg);
+    this.svg = svg;
+    for (const [name, resourceState] of Object.entries(state)) this.update(name, resourceState);
+  }
+
+  update(name, resourceState) {
+    const item = this.items.get(name);
+    if (!item || item.unknown) return;
+    if (item.kind === "tip_spot") {
+      const hasTip = Boolean(resourceState.tip);
+      item.shape.classList.toggle("has-tip", hasTip);
+      item.shape.dataset.tip = hasTip ? "1" : "0";
+    } else if (item.kind === "well" && resourceState.volume !== undefined) {
+      const max = Number(resourceState.max_volume ?? item.maxVolume ?? 0) || 1;
+      const fraction = Math.max(0, Math.min(1, Number(resourceState.volume) / max));
+      item.shape.style.fill = `rgba(49, 130, 206, ${0.1 + 0.85 * fraction})`;
+      item.shape.dataset.volume = String(resourceState.volume);
+    }
+  }
+}
