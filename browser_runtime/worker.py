@@ -56,6 +56,7 @@ def remove_listener(channel: str, listener: Any) -> None:
 API_AREAS: dict[str, str] = {
     "catalog": "browser_runtime.catalog.page_api",
     "runs": "browser_runtime.runner.page_api",
+    "protocols": "browser_runtime.protocols.page_api",
 }
 
 

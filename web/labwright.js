@@ -38,11 +38,20 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       return request(M.OPS.call, { name, args });
     },
     catalog: createCatalogApi(),
-    // Runs (see README): options = {function, parameters, simulate: true, filename}.
+    // Planning and runs (see README): options = {function, parameters, deck, simulate: true, filename}.
+    async analyze(source, filename = "protocol.py") {
+      await api.catalog.loaded;
+      return api.call("protocols.analyze", { source, filename });
+    },
+    async plan(source, options = {}) {
+      await api.catalog.loaded;
+      const { function: fn = null, parameters = {}, deck = null, filename = "protocol.py" } = options;
+      return api.call("runs.plan", { source, function: fn, parameters, deck, filename });
+    },
     async start(source, options = {}) {
       await api.catalog.loaded;
-      const { function: fn = null, parameters = {}, simulate = true, filename = "protocol.py" } = options;
-      return api.call("runs.start", { source, function: fn, parameters, simulate, filename });
+      const { function: fn = null, parameters = {}, deck = null, simulate = true, filename = "protocol.py" } = options;
+      return api.call("runs.start", { source, function: fn, parameters, deck, simulate, filename });
     },
     wait: (runId) => api.call("runs.wait", { run_id: runId }),
     async run(source, options = {}) {
@@ -55,6 +64,7 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       get: (runId) => api.call("runs.get", { run_id: runId }),
       active: () => api.call("runs.active"),
     },
+    inventory: () => api.call("runs.inventory"),
     onRunEvent: (listener) => api.onEvent("run", listener),
     // fn(payload) for every event the worker posts on `channel` ("run", ...)
     onEvent(channel, listener) {

@@ -36,6 +36,9 @@ for (const wheel of manifest.test_wheels) {
 // The repository's tests are mounted read-only in spirit: pytest's cache is disabled.
 pyodide.FS.mkdirTree("/labwright");
 pyodide.mountNodeFS("/labwright/tests", path.join(ROOT, "tests"));
+// The demo protocols the page ships (tests plan and run them).
+pyodide.FS.mkdirTree("/labwright/web");
+pyodide.mountNodeFS("/labwright/web", path.join(ROOT, "web"));
 // The prebuilt catalog set-up made (tests that need PLR's definitions read it).
 const catalogDir = path.join(ROOT, "build", "catalog");
 if (fs.existsSync(path.join(catalogDir, "catalog.json"))) {

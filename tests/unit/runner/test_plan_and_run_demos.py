@@ -1,0 +1,116 @@
+"""Every demo protocol plans (machines, deck, assignment) and runs on simulated PLR machines."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from browser_runtime.inventory import InventoryStore
+from browser_runtime.inventory.demo import seed_demo_inventory
+from browser_runtime.runner import ProtocolRun
+from browser_runtime.runner.plan import PlanError, prepare_run
+
+DEMOS = Path(__file__).resolve().parents[3] / "web" / "protocols"
+INDEX = json.loads((DEMOS / "index.json").read_text())["protocols"]
+
+EXPECTED_COMMANDS = {
+    "serial_dilution.py": ["setup", "pick_up_tips"] + ["aspirate", "dispense"] * 5 + ["drop_tips", "pick_up_tips"]
+    + ["aspirate", "dispense"] * 5 + ["drop_tips", "stop"],
+    "elisa_read.py": ["setup", "setup", "pick_up_resource", "drop_resource", "close", "read_absorbance", "open",
+                      "pick_up_resource", "drop_resource", "stop", "stop"],
+    "stamp_96.py": ["setup", "pick_up_tips96", "aspirate96", "dispense96", "drop_tips96", "stop"],
+}
+
+
+@pytest.fixture
+def inventory():
+    store = InventoryStore(":memory:")
+    seed_demo_inventory(store)
+    yield store
+    store.close()
+
+
+def _plan_and_run(run_async, catalog, inventory, name, parameters=None):
+    source = (DEMOS / name).read_text()
+    prepared = prepare_run(source, None, parameters or {}, catalog, filename=name, inventory=inventory)
+    try:
+        result = run_async(ProtocolRun(prepared.function, prepared.arguments, prepared.machines,
+                                       prepared.deck).execute())
+    finally:
+        prepared.release()
+    return prepared, result
+
+
+@pytest.mark.parametrize("demo", [entry["file"] for entry in INDEX])
+def test_demo_plans_and_completes(run_async, plr_catalog, inventory, demo):
+    prepared, result = _plan_and_run(run_async, plr_catalog, inventory, demo,
+                                     {"seconds": 0.01} if demo == "incubation.py" else None)
+    assert result.status == "completed", result.error
+    commands = [e["command"] for e in result.events if e["type"] == "command"]
+    if demo in EXPECTED_COMMANDS:
+        assert commands == EXPECTED_COMMANDS[demo]
+    else:
+        assert {"lock_plate", "set_temperature", "start_shaking", "stop_shaking", "unlock_plate"} <= set(commands)
+    # Every machine parameter resolved to a registered (simulated) machine of its kind.
+    for name, entry in prepared.plan["parameters"].items():
+        if entry["kind"] == "machine":
+            assert entry["asset"] and "simulated" in entry["asset"]
+            assert entry["backend"].rsplit(".", 1)[-1].endswith(("ChatterboxBackend", "Simulator"))
+    # Reservations were held for the run and are all released now.
+    held = inventory.reservations(run_id=prepared.run_id)
+    assert held and all(r.status != "active" for r in held)
+
+
+def test_serial_dilution_moves_the_volumes_it_should(run_async, plr_catalog, inventory):
+    prepared, result = _plan_and_run(run_async, plr_catalog, inventory, "serial_dilution.py",
+                                     {"volume": 40.0, "columns": 4})
+    assert result.status == "completed"
+    plate = prepared.arguments["plate"]
+    start = prepared.plan["parameters"]["plate"]["contents"]["volume_per_well_ul"]
+    assert start == pytest.approx(200.0)
+    # Columns 2-4 get 40 uL diluent, then 40 uL moves down the series: column 1 loses 40,
+    # columns 2-3 gain 40 - 40 + 40, column 4 gains 80; columns 5+ are untouched.
+    expected = {1: start - 40, 2: start + 40, 3: start + 40, 4: start + 80, 5: start}
+    for column, volume in expected.items():
+        for row in "ABCDEFGH":
+            assert plate.get_well(f"{row}{column}").tracker.get_used_volume() == pytest.approx(volume)
+    assert result.value == [1.0, 2.0, 4.0, 8.0]
+    tips = prepared.arguments["tips"]
+    assert [tips.get_item(f"{row}1").has_tip() for row in "AH"] == [True, True]  # dropped back
+    assert prepared.plan["untracked"] == []
+
+
+def test_without_inventory_labware_runs_untracked_and_is_marked_unknown(run_async, plr_catalog):
+    empty = InventoryStore(":memory:")
+    prepared, result = _plan_and_run(run_async, plr_catalog, empty, "stamp_96.py")
+    assert sorted(prepared.plan["untracked"]) == ["destination", "source", "tips"]
+    assert result.status == "completed"
+    assert prepared.plan["parameters"]["source"]["asset"] is None
+    empty.close()
+
+
+def test_bad_values_and_unknown_parameters_are_named(plr_catalog, inventory):
+    source = (DEMOS / "serial_dilution.py").read_text()
+    with pytest.raises(PlanError, match="'volume' must be float"):
+        prepare_run(source, None, {"volume": "lots"}, plr_catalog, inventory=inventory)
+    with pytest.raises(PlanError, match="no parameter"):
+        prepare_run(source, None, {"speed": 3}, plr_catalog, inventory=inventory)
+    with pytest.raises(PlanError, match="no protocol 'nope'"):
+        prepare_run(source, "nope", {}, plr_catalog, inventory=inventory)
+
+
+def test_a_file_that_does_not_parse_is_a_plan_error_with_position(plr_catalog, inventory):
+    # Native LibCST blames the line after the bad token; the pure parser the bad line itself.
+    with pytest.raises(PlanError, match=r"line [23], column \d+"):
+        prepare_run("x = 1\ndef broken(:\n", None, {}, plr_catalog, inventory=inventory)
+
+
+def test_plan_without_reserving_leaves_the_inventory_free(plr_catalog, inventory):
+    source = (DEMOS / "stamp_96.py").read_text()
+    prepared = prepare_run(source, None, {}, plr_catalog, inventory=inventory, reserve=False)
+    assert inventory.reservations(run_id=prepared.run_id) == []
+    assignment = prepared.plan["assignment"]["assignments"]
+    assert {a["requirement"] for a in assignment} == {"tips", "source", "destination"}
+    assert all(a["reasons"] for a in assignment)
