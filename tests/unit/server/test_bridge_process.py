@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import socket
@@ -120,7 +121,7 @@ def test_cors_names_the_origin_and_never_star(server: Bridge):
     assert response.status_code == 403
 
 
-def test_websocket_origin_and_token_are_checked(server: Bridge):
+def test_websocket_origin_and_token_are_checked(server: Bridge, run_async):
     ws_url = server.url.replace("http://", "ws://") + f"{HARDWARE}/ws/repl"
 
     async def attempt(origin: str | None, protocols: list[str], first: dict | None = None) -> str:
@@ -146,7 +147,7 @@ def test_websocket_origin_and_token_are_checked(server: Bridge):
             "first message": await attempt(own, [], {"type": "auth", "token": TOKEN, "client": "ws-test"}),
         }
 
-    outcome = asyncio.run(main())
+    outcome = run_async(main())
     assert outcome["foreign origin"] == "rejected 403"
     assert outcome["bad token"] == "rejected 403"
     assert outcome["no auth"] == "refused 401"
@@ -195,7 +196,7 @@ def test_lease_conflicts_force_and_release(server: Bridge):
     assert server.post(f"{HARDWARE}/connect", {"device_id": "simulator:nothing"}).status_code == 404
 
 
-def test_fifty_clients_racing_for_one_device_have_one_winner(server: Bridge):
+def test_fifty_clients_racing_for_one_device_have_one_winner(server: Bridge, run_async):
     devices = server.get(f"{HARDWARE}/discover/simulators").json()["devices"]
     for round_number, device in enumerate(devices[:3]):
         barrier_clients = [f"racer-{round_number}-{i}" for i in range(50)]
@@ -216,7 +217,7 @@ def test_fifty_clients_racing_for_one_device_have_one_winner(server: Bridge):
                 start.set()
                 return await asyncio.gather(*tasks)
 
-        codes = asyncio.run(race())
+        codes = run_async(race())
         assert sorted(codes) == [200] + [409] * 49, codes
         winner = server.get(f"{HARDWARE}/connections/{device['id']}").json()["client_id"]
         assert winner in barrier_clients
@@ -242,7 +243,7 @@ def test_repl_runs_in_the_lease_holders_session_with_the_machine(server: Bridge)
     assert server.post(f"{HARDWARE}/repl", {"device_id": SCALE, "code": "1"}).status_code == 404
 
 
-def test_repl_websocket_streams_completes_interrupts_and_isolates(server: Bridge):
+def test_repl_websocket_streams_completes_interrupts_and_isolates(server: Bridge, run_async):
     ws_url = server.url.replace("http://", "ws://") + f"{HARDWARE}/ws/repl"
 
     async def session(client: str):
@@ -287,7 +288,7 @@ def test_repl_websocket_streams_completes_interrupts_and_isolates(server: Bridge
         await one.close()
         await two.close()
 
-    asyncio.run(main())
+    run_async(main())
 
 
 def test_ttl_expiry_and_restart_keep_leases_and_profiles(tmp_path: Path, catalog_file: Path):
@@ -347,7 +348,13 @@ def test_profiles_are_validated_against_the_backend_constructor(server: Bridge):
 def test_mdns_opentrons_service_is_discovered_and_matched(server: Bridge):
     from zeroconf import IPVersion, ServiceInfo, Zeroconf
 
-    announcer = Zeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only)
+    # Zeroconf's sync API adopts a running event loop of the calling thread, and Playwright's
+    # sync API leaves one running on the main thread once e2e tests ran: call it off that thread.
+    def off_loop(fn, *args):
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(fn, *args).result()
+
+    announcer = off_loop(lambda: Zeroconf(interfaces=["127.0.0.1"], ip_version=IPVersion.V4Only))
     info = ServiceInfo("_http._tcp.local.", "Lab OT-2 test._http._tcp.local.",
                        addresses=[socket.inet_aton("127.0.0.1")], port=31950,
                        properties={"robotModel": "OT-2 Standard", "serialNumber": "OT2CEP2021"},
@@ -355,8 +362,8 @@ def test_mdns_opentrons_service_is_discovered_and_matched(server: Bridge):
     unknown = ServiceInfo("_http._tcp.local.", "Some printer._http._tcp.local.",
                           addresses=[socket.inet_aton("127.0.0.1")], port=8080, properties={},
                           server="printer.local.")
-    announcer.register_service(info)
-    announcer.register_service(unknown)
+    off_loop(announcer.register_service, info)
+    off_loop(announcer.register_service, unknown)
     try:
         deadline = time.monotonic() + 15
         while True:
@@ -380,9 +387,9 @@ def test_mdns_opentrons_service_is_discovered_and_matched(server: Bridge):
         assert connected.json()["config"] == {"host": "127.0.0.1", "port": 31950}
         server.post(f"{HARDWARE}/disconnect", {"device_id": robot["id"]}, client="ot-user")
     finally:
-        announcer.unregister_service(info)
-        announcer.unregister_service(unknown)
-        announcer.close()
+        off_loop(announcer.unregister_service, info)
+        off_loop(announcer.unregister_service, unknown)
+        off_loop(announcer.close)
 
 
 def test_a_pty_backed_serial_port_is_listed(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path):
