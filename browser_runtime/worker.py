@@ -57,6 +57,8 @@ API_AREAS: dict[str, str] = {
     "catalog": "browser_runtime.catalog.page_api",
     "runs": "browser_runtime.runner.page_api",
     "protocols": "browser_runtime.protocols.page_api",
+    "repl": "browser_runtime.repl.page_api",
+    "data": "browser_runtime.data_api",
 }
 
 

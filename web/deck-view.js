@@ -14,6 +14,10 @@ export class DeckView {
     this.container = container;
     this.items = new Map(); // resource name -> {shape, kind, maxVolume}
     this.svg = null;
+    // Labware placed directly on the deck whose names are here can be dragged; on drop,
+    // onMove(name, dx, dy) gets the move in millimetres in PLR's frame (y to the back).
+    this.movable = new Set();
+    this.onMove = null;
   }
 
   // deck: PLR Deck.serialize(); state: {name: serialize_state()}; untracked: [names]
@@ -21,12 +25,14 @@ export class DeckView {
     this.items.clear();
     const height = deck.size_y;
     const svg = el("svg", { viewBox: `-70 -10 ${deck.size_x + 140} ${deck.size_y + 20}`, class: "deck-view", role: "img" });
-    svg.append(el("defs")).innerHTML =
+    const defs = el("defs");
+    svg.append(defs);
+    defs.innerHTML =
       '<pattern id="unknown-hatch" width="4" height="4" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">' +
       '<line x1="0" y1="0" x2="0" y2="4" stroke="#a0aec0" stroke-width="1.5"/></pattern>';
     svg.append(el("rect", { x: 0, y: 0, width: deck.size_x, height: deck.size_y, class: "deck" }));
     const unknown = new Set(untracked);
-    const draw = (node, ox, oy, inUnknown) => {
+    const draw = (node, ox, oy, inUnknown, into = svg) => {
       const x = ox + (node.location?.x ?? 0);
       const y = oy + (node.location?.y ?? 0);
       const isUnknown = inUnknown || unknown.has(node.name);
@@ -44,20 +50,59 @@ export class DeckView {
         const title = el("title");
         title.textContent = node.name;
         shape.append(title);
-        svg.append(shape);
+        into.append(shape);
         this.items.set(node.name, { shape, kind, maxVolume: node.max_volume ?? null, unknown: isUnknown });
         if (isUnknown && kind === "resource" && ["plate", "tip_rack", "trough", "tube_rack"].includes(node.category)) {
           const mark = el("text", { x: x + node.size_x / 2, y: top + node.size_y / 2, class: "unknown-mark" });
           mark.textContent = "?";
-          svg.append(mark);
+          into.append(mark);
         }
       }
-      for (const child of node.children ?? []) draw(child, node === deck ? 0 : x, node === deck ? 0 : y, isUnknown);
+      for (const child of node.children ?? []) {
+        let target = into;
+        if (node === deck) {
+          // Each placement on the deck is one group, so it can be dragged as a whole.
+          target = el("g", { class: "placement" });
+          target.dataset.placement = child.name;
+          svg.append(target);
+          if (this.movable.has(child.name)) this.makeDraggable(target, child.name);
+        }
+        draw(child, node === deck ? 0 : x, node === deck ? 0 : y, isUnknown, target);
+      }
     };
     draw(deck, 0, 0, false);
     this.container.replaceChildren(svg);
     this.svg = svg;
     for (const [name, resourceState] of Object.entries(state)) this.update(name, resourceState);
+  }
+
+  makeDraggable(group, name) {
+    group.classList.add("movable");
+    group.addEventListener("pointerdown", (down) => {
+      down.preventDefault();
+      const toDeck = group.ownerSVGElement.getScreenCTM().inverse();
+      const point = (event) => new DOMPoint(event.clientX, event.clientY).matrixTransform(toDeck);
+      const start = point(down);
+      let dx = 0;
+      let dy = 0;
+      group.setPointerCapture(down.pointerId);
+      group.classList.add("dragging");
+      const move = (event) => {
+        const here = point(event);
+        dx = here.x - start.x;
+        dy = here.y - start.y;
+        group.setAttribute("transform", `translate(${dx} ${dy})`);
+      };
+      const up = () => {
+        group.removeEventListener("pointermove", move);
+        group.classList.remove("dragging");
+        group.removeAttribute("transform");
+        if (this.onMove && (Math.abs(dx) > 1 || Math.abs(dy) > 1)) this.onMove(name, dx, -dy);
+      };
+      group.addEventListener("pointermove", move);
+      group.addEventListener("pointerup", up, { once: true });
+      group.addEventListener("pointercancel", up, { once: true });
+    });
   }
 
   update(name, resourceState) {

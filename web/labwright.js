@@ -65,6 +65,32 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       active: () => api.call("runs.active"),
     },
     inventory: () => api.call("runs.inventory"),
+    data: {
+      export: () => api.call("data.export_database"),
+      import: (base64) => api.call("data.import_database", { base64_data: base64 }),
+      plans: () => api.call("data.saved_plans"),
+      savePlan: (name, source, options = {}, filename = "protocol.py") =>
+        api.call("data.save_plan", { name, source, options, filename }),
+      deletePlan: (name) => api.call("data.delete_plan", { name }),
+    },
+    repl: {
+      execute: (code) => api.call("repl.execute", { code }),
+      complete: (code, line = null, column = null) => api.call("repl.complete", { code, line, column }),
+      signatures: (code, line = null, column = null) => api.call("repl.signatures", { code, line, column }),
+      scope: () => api.call("repl.scope"),
+      onOutput: (listener) => api.onEvent("repl", listener),
+      // Busy Python gets KeyboardInterrupt through the shared buffer; a statement waiting
+      // at an await is cancelled by the worker.
+      interrupt() {
+        const cancelling = api.call("repl.cancel");
+        // Still no answer: the worker is busy running Python, so interrupt it.
+        const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 150) : null;
+        return cancelling.finally(() => {
+          clearTimeout(timer);
+          if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);
+        });
+      },
+    },
     onRunEvent: (listener) => api.onEvent("run", listener),
     // fn(payload) for every event the worker posts on `channel` ("run", ...)
     onEvent(channel, listener) {
@@ -110,6 +136,9 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       worker.postMessage({ type: M.REQUEST, id, op, ...args });
     });
   }
+
+  const interruptBuffer = self.crossOriginIsolated ? new Int32Array(new SharedArrayBuffer(4)) : null;
+  if (interruptBuffer) worker.postMessage({ type: M.INTERRUPT_BUFFER, buffer: interruptBuffer.buffer });
 
   worker.onmessage = (event) => {
     const message = event.data;

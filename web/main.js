@@ -1,9 +1,12 @@
 // The page: boot progress, versions, and window.labwright for scripts and tests.
 import { STAGES } from "./messages.js";
 import { createLabwright } from "./labwright.js";
+import { initPortManager } from "./port-manager.js";
 import { initCatalogView } from "./catalog-view.js";
+import { initWorkbench } from "./workbench.js";
 import { initDevices } from "./devices.js";
 
+window.labwrightPorts = initPortManager(); // before the worker starts: serves its device IO
 const labwright = createLabwright();
 window.labwright = labwright;
 window.labwrightDevices = initDevices();
@@ -53,6 +56,7 @@ labwright.ready.then(
     }
     document.getElementById("versions-panel").hidden = false;
     initCatalogView(labwright);
+    labwright.catalog.loaded.then(() => initWorkbench(labwright));
   },
   (error) => {
     document.body.dataset.state = "error";

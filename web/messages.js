@@ -16,6 +16,8 @@ export const RESULT = "result";
 export const FAILURE = "failure";
 // worker -> page, unsolicited: {type: EVENT, channel: "run", payload: {...}}
 export const EVENT = "event";
+// page -> worker once: {type: INTERRUPT_BUFFER, buffer: SharedArrayBuffer} (cross-origin isolated pages)
+export const INTERRUPT_BUFFER = "interrupt-buffer";
 
 export const OPS = Object.freeze({
   runPython: "runPython", // {code} -> repr of the last expression

@@ -2,6 +2,7 @@
 // listed in wheels/manifest.json (each verified by sha256), imports PLR and answers
 // requests from the page. Python never runs on the main thread.
 import * as M from "./messages.js";
+import { IOClient } from "./io-protocol.js";
 
 const BASE = new URL("./", self.location.href);
 const SNAPSHOT_CACHE = "labwright-snapshots";
@@ -207,6 +208,7 @@ async function boot() {
   await backgroundWork;
   await mountPersistentData();
   python = pyodide.pyimport("browser_runtime.worker");
+  installWebBridge();
 }
 
 // The page's database and other state live under /data, an IndexedDB-backed folder: it is
@@ -265,6 +267,12 @@ function flushData() {
 
 self.onmessage = (event) => {
   const message = event.data;
+  if (io.receive(message)) return; // web bridge: a device IO reply from the port manager
+  if (message?.type === M.INTERRUPT_BUFFER) {
+    // The page writes 2 (SIGINT) here to interrupt Python busy in a statement.
+    booted.then(() => pyodide.setInterruptBuffer(new Int32Array(message.buffer)));
+    return;
+  }
   if (message?.type !== M.REQUEST) return;
   (async () => {
     try {
@@ -290,3 +298,14 @@ self.onmessage = (event) => {
 self.labwrightEmit = (channel, payloadJson) => {
   self.postMessage({ type: M.EVENT, channel, payload: JSON.parse(payloadJson) });
 };
+
+// --- web bridge (browser_runtime.webbridge): device IO goes to the page's port manager ------
+// Python calls labwrightIO.request(op, args, timeoutMs) and awaits the reply message
+// ({ok, value} | {ok: false, error}); see io-protocol.js. Installed after the snapshot is
+// restored or saved, so the heap snapshot never holds JS objects.
+const io = new IOClient((message) => self.postMessage(message));
+self.labwrightIO = { request: (op, args, timeout) => io.request(op, args, timeout) };
+function installWebBridge() {
+  pyodide.runPython("import browser_runtime.webbridge as _wb; _wb.install(); del _wb");
+}
+// --- end web bridge ---

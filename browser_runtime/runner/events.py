@@ -84,3 +84,14 @@ def jsonable(value: Any, depth: int = 0) -> Any:
         except Exception:  # noqa: BLE001 - fall back to the repr below
             pass
     return repr(value)[:200]
+
+
+def json_safe(value: Any) -> Any:
+    """A JSON document (PLR's serialize() output) made safe for JSON.parse: no Infinity/NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value

@@ -138,6 +138,10 @@ async def start(
             prepared.release()
         result["run_id"] = run_id
         result["plan"] = prepared.plan
+        # The run's machines, deck and labware are there to poke at in the REPL afterwards.
+        from browser_runtime.repl.page_api import add_to_scope
+
+        add_to_scope({**prepared.arguments, "deck": prepared.deck})
         history.finished(run_id, result)
         _active.pop(run_id, None)
         return result

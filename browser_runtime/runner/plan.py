@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from browser_runtime.runner.events import jsonable
+from browser_runtime.runner.events import json_safe, jsonable
 from browser_runtime.runner.machines import SimulationError, build_simulated_machine
 from browser_runtime.runner.run import load_protocol_function
 
@@ -316,9 +316,9 @@ def prepare_run(
             inventory.reserve(run_id, asset_ids, window)
             prepared._release.append(lambda: inventory.release(run_id, "run ended"))
     if plr_deck is not None:
-        plan["deck"] = jsonable(plr_deck.serialize())
+        plan["deck"] = json_safe(plr_deck.serialize())
         plan["deck_state"] = {
-            name: jsonable(state) for name, state in plr_deck.serialize_all_state().items()
+            name: json_safe(state) for name, state in plr_deck.serialize_all_state().items()
             if "volume" in state or "tip" in state
         }
     return prepared

@@ -1,0 +1,649 @@
+// The page's one port manager: every serial port, USB and HID device Python uses is opened
+// and driven here, on the main thread, through navigator.serial / usb / hid. The worker reaches
+// it through the IO message protocol (io-protocol.js); the device picker asks it for state.
+import { ERRORS, IOError, IO_OPS, serveIO } from "./io-protocol.js";
+
+const EMPTY = new Uint8Array(0);
+
+function hex4(n) {
+  return (n ?? 0).toString(16).padStart(4, "0");
+}
+
+// Race `promise` against `ms` (null: no limit); the loser is not cancelled, callers that must
+// not lose data (USB transferIn) keep the promise themselves.
+function withTimeout(promise, ms, what) {
+  if (ms === null || ms === undefined) return promise;
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new IOError(ERRORS.timeout, `${what} timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function toBytes(data) {
+  if (data instanceof Uint8Array) return data;
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (Array.isArray(data)) return Uint8Array.from(data);
+  throw new IOError(ERRORS.badRequest, `expected bytes, got ${typeof data}`);
+}
+
+// Bytes that arrived from a serial port and were not read yet: reads take what they ask for
+// and leave the rest, so nothing a device sends is ever dropped.
+class ByteQueue {
+  constructor() {
+    this.chunks = [];
+    this.length = 0;
+  }
+  push(chunk) {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+  }
+  compact() {
+    if (this.chunks.length <= 1) return this.chunks[0] ?? EMPTY;
+    const all = new Uint8Array(this.length);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      all.set(chunk, offset);
+      offset += chunk.length;
+    }
+    this.chunks = [all];
+    return all;
+  }
+  take(n) {
+    n = Math.min(n, this.length);
+    if (n === 0) return new Uint8Array(0);
+    const all = this.compact();
+    const out = all.slice(0, n);
+    const rest = all.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.length = rest.length;
+    return out;
+  }
+  // Index just past the first occurrence of `terminator`, or -1.
+  find(terminator) {
+    if (this.length < terminator.length) return -1;
+    const all = this.compact();
+    outer: for (let i = 0; i + terminator.length <= all.length; i++) {
+      for (let j = 0; j < terminator.length; j++) if (all[i + j] !== terminator[j]) continue outer;
+      return i + terminator.length;
+    }
+    return -1;
+  }
+  clear() {
+    const dropped = this.length;
+    this.chunks = [];
+    this.length = 0;
+    return dropped;
+  }
+}
+
+// One open device (serial port, USB device or HID device) and the operations waiting on it.
+class OpenDevice {
+  constructor(kind, name, target) {
+    this.kind = kind;
+    this.name = name;
+    this.target = target; // the SerialPort / USBDevice / HIDDevice (or remote port)
+    this.closed = false;
+    this.lostReason = null;
+    this.waiters = new Set(); // functions called whenever data arrives or the device goes
+  }
+  notify() {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+  ensureUsable(op) {
+    if (this.lostReason) throw new IOError(ERRORS.disconnected, `${op}: ${this.name} ${this.lostReason}`);
+    if (this.closed) throw new IOError(ERRORS.invalidState, `${op}: ${this.name} is closed`);
+  }
+  // Wait until `ready()` is true, the device goes, or `ms` passes (then resolve false).
+  waitFor(ready, ms, op) {
+    return new Promise((resolve, reject) => {
+      let timer = null;
+      const waiter = () => {
+        if (this.lostReason || this.closed) {
+          cleanup();
+          reject(new IOError(this.lostReason ? ERRORS.disconnected : ERRORS.invalidState, `${op}: ${this.name} ${this.lostReason ?? "was closed"}`));
+        } else if (ready()) {
+          cleanup();
+          resolve(true);
+        }
+      };
+      const cleanup = () => {
+        this.waiters.delete(waiter);
+        if (timer !== null) clearTimeout(timer);
+      };
+      this.waiters.add(waiter);
+      if (ms !== null && ms !== undefined) timer = setTimeout(() => (cleanup(), resolve(false)), ms);
+      waiter();
+    });
+  }
+  lose(reason) {
+    if (this.lostReason) return;
+    this.lostReason = reason;
+    this.notify();
+  }
+}
+
+export class PortManager {
+  constructor({ serial, usb, hid } = {}) {
+    const nav = globalThis.navigator ?? {};
+    this.serial = serial === undefined ? nav.serial ?? null : serial;
+    this.usb = usb === undefined ? nav.usb ?? null : usb;
+    this.hid = hid === undefined ? nav.hid ?? null : hid;
+    this.open = new Map(); // handle -> OpenDevice
+    this.nextHandle = 1;
+    this.names = new WeakMap(); // SerialPort / USBDevice / HIDDevice -> stable name
+    this.counters = { serial: 0, usb: 0, hid: 0 };
+    this.listeners = new Set();
+    this.states = new Map(); // name -> {state, reason}
+    this.remotes = new Map(); // name -> factory for remote ports (see addRemotePort)
+    for (const [kind, api] of [["usb", this.usb], ["hid", this.hid]]) {
+      api?.addEventListener?.("disconnect", (event) => this.deviceGone(event.device, kind));
+    }
+  }
+
+  // Serve the worker's IO requests; returns a function that stops serving.
+  attach(worker) {
+    return serveIO(worker, (op, args, timeout) => this.handle(op, args, timeout));
+  }
+
+  // fn({name, kind, state, reason}) on every connection state change.
+  onChange(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setState(name, kind, state, reason = "") {
+    this.states.set(name, { state, reason });
+    for (const listener of this.listeners) listener({ name, kind, state, reason });
+  }
+
+  nameOf(kind, target) {
+    let name = this.names.get(target);
+    if (!name) {
+      name = `web${kind}-${this.counters[kind]++}`;
+      this.names.set(target, name);
+    }
+    return name;
+  }
+
+  async handle(op, args, timeout) {
+    const handlers = {
+      [IO_OPS.list]: () => this.list(),
+      [IO_OPS.serialOpen]: () => this.serialOpen(args, timeout),
+      [IO_OPS.serialClose]: () => this.close(args.handle),
+      [IO_OPS.serialWrite]: () => this.serialWrite(args, timeout),
+      [IO_OPS.serialRead]: () => this.serialRead(args, timeout),
+      [IO_OPS.serialReadUntil]: () => this.serialReadUntil(args, timeout),
+      [IO_OPS.serialSignals]: () => this.serialSignals(args, timeout),
+      [IO_OPS.serialModem]: () => this.serialModem(args, timeout),
+      [IO_OPS.serialDiscardInput]: () => this.device(args.handle, "serial", op).queue.clear(),
+      [IO_OPS.serialReconfigure]: () => this.serialReconfigure(args, timeout),
+      [IO_OPS.usbOpen]: () => this.usbOpen(args, timeout),
+      [IO_OPS.usbClose]: () => this.close(args.handle),
+      [IO_OPS.usbSelectConfiguration]: () => this.usbCall(args, timeout, op, (d) => d.configuration?.configurationValue === args.value ? null : d.selectConfiguration(args.value)),
+      [IO_OPS.usbClaimInterface]: () =>
+        this.usbCall(args, timeout, op, async (d) => {
+          await d.claimInterface(args.number);
+          if (args.alternate) await d.selectAlternateInterface(args.number, args.alternate);
+        }),
+      [IO_OPS.usbTransferOut]: () => this.usbTransferOut(args, timeout),
+      [IO_OPS.usbTransferIn]: () => this.usbTransferIn(args, timeout),
+      [IO_OPS.usbControlIn]: () => this.usbControl(args, timeout, true),
+      [IO_OPS.usbControlOut]: () => this.usbControl(args, timeout, false),
+      [IO_OPS.hidOpen]: () => this.hidOpen(args, timeout),
+      [IO_OPS.hidClose]: () => this.close(args.handle),
+      [IO_OPS.hidSendReport]: () => this.hidSendReport(args, timeout),
+      [IO_OPS.hidRead]: () => this.hidRead(args, timeout),
+    };
+    const run = handlers[op];
+    if (!run) throw new IOError(ERRORS.badRequest, `unknown IO operation ${op}`);
+    return run();
+  }
+
+  device(handle, kind, op) {
+    const device = this.open.get(handle);
+    if (!device || device.kind !== kind) throw new IOError(ERRORS.invalidState, `${op}: no open ${kind} device with handle ${handle}`);
+    device.ensureUsable(op);
+    return device;
+  }
+
+  register(device) {
+    const handle = this.nextHandle++;
+    this.open.set(handle, device);
+    this.setState(device.name, device.kind, "connected");
+    return handle;
+  }
+
+  isOpen(target) {
+    for (const device of this.open.values()) if (device.target === target && !device.closed) return true;
+    return false;
+  }
+
+  async list() {
+    const out = [];
+    if (this.serial) {
+      for (const port of await this.serial.getPorts()) {
+        const info = port.getInfo?.() ?? {};
+        const name = this.nameOf("serial", port);
+        out.push({ name, kind: "serial", vendorId: info.usbVendorId ?? null, productId: info.usbProductId ?? null, serialNumber: null, productName: null, state: this.states.get(name)?.state ?? "available" });
+      }
+    }
+    for (const name of this.remotes.keys()) out.push({ name, kind: "serial", remote: true, vendorId: null, productId: null, state: this.states.get(name)?.state ?? "available" });
+    for (const [kind, api] of [["usb", this.usb], ["hid", this.hid]]) {
+      if (!api) continue;
+      for (const device of await api.getDevices()) {
+        const name = this.nameOf(kind, device);
+        out.push({ name, kind, vendorId: device.vendorId, productId: device.productId, serialNumber: device.serialNumber ?? null, productName: device.productName ?? null, state: this.states.get(name)?.state ?? "available" });
+      }
+    }
+    return out;
+  }
+
+  async close(handle) {
+    const device = this.open.get(handle);
+    if (!device) return null;
+    this.open.delete(handle);
+    device.closed = true;
+    device.notify();
+    try {
+      await device.shutdown?.();
+    } finally {
+      this.setState(device.name, device.kind, device.lostReason ? "disconnected" : "closed", device.lostReason ?? "");
+    }
+    return null;
+  }
+
+  deviceGone(target, kind) {
+    for (const device of this.open.values()) {
+      if (device.target === target) {
+        device.lose("was disconnected (unplugged)");
+        this.setState(device.name, kind, "disconnected", "unplugged");
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- serial
+
+  async findSerialPort(args) {
+    if (args.port && this.remotes.has(args.port)) return { port: this.remotes.get(args.port)(), name: args.port };
+    if (!this.serial) throw new IOError(ERRORS.notFound, "this browser has no Web Serial (navigator.serial); use Chrome or Edge");
+    const ports = (await this.serial.getPorts()).map((port) => {
+      const info = port.getInfo?.() ?? {};
+      return { port, name: this.nameOf("serial", port), vid: info.usbVendorId, pid: info.usbProductId };
+    });
+    const describe = () => ports.map((p) => `${p.name} (${p.vid === undefined ? "no USB id" : `${hex4(p.vid)}:${hex4(p.pid)}`})`).join(", ") || "none";
+    let matches;
+    if (args.port) {
+      const idMatch = /^([0-9a-f]{4}):([0-9a-f]{4})$/i.exec(args.port);
+      matches = idMatch
+        ? ports.filter((p) => p.vid === parseInt(idMatch[1], 16) && p.pid === parseInt(idMatch[2], 16))
+        : ports.filter((p) => p.name === args.port);
+      if (matches.length === 0) throw new IOError(ERRORS.notFound, `no granted serial port named ${args.port}; granted: ${describe()}`);
+    } else {
+      matches = ports.filter((p) => p.vid === args.vid && (args.pid == null || p.pid === args.pid));
+      if (matches.length === 0) throw new IOError(ERRORS.notFound, `no granted serial port with USB id ${hex4(args.vid)}:${hex4(args.pid)}; granted: ${describe()} (connect the device first)`);
+    }
+    if (matches.length > 1) throw new IOError(ERRORS.ambiguous, `several serial ports match (${matches.map((p) => p.name).join(", ")}); pass port= with one of these names`);
+    return matches[0];
+  }
+
+  async serialOpen(args, timeout) {
+    const { port, name } = await this.findSerialPort(args);
+    if (this.isOpen(port)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
+    const options = serialOptions(args);
+    this.setState(name, "serial", "connecting");
+    try {
+      await withTimeout(port.open(options), timeout, `opening ${name}`);
+    } catch (err) {
+      this.setState(name, "serial", "error", err.message);
+      if (err instanceof IOError) throw err;
+      throw new IOError(ERRORS.device, `could not open ${name}: ${err.name}: ${err.message}`);
+    }
+    const device = new OpenDevice("serial", name, port);
+    device.options = options;
+    device.queue = new ByteQueue();
+    device.signals = {};
+    startSerialIO(device);
+    device.shutdown = () => stopSerialIO(device, { close: true });
+    const onDisconnect = () => {
+      device.lose("was disconnected (unplugged)");
+      this.setState(name, "serial", "disconnected", "unplugged");
+    };
+    port.addEventListener?.("disconnect", onDisconnect);
+    device.removeListener = () => port.removeEventListener?.("disconnect", onDisconnect);
+    return { handle: this.register(device), name };
+  }
+
+  async serialReconfigure(args, timeout) {
+    const device = this.device(args.handle, "serial", "serial.reconfigure");
+    const options = serialOptions({ ...fromSerialOptions(device.options), ...args });
+    await stopSerialIO(device, { close: true });
+    await withTimeout(device.target.open(options), timeout, `reopening ${device.name}`);
+    device.options = options;
+    startSerialIO(device);
+    if (device.signals && Object.keys(device.signals).length) await device.target.setSignals(device.signals);
+    return null;
+  }
+
+  async serialWrite(args, timeout) {
+    const device = this.device(args.handle, "serial", "serial.write");
+    const data = toBytes(args.data);
+    try {
+      await withTimeout(device.writer.write(data), timeout, `writing to ${device.name}`);
+    } catch (err) {
+      device.ensureUsable("serial.write");
+      if (err instanceof IOError) throw err;
+      throw new IOError(ERRORS.device, `writing to ${device.name}: ${err.name}: ${err.message}`);
+    }
+    return data.length;
+  }
+
+  // pyserial's read(n): up to n bytes; waits until n arrived or the timeout passed (null: no limit).
+  async serialRead(args, timeout) {
+    const device = this.device(args.handle, "serial", "serial.read");
+    const size = args.size ?? 1;
+    if (size <= 0) return new Uint8Array(0);
+    if (device.queue.length < size && timeout !== 0) {
+      await device.waitFor(() => device.queue.length >= size, timeout, "serial.read");
+    }
+    return device.queue.take(size);
+  }
+
+  // pyserial's read_until(terminator, size): through the terminator, or what came before the timeout.
+  async serialReadUntil(args, timeout) {
+    const device = this.device(args.handle, "serial", "serial.readUntil");
+    const terminator = toBytes(args.terminator ?? Uint8Array.of(10));
+    const size = args.size ?? null;
+    const ready = () => device.queue.find(terminator) !== -1 || (size !== null && device.queue.length >= size);
+    if (!ready() && timeout !== 0) await device.waitFor(ready, timeout, "serial.readUntil");
+    const end = device.queue.find(terminator);
+    const n = end !== -1 ? end : device.queue.length;
+    return device.queue.take(size === null ? n : Math.min(n, size));
+  }
+
+  async serialSignals(args, timeout) {
+    const device = this.device(args.handle, "serial", "serial.setSignals");
+    const signals = {};
+    for (const key of ["dataTerminalReady", "requestToSend", "break"]) if (args[key] !== undefined && args[key] !== null) signals[key] = Boolean(args[key]);
+    await withTimeout(device.target.setSignals(signals), timeout, `setting signals on ${device.name}`);
+    delete signals.break;
+    Object.assign(device.signals, signals);
+    return null;
+  }
+
+  async serialModem(args, timeout) {
+    const device = this.device(args.handle, "serial", "serial.getSignals");
+    const signals = await withTimeout(device.target.getSignals(), timeout, `reading signals of ${device.name}`);
+    return { dataCarrierDetect: !!signals.dataCarrierDetect, clearToSend: !!signals.clearToSend, ringIndicator: !!signals.ringIndicator, dataSetReady: !!signals.dataSetReady };
+  }
+
+  // ---------------------------------------------------------------- USB
+
+  async usbOpen(args, timeout) {
+    if (!this.usb) throw new IOError(ERRORS.notFound, "this browser has no WebUSB (navigator.usb); use Chrome or Edge");
+    const devices = (await this.usb.getDevices()).filter(
+      (d) => d.vendorId === args.vid && d.productId === args.pid && (args.serialNumber == null || d.serialNumber === args.serialNumber),
+    );
+    if (devices.length === 0) {
+      const granted = (await this.usb.getDevices()).map((d) => `${hex4(d.vendorId)}:${hex4(d.productId)}${d.serialNumber ? ` (${d.serialNumber})` : ""}`);
+      throw new IOError(ERRORS.notFound, `no granted USB device ${hex4(args.vid)}:${hex4(args.pid)}${args.serialNumber ? ` with serial number ${args.serialNumber}` : ""}; granted: ${granted.join(", ") || "none"} (connect the device first)`);
+    }
+    const target = devices[0]; // as PLR: the first of several
+    const name = this.nameOf("usb", target);
+    if (this.isOpen(target)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
+    this.setState(name, "usb", "connecting");
+    try {
+      if (!target.opened) await withTimeout(target.open(), timeout, `opening ${name}`);
+    } catch (err) {
+      this.setState(name, "usb", "error", err.message);
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `could not open ${name}: ${err.name}: ${err.message}`);
+    }
+    const device = new OpenDevice("usb", name, target);
+    device.inflight = new Map(); // endpoint -> transferIn promise a timeout left running
+    device.shutdown = async () => {
+      if (target.opened && !device.lostReason) await target.close().catch(() => {});
+    };
+    return { handle: this.register(device), name, device: describeUsb(target) };
+  }
+
+  async usbCall(args, timeout, op, fn) {
+    const device = this.device(args.handle, "usb", op);
+    try {
+      await withTimeout(Promise.resolve(fn(device.target)), timeout, `${op} on ${device.name}`);
+    } catch (err) {
+      device.ensureUsable(op);
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `${op} on ${device.name}: ${err.name}: ${err.message}`);
+    }
+    return args.handle && op === IO_OPS.usbSelectConfiguration ? describeUsb(device.target) : null;
+  }
+
+  // Rejects with Disconnected as soon as the device goes, whatever `promise` does.
+  guard(device, promise, op) {
+    return Promise.race([promise, device.waitFor(() => false, null, op)]);
+  }
+
+  async usbTransferOut(args, timeout) {
+    const device = this.device(args.handle, "usb", "usb.transferOut");
+    const data = toBytes(args.data);
+    let result;
+    try {
+      result = await withTimeout(this.guard(device, device.target.transferOut(args.endpoint, data), "usb.transferOut"), timeout, `writing to ${device.name}`);
+    } catch (err) {
+      device.ensureUsable("usb.transferOut");
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `writing to ${device.name}: ${err.name}: ${err.message}`);
+    }
+    if (result.status !== "ok") throw new IOError(ERRORS.device, `writing to ${device.name}: endpoint ${args.endpoint} ${result.status}`);
+    return result.bytesWritten;
+  }
+
+  // A bulk/interrupt IN transfer. WebUSB transfers cannot be cancelled, so one that times out
+  // stays in flight and the next read on that endpoint takes its result: no packet is lost.
+  async usbTransferIn(args, timeout) {
+    const device = this.device(args.handle, "usb", "usb.transferIn");
+    let pending = device.inflight.get(args.endpoint);
+    if (!pending) {
+      pending = device.target.transferIn(args.endpoint, args.length);
+      pending.catch(() => {});
+      device.inflight.set(args.endpoint, pending);
+    }
+    let result;
+    try {
+      result = await withTimeout(this.guard(device, pending, "usb.transferIn"), timeout, `reading from ${device.name}`);
+    } catch (err) {
+      if (err instanceof IOError && err.type === ERRORS.timeout) throw err; // still in flight
+      device.inflight.delete(args.endpoint);
+      device.ensureUsable("usb.transferIn");
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `reading from ${device.name}: ${err.name}: ${err.message}`);
+    }
+    device.inflight.delete(args.endpoint);
+    if (result.status === "stall") throw new IOError(ERRORS.device, `reading from ${device.name}: endpoint ${args.endpoint} stalled`);
+    const view = result.data ?? new DataView(new ArrayBuffer(0));
+    return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+  }
+
+  async usbControl(args, timeout, isIn) {
+    const op = isIn ? IO_OPS.usbControlIn : IO_OPS.usbControlOut;
+    const device = this.device(args.handle, "usb", op);
+    const setup = { requestType: args.requestType, recipient: args.recipient, request: args.request, value: args.value, index: args.index };
+    let result;
+    try {
+      const transfer = isIn ? device.target.controlTransferIn(setup, args.length) : device.target.controlTransferOut(setup, toBytes(args.data ?? EMPTY));
+      result = await withTimeout(this.guard(device, transfer, op), timeout, `control transfer on ${device.name}`);
+    } catch (err) {
+      device.ensureUsable(op);
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `control transfer on ${device.name}: ${err.name}: ${err.message}`);
+    }
+    if (result.status === "stall") throw new IOError(ERRORS.device, `control transfer on ${device.name} stalled (request ${args.request})`);
+    if (!isIn) return result.bytesWritten;
+    const view = result.data ?? new DataView(new ArrayBuffer(0));
+    return new Uint8Array(view.buffer.slice(view.byteOffset, view.byteOffset + view.byteLength));
+  }
+
+  // ---------------------------------------------------------------- HID
+
+  async hidOpen(args, timeout) {
+    if (!this.hid) throw new IOError(ERRORS.notFound, "this browser has no WebHID (navigator.hid); use Chrome or Edge");
+    const devices = (await this.hid.getDevices()).filter((d) => d.vendorId === args.vid && d.productId === args.pid);
+    if (devices.length === 0) throw new IOError(ERRORS.notFound, `no granted HID device ${hex4(args.vid)}:${hex4(args.pid)} (connect the device first)`);
+    const target = devices[0]; // WebHID lists one entry per top-level collection; the first is the device's main one
+    const name = this.nameOf("hid", target);
+    if (this.isOpen(target)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
+    this.setState(name, "hid", "connecting");
+    try {
+      if (!target.opened) await withTimeout(target.open(), timeout, `opening ${name}`);
+    } catch (err) {
+      this.setState(name, "hid", "error", err.message);
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `could not open ${name}: ${err.name}: ${err.message}`);
+    }
+    const device = new OpenDevice("hid", name, target);
+    device.reports = []; // input reports not read yet, as hidapi delivers them
+    const onReport = (event) => {
+      const data = new Uint8Array(event.data.buffer.slice(event.data.byteOffset, event.data.byteOffset + event.data.byteLength));
+      // hidapi puts the report id first for numbered reports; unnumbered ones are data only
+      device.reports.push(event.reportId ? Uint8Array.of(event.reportId, ...data) : data);
+      device.notify();
+    };
+    target.addEventListener("inputreport", onReport);
+    device.shutdown = async () => {
+      target.removeEventListener("inputreport", onReport);
+      if (target.opened && !device.lostReason) await target.close().catch(() => {});
+    };
+    return { handle: this.register(device), name };
+  }
+
+  async hidSendReport(args, timeout) {
+    const device = this.device(args.handle, "hid", "hid.sendReport");
+    const data = toBytes(args.data);
+    try {
+      await withTimeout(this.guard(device, device.target.sendReport(args.reportId ?? 0, data), "hid.sendReport"), timeout, `writing to ${device.name}`);
+    } catch (err) {
+      device.ensureUsable("hid.sendReport");
+      throw err instanceof IOError ? err : new IOError(ERRORS.device, `writing to ${device.name}: ${err.name}: ${err.message}`);
+    }
+    return data.length + 1;
+  }
+
+  async hidRead(args, timeout) {
+    const device = this.device(args.handle, "hid", "hid.read");
+    if (device.reports.length === 0 && timeout !== 0) await device.waitFor(() => device.reports.length > 0, timeout, "hid.read");
+    const report = device.reports.shift();
+    return report ? report.slice(0, args.size ?? report.length) : new Uint8Array(0);
+  }
+
+  // ---------------------------------------------------------------- remote serial ports
+
+  // A serial port that lives elsewhere (e.g. the bridge server's /ws/serial/{port}); `factory()`
+  // returns an object with the SerialPort surface used here (open, close, readable, writable,
+  // setSignals, getSignals, addEventListener("disconnect")).
+  addRemotePort(name, factory) {
+    this.remotes.set(name, factory);
+  }
+}
+
+// pyserial-style settings (already in Web Serial names from Python) -> SerialOptions.
+function serialOptions(args) {
+  return {
+    baudRate: args.baudRate ?? 9600,
+    dataBits: args.dataBits ?? 8,
+    parity: args.parity ?? "none",
+    stopBits: args.stopBits ?? 1,
+    flowControl: args.flowControl ?? "none",
+    bufferSize: args.bufferSize ?? 65536,
+  };
+}
+
+function fromSerialOptions(options) {
+  const { baudRate, dataBits, parity, stopBits, flowControl, bufferSize } = options;
+  return { baudRate, dataBits, parity, stopBits, flowControl, bufferSize };
+}
+
+// Keep reading the port into the queue until it is closed or lost. Non-fatal line errors
+// (parity, framing, break, overrun) end one readable stream; the port then offers a new one.
+function startSerialIO(device) {
+  const port = device.target;
+  device.writer = port.writable.getWriter();
+  device.reading = (async () => {
+    while (!device.closed && !device.lostReason && port.readable) {
+      const reader = port.readable.getReader();
+      device.reader = reader;
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          if (value?.length) {
+            device.queue.push(value);
+            device.notify();
+          }
+        }
+      } catch (err) {
+        if (err?.name === "NetworkError") device.lose("was disconnected (the device was lost)");
+        else device.lineError = `${err?.name}: ${err?.message}`;
+      } finally {
+        try {
+          reader.releaseLock();
+        } catch {}
+        device.reader = null;
+      }
+      if (device.stopping) break;
+    }
+  })();
+}
+
+async function stopSerialIO(device, { close }) {
+  device.stopping = true;
+  try {
+    await device.reader?.cancel();
+  } catch {}
+  await device.reading?.catch(() => {});
+  try {
+    device.writer?.releaseLock();
+  } catch {}
+  device.writer = null;
+  device.stopping = false;
+  if (close) {
+    if (device.closed) device.removeListener?.();
+    await device.target.close().catch(() => {});
+  }
+}
+
+function describeUsb(device) {
+  return {
+    vendorId: device.vendorId,
+    productId: device.productId,
+    serialNumber: device.serialNumber ?? null,
+    productName: device.productName ?? null,
+    configuration: device.configuration?.configurationValue ?? null,
+    configurations: (device.configurations ?? []).map((configuration) => ({
+      value: configuration.configurationValue,
+      interfaces: configuration.interfaces.map((iface) => ({
+        number: iface.interfaceNumber,
+        alternates: iface.alternates.map((alt) => ({
+          setting: alt.alternateSetting,
+          interfaceClass: alt.interfaceClass,
+          endpoints: alt.endpoints.map((ep) => ({ number: ep.endpointNumber, direction: ep.direction, type: ep.type, packetSize: ep.packetSize })),
+        })),
+      })),
+    })),
+  };
+}
+
+// The page's port manager, serving the Python worker's device IO. Call before the worker is
+// created: the worker named `workerName` is attached as soon as it exists (createLabwright
+// keeps its Worker private, so the constructor is wrapped once, for that name only).
+export function initPortManager({ workerName = "labwright-python" } = {}) {
+  const manager = new PortManager();
+  const NativeWorker = globalThis.Worker;
+  if (NativeWorker && !NativeWorker.labwrightWrapped) {
+    class AttachedWorker extends NativeWorker {
+      constructor(url, options) {
+        super(url, options);
+        if (options?.name === workerName) manager.attach(this);
+      }
+    }
+    AttachedWorker.labwrightWrapped = true;
+    globalThis.Worker = AttachedWorker;
+  }
+  return manager;
+}
