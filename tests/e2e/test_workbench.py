@@ -185,6 +185,11 @@ def test_python_stays_off_the_main_thread_during_a_run(page, server_url):
     assert page.evaluate("typeof window.pyodide === 'undefined' && typeof window.loadPyodide === 'undefined'")
     tasks = measure(page, lambda: run_demo_in_ui(page))
     assert tasks.window_ms > 0
+    # The observer does see the main thread blocking (positive control).
+    control = measure(page, lambda: page.evaluate(
+        "() => new Promise((done) => setTimeout(() => {"
+        " const t = performance.now(); while (performance.now() - t < 150) {} done(); }, 0))"))
+    assert control.durations_ms, "a 150 ms busy loop was not reported as a long task"
     # The figure itself is reported by tests/bench/bench_longtasks.py, not asserted here.
     print(f"main-thread long tasks during a UI run: {len(tasks.durations_ms)}, longest {tasks.longest_ms:.0f} ms")
 
