@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import browser_runtime
-from bridge_server import api
+from bridge_server import api, remote_serial, schedule
 from bridge_server.bridge import Bridge, lifespan
 from bridge_server.errors import EXCEPTION_HANDLERS
 from bridge_server.openapi import openapi
@@ -80,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route(f"{HARDWARE}/repl", api.repl, methods=["POST"]),
         WebSocketRoute(f"{HARDWARE}/ws/repl", api.repl_socket),
         WebSocketRoute(f"{HARDWARE}/ws/devices", api.devices_socket),
+        WebSocketRoute(f"{HARDWARE}/ws/serial/{{port:path}}", remote_serial.serial_socket),
+        *schedule.ROUTES,
         Mount("/pyodide", app=CachedStaticFiles(directory=settings.pyodide_dir, immutable=True)),
         Mount("/wheels", app=CachedStaticFiles(directory=settings.wheels_dir, immutable=True)),
         Mount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
@@ -89,7 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         # CORS names each allowed origin; never "*" (the list never contains it).
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),
                    allow_methods=["GET", "POST", "PUT", "DELETE"],
-                   allow_headers=["Authorization", "Content-Type", CLIENT_HEADER, "If-None-Match"],
+                   allow_headers=["Authorization", "Content-Type", CLIENT_HEADER, "If-None-Match",
+                                  "If-Match"],
                    expose_headers=["ETag"], max_age=600),
         Middleware(ForeignOriginGuard, settings=settings),
     ]

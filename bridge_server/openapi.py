@@ -7,7 +7,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from bridge_server import schemas
+from bridge_server import schedule, schemas
 
 _HARDWARE = "/api/v1/hardware"
 _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
@@ -86,11 +86,63 @@ PATHS: dict[str, dict[str, Any]] = {
                                       body=schemas.REPL, errors=(404,))},
 }
 
+_SCHEDULE = schedule.PREFIX
+_IF_MATCH = {"name": "If-Match", "in": "header", "required": False,
+             "description": "the schedule revision the write is based on; 409 if it moved on",
+             "schema": {"type": "string", "maxLength": 40}}
+_RUN_PATH = {"name": "run_id", "in": "path", "required": True,
+             "schema": {"type": "string", "minLength": 1, "maxLength": 128}}
+_RUN = {"type": "object", "required": ["run", "revision"],
+        "properties": {"run": _ANY, "revision": {"type": "integer"}}}
+_WRITE_ERRORS = (409, 422)
+PATHS.update({
+    _SCHEDULE: {"get": _op("the schedule: workcells, runs, queue, held reservations (ETag: revision)",
+                           schedule.SNAPSHOT, auth=False)},
+    f"{_SCHEDULE}/requests": {"post": _op("queue run requests and place them", schedule.PLACED,
+                                          body=schedule.SUBMIT, params=[_IF_MATCH], errors=_WRITE_ERRORS,
+                                          status=201)},
+    f"{_SCHEDULE}/plan": {"post": _op("place every run not yet started afresh (heuristic or optimiser)",
+                                      schedule.PLACED, body=schedule.PLAN, params=[_IF_MATCH],
+                                      errors=_WRITE_ERRORS)},
+    f"{_SCHEDULE}/workcells": {"post": _op("register machines as a named workcell", _ANY,
+                                           body=schedule.WORKCELL, params=[_IF_MATCH],
+                                           errors=_WRITE_ERRORS, status=201)},
+    f"{_SCHEDULE}/workcells/{{name}}": {"delete": _op(
+        "remove a workcell without open runs", _ANY, errors=(404, 409, 422),
+        params=[_IF_MATCH, {"name": "name", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 200}}])},
+    f"{_SCHEDULE}/runs/{{run_id}}": {
+        "get": _op("one run of the schedule", _RUN, auth=False, params=[_RUN_PATH], errors=(404,)),
+        "delete": _op("cancel a run (its reservations released)", _RUN, params=[_RUN_PATH, _IF_MATCH],
+                      errors=(404, 409, 422)),
+    },
+    f"{_SCHEDULE}/runs/{{run_id}}/{{action}}": {"post": _op(
+        "start, heartbeat, finish, fail or cancel a run", _RUN, body=schedule.REASON,
+        params=[_RUN_PATH, _IF_MATCH, {"name": "action", "in": "path", "required": True,
+                                       "schema": {"enum": list(schedule.ACTIONS)}}],
+        errors=(404, 409))},
+    f"{_SCHEDULE}/reservations": {"get": _op(
+        "reservations by asset, run and/or window", {"type": "object"}, auth=False, errors=(422,),
+        params=[{"name": name, "in": "query", "required": False, "schema": schema} for name, schema in (
+            ("asset_id", {"type": "integer", "minimum": 0}), ("run_id", {"type": "string"}),
+            ("starts_at", {"type": "string"}), ("ends_at", {"type": "string"}),
+            ("status", {"enum": ["held", "active", "released"]}))])},
+    f"{_SCHEDULE}/reservations/{{reservation_id}}/clear": {"post": _op(
+        "release one reservation by hand, with a reason", _ANY, body=schedule.CLEAR,
+        params=[_IF_MATCH, {"name": "reservation_id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 0}}], errors=(404, 409))},
+})
+
 #: WebSockets are not OpenAPI operations; listed here so the document names them anyway.
 WEBSOCKETS = {
     f"{_HARDWARE}/ws/repl": "REPL session: auth by subprotocol 'bearer.<token>' or a first "
                             "{type:'auth', token, client} message; then execute/complete/signatures/interrupt",
     f"{_HARDWARE}/ws/devices": "live mDNS device list, pushed on every change (same auth)",
+    f"{_HARDWARE}/ws/serial/{{port}}": "a serial port the server lists (port path URL-encoded), opened "
+                                       "with real pyserial (same auth): first {type:'open', baudRate, "
+                                       "dataBits, parity, stopBits, flowControl}; then bytes as binary "
+                                       "frames both ways, JSON signals/get-signals/close, errors as "
+                                       "{type:'error', code, message}",
 }
 
 DOCUMENT: dict[str, Any] = {

@@ -5,11 +5,13 @@ import { initPortManager } from "./port-manager.js";
 import { initCatalogView } from "./catalog-view.js";
 import { initWorkbench } from "./workbench.js";
 import { initDevices } from "./devices.js";
+import { initDevicePicker } from "./device-picker.js";
 
 window.labwrightPorts = initPortManager(); // before the worker starts: serves its device IO
 const labwright = createLabwright();
 window.labwright = labwright;
 window.labwrightDevices = initDevices();
+window.labwrightPicker = initDevicePicker(labwright, window.labwrightPorts);
 
 const stageList = document.getElementById("stages");
 const bar = document.getElementById("progress-bar");

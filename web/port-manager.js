@@ -138,6 +138,8 @@ export class PortManager {
     this.listeners = new Set();
     this.states = new Map(); // name -> {state, reason}
     this.remotes = new Map(); // name -> factory for remote ports (see addRemotePort)
+    this.ftdiPorts = new WeakMap(); // USBDevice -> FtdiUsbPort
+    this.ftdiUsbIds = new Set(); // "vvvv:pppp" of FTDI chips with an instrument maker's ids
     for (const [kind, api] of [["usb", this.usb], ["hid", this.hid]]) {
       api?.addEventListener?.("disconnect", (event) => this.deviceGone(event.device, kind));
     }
@@ -274,15 +276,30 @@ export class PortManager {
       return { port, name: this.nameOf("serial", port), vid: info.usbVendorId, pid: info.usbProductId };
     });
     const describe = () => ports.map((p) => `${p.name} (${p.vid === undefined ? "no USB id" : `${hex4(p.vid)}:${hex4(p.pid)}`})`).join(", ") || "none";
+    // FTDI chips the OS does not make a serial port of are granted as USB devices; they are
+    // driven with FTDI's vendor protocol behind the same serial surface (FtdiUsbPort).
+    if (this.usb) {
+      for (const device of await this.usb.getDevices()) {
+        if (!this.isFtdi(device)) continue;
+        let port = this.ftdiPorts.get(device);
+        if (!port) {
+          port = new FtdiUsbPort(device, this.usb);
+          this.ftdiPorts.set(device, port);
+        }
+        this.names.set(port, this.nameOf("usb", device));
+        ports.push({ port, name: this.nameOf("usb", device), vid: device.vendorId, pid: device.productId, ftdi: true });
+      }
+    }
+    const preferSerial = (list) => (list.some((p) => !p.ftdi) ? list.filter((p) => !p.ftdi) : list);
     let matches;
     if (args.port) {
       const idMatch = /^([0-9a-f]{4}):([0-9a-f]{4})$/i.exec(args.port);
       matches = idMatch
-        ? ports.filter((p) => p.vid === parseInt(idMatch[1], 16) && p.pid === parseInt(idMatch[2], 16))
+        ? preferSerial(ports.filter((p) => p.vid === parseInt(idMatch[1], 16) && p.pid === parseInt(idMatch[2], 16)))
         : ports.filter((p) => p.name === args.port);
       if (matches.length === 0) throw new IOError(ERRORS.notFound, `no granted serial port named ${args.port}; granted: ${describe()}`);
     } else {
-      matches = ports.filter((p) => p.vid === args.vid && (args.pid == null || p.pid === args.pid));
+      matches = preferSerial(ports.filter((p) => p.vid === args.vid && (args.pid == null || p.pid === args.pid)));
       if (matches.length === 0) throw new IOError(ERRORS.notFound, `no granted serial port with USB id ${hex4(args.vid)}:${hex4(args.pid)}; granted: ${describe()} (connect the device first)`);
     }
     if (matches.length > 1) throw new IOError(ERRORS.ambiguous, `several serial ports match (${matches.map((p) => p.name).join(", ")}); pass port= with one of these names`);
@@ -532,6 +549,15 @@ export class PortManager {
     return report ? report.slice(0, args.size ?? report.length) : new Uint8Array(0);
   }
 
+  // USB ids ({vid, pid}) of FTDI chips that do not carry FTDI's own vendor id.
+  addFtdiUsbIds(ids) {
+    for (const { vid, pid } of ids) this.ftdiUsbIds.add(`${hex4(vid)}:${hex4(pid)}`);
+  }
+
+  isFtdi(device) {
+    return device.vendorId === FTDI_VENDOR || this.ftdiUsbIds.has(`${hex4(device.vendorId)}:${hex4(device.productId)}`);
+  }
+
   // ---------------------------------------------------------------- remote serial ports
 
   // A serial port that lives elsewhere (e.g. the bridge server's /ws/serial/{port}); `factory()`
@@ -539,6 +565,324 @@ export class PortManager {
   // setSignals, getSignals, addEventListener("disconnect")).
   addRemotePort(name, factory) {
     this.remotes.set(name, factory);
+  }
+
+  // A serial port on the bridge server (real pyserial there), reached over its WebSocket
+  // /api/v1/hardware/ws/serial/{path}. Python names it by the returned name ("bridge:<path>").
+  // `server` defaults to this page's origin; `token` to the #token= the page was opened with.
+  addBridgePort(path, { server = location.origin, token = tokenFromFragment(), name = `bridge:${path}` } = {}) {
+    if (typeof path !== "string" || !path) throw new IOError(ERRORS.badRequest, "a remote port needs the server's port path, e.g. /dev/ttyUSB0");
+    if (!token) throw new IOError(ERRORS.badRequest, "a remote port needs the bridge server's token (open the URL `labwright serve` printed, it carries #token=…)");
+    const port = new RemoteSerialPort(path, { server, token });
+    this.addRemotePort(name, () => port);
+    this.setState(name, "serial", "available");
+    return name;
+  }
+}
+
+// ---------------------------------------------------------------- FTDI over WebUSB
+
+// FTDI's vendor id; instruments that give their FTDI chip ids of their own are made known by
+// PortManager.addFtdiUsbIds (the device picker adds those of the catalog's "ftdi" backends).
+const FTDI_VENDOR = 0x0403;
+
+// FTDI's vendor requests (as libftdi and Linux's ftdi_sio send them).
+const SIO = { reset: 0, modemCtrl: 1, flowCtrl: 2, baudRate: 3, data: 4, latency: 9 };
+const SIO_RESET = { sio: 0, purgeRx: 1, purgeTx: 2 };
+const FTDI_PARITY = { none: 0, odd: 1, even: 2, mark: 3, space: 4 };
+const FTDI_STOP = { 1: 0, 1.5: 1, 2: 2 };
+
+// The baud divisor of FT232B/FT232R/FT-X chips: a 14-bit integer part and a 3-bit fraction
+// (in eighths, oddly encoded), from a 3 MHz base clock.
+export function ftdiBaudDivisor(baudRate) {
+  const fraction = [0, 3, 2, 4, 1, 5, 6, 7];
+  const divisor3 = Math.round(48000000 / (2 * baudRate));
+  let divisor = (divisor3 >> 3) | (fraction[divisor3 & 7] << 14);
+  if (divisor === 1) divisor = 0; // 3 Mbaud
+  else if (divisor === 0x4001) divisor = 1; // 2 Mbaud
+  return divisor;
+}
+
+export function ftdiDataValue({ dataBits = 8, parity = "none", stopBits = 1 }, breakOn = false) {
+  if (!(parity in FTDI_PARITY)) throw new IOError(ERRORS.badRequest, `parity ${parity} is not one an FTDI chip knows`);
+  if (!(stopBits in FTDI_STOP)) throw new IOError(ERRORS.badRequest, `stop bits ${stopBits} is not one an FTDI chip knows`);
+  return dataBits | (FTDI_PARITY[parity] << 8) | (FTDI_STOP[stopBits] << 11) | (breakOn ? 1 << 14 : 0);
+}
+
+// The SerialPort surface the port manager uses, over an FTDI chip's WebUSB interface: settings
+// by vendor control transfers, bytes by bulk transfers. Every bulk IN packet starts with two
+// modem status bytes, stripped here (and kept for getSignals).
+export class FtdiUsbPort extends EventTarget {
+  constructor(device, usb) {
+    super();
+    this.device = device;
+    this.readable = null;
+    this.writable = null;
+    this.modem = 0;
+    this.options = null;
+    this.breakOn = false;
+    usb?.addEventListener?.("disconnect", (event) => {
+      if (event.device !== device || !this.readable) return;
+      this.lost = true;
+      try {
+        this.controller?.error(new DOMException("The device has been lost.", "NetworkError"));
+      } catch {}
+      this.dispatchEvent(new Event("disconnect"));
+    });
+  }
+
+  getInfo() {
+    return { usbVendorId: this.device.vendorId, usbProductId: this.device.productId };
+  }
+
+  control(request, value, data = null) {
+    const setup = { requestType: "vendor", recipient: "device", request, value, index: this.index };
+    return this.device.controlTransferOut(setup, data ?? undefined).then((result) => {
+      if (result.status !== "ok") throw new DOMException(`FTDI request ${request} ${result.status}`, "NetworkError");
+    });
+  }
+
+  async open(options) {
+    if (this.readable) throw new DOMException("The port is already open.", "InvalidStateError");
+    const device = this.device;
+    if (!device.opened) await device.open();
+    if (!device.configuration) await device.selectConfiguration(1);
+    const iface = device.configuration.interfaces[0];
+    const endpoints = iface.alternates[0].endpoints;
+    this.inEndpoint = endpoints.find((e) => e.direction === "in" && e.type === "bulk");
+    this.outEndpoint = endpoints.find((e) => e.direction === "out" && e.type === "bulk");
+    if (!this.inEndpoint || !this.outEndpoint) throw new DOMException("this USB device has no bulk endpoints: not an FTDI chip", "NotSupportedError");
+    await device.claimInterface(iface.interfaceNumber);
+    this.index = iface.interfaceNumber + 1; // FTDI numbers interfaces A=1, B=2, ...
+    const divisor = ftdiBaudDivisor(options.baudRate);
+    await this.control(SIO.reset, SIO_RESET.sio);
+    await this.device.controlTransferOut({ requestType: "vendor", recipient: "device", request: SIO.baudRate, value: divisor & 0xffff, index: ((divisor >> 16) & 0xff) | 0 });
+    await this.control(SIO.data, ftdiDataValue(options));
+    await this.device.controlTransferOut({ requestType: "vendor", recipient: "device", request: SIO.flowCtrl, value: 0, index: (options.flowControl === "hardware" ? 0x0100 : 0) | this.index });
+    await this.control(SIO.latency, 2); // ms: replies come back promptly
+    await this.control(SIO.reset, SIO_RESET.purgeRx);
+    await this.control(SIO.reset, SIO_RESET.purgeTx);
+    this.options = options;
+    this.lost = false;
+    this.readable = new ReadableStream({ start: (controller) => (this.controller = controller) });
+    this.writable = new WritableStream({
+      write: async (chunk) => {
+        const result = await device.transferOut(this.outEndpoint.endpointNumber, chunk);
+        if (result.status !== "ok") throw new DOMException(`bulk OUT ${result.status}`, "NetworkError");
+      },
+    });
+    this.generation = (this.generation ?? 0) + 1;
+    this.reading = this.readLoop(this.generation);
+  }
+
+  // One bulk IN transfer at a time; a transfer still pending when the port was closed and
+  // reopened hands its bytes to the new stream (WebUSB transfers cannot be cancelled).
+  async readLoop(generation) {
+    const size = this.inEndpoint.packetSize;
+    while (this.readable && !this.lost && generation === this.generation) {
+      let result;
+      try {
+        result = await this.device.transferIn(this.inEndpoint.endpointNumber, size * 8);
+      } catch (err) {
+        if (!this.readable || generation !== this.generation) return; // closed meanwhile
+        this.lost = true;
+        try {
+          this.controller?.error(new DOMException(err.message, "NetworkError"));
+        } catch {}
+        return;
+      }
+      if (!this.controller) return;
+      const data = new Uint8Array(result.data?.buffer ?? new ArrayBuffer(0), result.data?.byteOffset ?? 0, result.data?.byteLength ?? 0);
+      const payload = [];
+      for (let offset = 0; offset < data.length; offset += size) {
+        const packet = data.subarray(offset, Math.min(offset + size, data.length));
+        if (packet.length >= 1) this.modem = packet[0];
+        if (packet.length > 2) payload.push(...packet.subarray(2));
+      }
+      if (payload.length) {
+        try {
+          this.controller.enqueue(Uint8Array.from(payload));
+        } catch {}
+      }
+    }
+  }
+
+  async setSignals(signals) {
+    const { dataTerminalReady, requestToSend } = signals;
+    if (dataTerminalReady !== undefined) await this.control(SIO.modemCtrl, 0x0100 | (dataTerminalReady ? 1 : 0));
+    if (requestToSend !== undefined) await this.control(SIO.modemCtrl, 0x0200 | (requestToSend ? 2 : 0));
+    if (signals.break !== undefined) {
+      this.breakOn = Boolean(signals.break);
+      await this.control(SIO.data, ftdiDataValue(this.options, this.breakOn));
+    }
+  }
+
+  async getSignals() {
+    return { clearToSend: !!(this.modem & 0x10), dataSetReady: !!(this.modem & 0x20), ringIndicator: !!(this.modem & 0x40), dataCarrierDetect: !!(this.modem & 0x80) };
+  }
+
+  async close() {
+    const controller = this.controller;
+    this.readable = null;
+    this.writable = null;
+    this.controller = null;
+    try {
+      controller?.close();
+    } catch {}
+    if (this.lost || !this.device.opened) return;
+    await this.device.releaseInterface?.(this.index - 1).catch(() => {});
+    await this.device.close().catch(() => {});
+  }
+}
+
+function tokenFromFragment() {
+  return new URLSearchParams(globalThis.location?.hash?.slice(1) ?? "").get("token");
+}
+
+// The SerialPort surface the port manager uses (open, close, readable, writable, setSignals,
+// getSignals, "disconnect" events), served by the bridge server's remote serial socket: JSON
+// control messages, bytes as binary frames (bridge_server/remote_serial.py).
+export class RemoteSerialPort extends EventTarget {
+  constructor(path, { server, token }) {
+    super();
+    this.path = path;
+    this.url = `${server.replace(/^http/, "ws").replace(/\/$/, "")}/api/v1/hardware/ws/serial/${encodeURIComponent(path)}`;
+    this.token = token;
+    this.socket = null;
+    this.readable = null;
+    this.writable = null;
+    this.pending = new Map(); // request id -> {resolve, reject}
+    this.nextId = 1;
+  }
+
+  getInfo() {
+    return { remote: true, path: this.path };
+  }
+
+  async open(options) {
+    if (this.socket) throw new DOMException(`${this.path} is already open`, "InvalidStateError");
+    const socket = new WebSocket(this.url, ["labwright", `bearer.${this.token}`]);
+    socket.binaryType = "arraybuffer";
+    this.socket = socket;
+    let controller;
+    this.readable = new ReadableStream({ start: (c) => (controller = c) });
+    this.controller = controller;
+    const opened = new Promise((resolve, reject) => {
+      this.opening = { resolve, reject };
+    });
+    socket.addEventListener("message", (event) => this.receive(event.data));
+    socket.addEventListener("close", (event) => this.closed(event));
+    socket.addEventListener("error", () => {}); // the close event that follows says why
+    const { baudRate, dataBits, parity, stopBits, flowControl } = options;
+    socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "open", id: 0, baudRate, dataBits, parity, stopBits, flowControl })), { once: true });
+    await opened;
+    this.writable = new WritableStream({
+      write: (chunk) => {
+        if (socket.readyState !== WebSocket.OPEN) throw new DOMException(`${this.path}: the bridge server connection is closed`, "NetworkError");
+        socket.send(chunk);
+      },
+    });
+  }
+
+  receive(data) {
+    if (data instanceof ArrayBuffer) {
+      try {
+        this.controller?.enqueue(new Uint8Array(data));
+      } catch {}
+      return;
+    }
+    let message;
+    try {
+      message = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (message.type === "ready") {
+      this.authenticated = true;
+      return;
+    }
+    if (message.type === "opened") {
+      this.opening?.resolve();
+      this.opening = null;
+      return;
+    }
+    const waiter = message.id != null ? this.pending.get(message.id) : null;
+    if (message.type === "error") {
+      const error = new DOMException(`${this.path} on the bridge server: ${message.message}`, message.code === "lost" ? "NetworkError" : "InvalidStateError");
+      this.lastError = error;
+      if (this.opening) {
+        this.opening.reject(error);
+        this.opening = null;
+      } else if (waiter) {
+        this.pending.delete(message.id);
+        waiter.reject(error);
+      }
+      return;
+    }
+    if (waiter) {
+      this.pending.delete(message.id);
+      waiter.resolve(message);
+    }
+  }
+
+  // The socket is gone: a close we asked for, a refusal, or the device or server lost.
+  closed(event) {
+    const asked = this.closing;
+    // Browsers hide why a WebSocket handshake failed: before "ready", say what it can be.
+    const why = this.authenticated
+      ? `the bridge server closed the connection (${event.code}${event.reason ? ` ${event.reason}` : ""})`
+      : `the bridge server at ${this.url.split("/api/")[0]} refused the connection or is unreachable (wrong token, or this page's origin is not allowed)`;
+    const error = this.lastError ?? new DOMException(`${this.path}: ${why}`, "NetworkError");
+    this.authenticated = false;
+    this.opening?.reject(error);
+    this.opening = null;
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+    const controller = this.controller;
+    this.socket = null;
+    this.controller = null;
+    this.lastError = null;
+    if (asked) {
+      try {
+        controller?.close();
+      } catch {}
+      return;
+    }
+    try {
+      controller?.error(new DOMException(error.message, "NetworkError"));
+    } catch {}
+    this.dispatchEvent(new Event("disconnect"));
+  }
+
+  request(message) {
+    if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return Promise.reject(new DOMException(`${this.path} is not open`, "InvalidStateError"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.socket.send(JSON.stringify({ ...message, id }));
+    });
+  }
+
+  async setSignals(signals) {
+    await this.request({ type: "signals", ...signals });
+  }
+
+  async getSignals() {
+    const { clearToSend, dataSetReady, ringIndicator, dataCarrierDetect } = await this.request({ type: "get-signals" });
+    return { clearToSend, dataSetReady, ringIndicator, dataCarrierDetect };
+  }
+
+  async close() {
+    const socket = this.socket;
+    if (!socket) return;
+    this.closing = true;
+    const gone = new Promise((resolve) => socket.addEventListener("close", resolve, { once: true }));
+    try {
+      if (socket.readyState === WebSocket.OPEN) await this.request({ type: "close" });
+    } catch {}
+    socket.close();
+    await gone;
+    this.closing = false;
   }
 }
 

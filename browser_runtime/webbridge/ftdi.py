@@ -35,7 +35,9 @@ class FTDI(_PLRFTDI):
     granted port (``webserial-0``) or is left out to pick the one granted port with ``vid``/``pid``
     (FTDI's vendor id by default). Baud rate and line settings reopen the port with the new
     settings, ``read(n)`` returns what has arrived, up to n bytes, without waiting (as pylibftdi).
-    Driving FTDI chips through WebUSB with FTDI's vendor protocol is not implemented.
+    A chip the OS does not make a serial port of, granted as a USB device instead, is driven by
+    the port manager with FTDI's vendor protocol over WebUSB behind the same operations
+    (``FtdiUsbPort`` in web/port-manager.js); its ``device_id`` is then ``webusb-N``.
     """
 
     __webbridge__ = True

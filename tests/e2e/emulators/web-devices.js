@@ -5,6 +5,35 @@
   const lost = () => new DOMException("The device has been lost.", "NetworkError");
   const bytes = (data) => (data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength ?? data.length));
 
+  // The browser's permission store: by default every plugged device counts as granted (most
+  // tests start from a granted device); `requirePermission()` makes getPorts/getDevices list
+  // only devices granted through requestPort/requestDevice, remembered across reloads in
+  // localStorage as Chrome remembers them per origin.
+  const GRANTS_KEY = "labwright-emulated-grants";
+  const permissions = {
+    required: false,
+    requests: [], // every requestPort/requestDevice call with its filters
+    keyOf(device) {
+      if (device.info) return `serial:${device.info.usbVendorId}:${device.info.usbProductId}:${device.info.key ?? ""}`;
+      return `${device.collections ? "hid" : "usb"}:${device.vendorId}:${device.productId}:${device.serialNumber ?? ""}`;
+    },
+    stored() {
+      try {
+        return new Set(JSON.parse(localStorage.getItem(GRANTS_KEY) ?? "[]"));
+      } catch {
+        return new Set();
+      }
+    },
+    granted(device) {
+      return !this.required || this.stored().has(this.keyOf(device));
+    },
+    grant(device) {
+      const grants = this.stored();
+      grants.add(this.keyOf(device));
+      localStorage.setItem(GRANTS_KEY, JSON.stringify([...grants]));
+    },
+  };
+
   // ---------------------------------------------------------------- Web Serial
   class EmulatedSerialPort extends EventTarget {
     constructor(device, info = {}) {
@@ -72,11 +101,16 @@
       this.ports = [];
     }
     async getPorts() {
-      return [...this.ports];
+      return this.ports.filter((port) => permissions.granted(port));
     }
-    async requestPort() {
-      if (!this.ports.length) throw new DOMException("No port selected by the user.", "NotFoundError");
-      return this.ports[0];
+    // The chooser: the user picks the first plugged port the filters let through.
+    async requestPort({ filters = [] } = {}) {
+      permissions.requests.push({ api: "serial", filters: JSON.parse(JSON.stringify(filters)) });
+      const matches = this.ports.filter((port) => !filters.length || filters.some((f) => (f.usbVendorId === undefined || f.usbVendorId === port.info.usbVendorId) && (f.usbProductId === undefined || f.usbProductId === port.info.usbProductId)));
+      const match = matches.find((port) => !permissions.stored().has(permissions.keyOf(port))) ?? matches[0];
+      if (!match) throw new DOMException("No port selected by the user.", "NotFoundError");
+      permissions.grant(match);
+      return match;
     }
   }
 
@@ -183,17 +217,81 @@
     }
   }
 
+  // An FTDI chip (FT232R) behind WebUSB: line settings arrive as FTDI vendor requests, and
+  // every bulk IN packet starts with two modem status bytes, sent every latency period even
+  // when there is no data, as the real chip does.
+  class EmulatedFtdiUSBDevice extends EmulatedUSBDevice {
+    constructor(device, options) {
+      super(device, options);
+      this.rx = [];
+      this.ftdi = { baudDivisor: null, baudIndex: null, data: null, flow: null, dtr: false, rts: false, latency: 16, resets: [] };
+    }
+    send(message) {
+      const data = typeof message === "string" ? new TextEncoder().encode(message) : Uint8Array.from(message);
+      this.rx.push(...data);
+      this.wake();
+    }
+    wake() {
+      while (this.waiters.length && (this.rx.length || this.unplugged)) {
+        const waiter = this.waiters.shift();
+        if (this.unplugged) waiter.reject(new DOMException("The device was disconnected.", "NetworkError"));
+        else waiter.resolve();
+      }
+    }
+    async transferIn(endpoint, length) {
+      this.check();
+      if (!this.rx.length) {
+        await new Promise((resolve, reject) => {
+          const waiter = { resolve, reject };
+          this.waiters.push(waiter);
+          setTimeout(() => {
+            const at = this.waiters.indexOf(waiter);
+            if (at !== -1) this.waiters.splice(at, 1);
+            resolve();
+          }, this.ftdi.latency);
+        });
+      }
+      const status = [0x01 | 0x10 | 0x20, 0x60]; // CTS and DSR up; transmitter empty
+      const out = [];
+      const packets = Math.max(1, Math.floor(length / this.packetSize));
+      for (let i = 0; i < packets && (i === 0 || this.rx.length); i++) out.push(...status, ...this.rx.splice(0, this.packetSize - 2));
+      const data = Uint8Array.from(out);
+      return { status: "ok", data: new DataView(data.buffer) };
+    }
+    async controlTransferOut(setup, data) {
+      const result = await super.controlTransferOut(setup, data);
+      const { request, value, index } = setup;
+      if (request === 0) this.ftdi.resets.push(value);
+      else if (request === 1) {
+        if (value & 0x0100) this.ftdi.dtr = Boolean(value & 1);
+        if (value & 0x0200) this.ftdi.rts = Boolean(value & 2);
+      } else if (request === 2) this.ftdi.flow = index & 0xff00;
+      else if (request === 3) {
+        this.ftdi.baudDivisor = value | ((index & 0xff) << 16);
+      } else if (request === 4) this.ftdi.data = value;
+      else if (request === 9) this.ftdi.latency = value;
+      return result;
+    }
+    async releaseInterface() {
+      this.check();
+    }
+  }
+
   class EmulatedUSB extends EventTarget {
     constructor() {
       super();
       this.devices = [];
     }
     async getDevices() {
-      return [...this.devices];
+      return this.devices.filter((d) => permissions.granted(d));
     }
-    async requestDevice({ filters = [] } = {}) {
-      const match = this.devices.find((d) => !filters.length || filters.some((f) => (f.vendorId === undefined || f.vendorId === d.vendorId) && (f.productId === undefined || f.productId === d.productId)));
+    async requestDevice({ filters } = {}) {
+      if (!Array.isArray(filters)) throw new TypeError("Failed to execute 'requestDevice' on 'USB': required member filters is undefined.");
+      permissions.requests.push({ api: "usb", filters: JSON.parse(JSON.stringify(filters)) });
+      const matches = this.devices.filter((d) => !filters.length || filters.some((f) => (f.vendorId === undefined || f.vendorId === d.vendorId) && (f.productId === undefined || f.productId === d.productId)));
+      const match = matches.find((d) => !permissions.stored().has(permissions.keyOf(d))) ?? matches[0];
       if (!match) throw new DOMException("No device selected.", "NotFoundError");
+      permissions.grant(match);
       return match;
     }
   }
@@ -245,14 +343,22 @@
       this.devices = [];
     }
     async getDevices() {
-      return [...this.devices];
+      return this.devices.filter((d) => permissions.granted(d));
     }
-    async requestDevice() {
-      return [...this.devices];
+    async requestDevice({ filters } = {}) {
+      if (!Array.isArray(filters)) throw new TypeError("Failed to execute 'requestDevice' on 'HID': required member filters is undefined.");
+      permissions.requests.push({ api: "hid", filters: JSON.parse(JSON.stringify(filters)) });
+      const matches = this.devices.filter((d) => !filters.length || filters.some((f) => (f.vendorId === undefined || f.vendorId === d.vendorId) && (f.productId === undefined || f.productId === d.productId)));
+      matches.forEach((d) => permissions.grant(d));
+      return matches;
     }
   }
 
   const emulators = {
+    permissions,
+    requirePermission() {
+      permissions.required = true;
+    },
     serial: new EmulatedSerial(),
     usb: new EmulatedUSB(),
     hid: new EmulatedHID(),
@@ -263,6 +369,11 @@
     },
     addUSB(device, options) {
       const usbDevice = new EmulatedUSBDevice(device, options);
+      this.usb.devices.push(usbDevice);
+      return usbDevice;
+    },
+    addFtdiUSB(device, options) {
+      const usbDevice = new EmulatedFtdiUSBDevice(device, options);
       this.usb.devices.push(usbDevice);
       return usbDevice;
     },

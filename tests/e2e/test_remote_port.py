@@ -1,0 +1,100 @@
+"""A page drives a scale plugged into the lab PC: the bridge server's remote serial port, real pyserial."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from tests.pty_devices import PtyScale
+from tests.serving import ROOT, running_server
+
+TOKEN = "remote-port-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def lab_pc() -> Iterator[str]:
+    """A bridge server that lists ptys as serial ports (the scale's end is one)."""
+    env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_SERIAL_GLOBS": "/dev/pts/[0-9]*", "LABWRIGHT_MDNS": "0",
+           "LABWRIGHT_CATALOG": str(ROOT / "build" / "catalog" / "catalog.json")}
+    with running_server(env=env) as url:
+        yield url
+
+
+@pytest.fixture
+def scale() -> Iterator[PtyScale]:
+    with PtyScale(serial_number="B424242") as device:
+        yield device
+
+
+@pytest.fixture
+def remote_page(browser, lab_pc: str):
+    context = browser.new_context(service_workers="block")
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{lab_pc}#token={TOKEN}")
+    page.evaluate("window.labwright.ready")
+    page.wait_for_function("() => document.querySelector('#device-picker')?.dataset.state === 'ready'")
+    yield page
+    context.close()
+
+
+def run(page, code: str) -> str:
+    return page.evaluate("(code) => window.labwright.runPython(code)", textwrap.dedent(code))
+
+
+def run_error(page, code: str) -> str:
+    return page.evaluate("(code) => window.labwright.runPython(code).then(() => 'no error', (e) => e.message)",
+                         textwrap.dedent(code))
+
+
+def test_the_workers_scale_backend_drives_a_pty_scale_on_the_server(remote_page, scale: PtyScale) -> None:
+    page = remote_page
+    page.fill("#device-picker .remote-path", scale.path)
+    page.click("#device-picker .remote-port button")
+    name = f"bridge:{scale.path}"
+    row = page.locator(f"#device-picker li[data-name='{name}']")
+    row.wait_for()
+    assert "MettlerToledoWXS205SDUBackend" in row.get_attribute("data-backends").split()
+    scale.place(12.5)
+    run(page, f"""
+        from pylabrobot.scales import Scale
+        from pylabrobot.scales.mettler_toledo_backend import MettlerToledoWXS205SDUBackend
+        backend = MettlerToledoWXS205SDUBackend(port={name!r})
+        scale = Scale(name="scale", backend=backend, size_x=1, size_y=1, size_z=1)
+        await scale.setup()
+        await scale.zero()
+        """)
+    scale.place(20.25)
+    run(page, "await scale.tare()")
+    scale.place(21.0)
+    assert run(page, "(backend.serial_number, await scale.get_weight())") == "('B424242', 0.75)"
+    assert scale.received == ["M21 0 0", "I4", "Z", "T", "S"]
+    assert page.evaluate(f"() => labwrightPorts.states.get({name!r}).state") == "connected"
+    run(page, "await scale.stop()")
+    assert page.evaluate(f"() => labwrightPorts.states.get({name!r}).state") == "closed"
+    # closed on the server too: set up again at once
+    run(page, "await scale.setup()")
+    assert run(page, "await scale.get_weight()") == "0.75"
+    # the instrument goes away mid-session: a clear error, no hang
+    scale.unplug()
+    message = run_error(page, "await scale.get_weight()")
+    assert "DeviceDisconnectedError" in message
+    assert page.evaluate(f"() => labwrightPorts.states.get({name!r}).state") == "disconnected"
+
+
+def test_a_port_the_server_does_not_list_is_a_clear_error(remote_page) -> None:
+    page = remote_page
+    name = page.evaluate("() => labwrightPorts.addBridgePort('/dev/not-a-port')")
+    message = run_error(page, f"""
+        from pylabrobot.scales.mettler_toledo_backend import MettlerToledoWXS205SDUBackend
+        await MettlerToledoWXS205SDUBackend(port={name!r}).setup()
+        """)
+    assert "no serial port '/dev/not-a-port' on this server" in message
+    wrong = page.evaluate("""() => { const name = labwrightPorts.addBridgePort('/dev/ptmx', {token: 'wrong', name: 'bad-token'});
+                                    return name; }""")
+    message = run_error(page, f"""
+        await MettlerToledoWXS205SDUBackend(port={wrong!r}).setup()
+        """)
+    assert "could not open bad-token" in message and "refused the connection" in message
