@@ -59,6 +59,7 @@ API_AREAS: dict[str, str] = {
     "protocols": "browser_runtime.protocols.page_api",
     "repl": "browser_runtime.repl.page_api",
     "data": "browser_runtime.data_api",
+    "schedule": "browser_runtime.scheduler.page_api",
 }
 
 

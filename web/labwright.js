@@ -91,6 +91,34 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
         });
       },
     },
+    // The schedule (browser_runtime.scheduler.page_api): labwright.schedule() is the whole
+    // schedule as JSON; writes take the revision they were based on (a stale one is refused).
+    schedule: Object.assign(() => api.call("schedule.schedule"), {
+      workcells: () => api.call("schedule.workcells"),
+      machines: () => api.call("schedule.machines"),
+      addWorkcell: (name, machineIds, deck = null, expectedRevision = null) =>
+        api.call("schedule.add_workcell", { name, machine_ids: machineIds, deck, expected_revision: expectedRevision }),
+      removeWorkcell: (name, expectedRevision = null) =>
+        api.call("schedule.remove_workcell", { name, expected_revision: expectedRevision }),
+      async estimate(source, options = {}) {
+        await api.catalog.loaded;
+        const { function: fn = null, parameters = {}, filename = "protocol.py", deck = null } = options;
+        return api.call("schedule.estimate", { source, function: fn, parameters, filename, deck });
+      },
+      async submit(requests, expectedRevision = null) {
+        await api.catalog.loaded;
+        return api.call("schedule.submit", { requests, expected_revision: expectedRevision });
+      },
+      replan: (method = "heuristic", expectedRevision = null, { seed = 0, iterations = 400 } = {}) =>
+        api.call("schedule.replan", { method, seed, iterations, expected_revision: expectedRevision }),
+      start: (runId) => api.call("schedule.start", { run_id: runId }),
+      execute: (runId) => api.call("schedule.execute", { run_id: runId }),
+      finish: (runId, status = "completed", reason = null) => api.call("schedule.finish", { run_id: runId, status, reason }),
+      cancel: (runId, reason = "cancelled") => api.call("schedule.cancel", { run_id: runId, reason }),
+      reservations: (filters = {}) => api.call("schedule.reservations", filters),
+      clearReservation: (reservationId, reason, expectedRevision = null) =>
+        api.call("schedule.clear_reservation", { reservation_id: reservationId, reason, expected_revision: expectedRevision }),
+    }),
     onRunEvent: (listener) => api.onEvent("run", listener),
     // fn(payload) for every event the worker posts on `channel` ("run", ...)
     onEvent(channel, listener) {

@@ -4,6 +4,7 @@ import { createLabwright } from "./labwright.js";
 import { initPortManager } from "./port-manager.js";
 import { initCatalogView } from "./catalog-view.js";
 import { initWorkbench } from "./workbench.js";
+import { initScheduleView } from "./schedule-view.js";
 import { initDevices } from "./devices.js";
 import { initDevicePicker } from "./device-picker.js";
 
@@ -58,7 +59,10 @@ labwright.ready.then(
     }
     document.getElementById("versions-panel").hidden = false;
     initCatalogView(labwright);
-    labwright.catalog.loaded.then(() => initWorkbench(labwright));
+    labwright.catalog.loaded.then(() => {
+      initWorkbench(labwright);
+      window.labwrightSchedule = initScheduleView(labwright);
+    });
   },
   (error) => {
     document.body.dataset.state = "error";

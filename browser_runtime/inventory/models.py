@@ -46,8 +46,10 @@ class Reservation:
     asset_id: int
     run_id: str
     window: TimeWindow
-    status: str
+    status: str  # held | active (its run started) | released
     expires_at: datetime | None
+    released_at: datetime | None = None
+    release_reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

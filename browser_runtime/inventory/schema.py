@@ -50,6 +50,69 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX assets_by_kind_status ON assets (kind, status);
     CREATE INDEX assets_by_fqn ON assets (catalog_fqn);
     """,
+    # 3: the scheduler. Reservations gain 'active' (the run started), so the table is rebuilt
+    # (SQLite cannot alter a CHECK) with every existing row copied; workcells group machines;
+    # scheduled_runs hold each run request with its placement, status and heartbeat; one
+    # schedule_state row carries the revision that optimistic writers compare against.
+    """
+    CREATE TABLE reservations_v3 (
+        id INTEGER PRIMARY KEY,
+        asset_id INTEGER NOT NULL REFERENCES assets(id),
+        run_id TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('held', 'active', 'released')),
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        released_at TEXT,
+        release_reason TEXT,
+        CHECK (ends_at > starts_at)
+    );
+    INSERT INTO reservations_v3 (id, asset_id, run_id, starts_at, ends_at, status, expires_at,
+        created_at, released_at, release_reason)
+        SELECT id, asset_id, run_id, starts_at, ends_at, status, expires_at, created_at,
+        released_at, release_reason FROM reservations;
+    DROP TABLE reservations;
+    ALTER TABLE reservations_v3 RENAME TO reservations;
+    CREATE INDEX reservations_by_asset ON reservations (asset_id, status);
+    CREATE INDEX reservations_by_run ON reservations (run_id, status);
+    CREATE INDEX reservations_by_window ON reservations (starts_at, ends_at);
+    CREATE TABLE workcells (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        deck TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE workcell_machines (
+        workcell_id INTEGER NOT NULL REFERENCES workcells(id) ON DELETE CASCADE,
+        asset_id INTEGER NOT NULL UNIQUE REFERENCES assets(id),
+        PRIMARY KEY (workcell_id, asset_id)
+    );
+    CREATE TABLE scheduled_runs (
+        run_id TEXT PRIMARY KEY,
+        request TEXT NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0,
+        status TEXT NOT NULL CHECK (status IN ('scheduled', 'infeasible', 'running', 'completed',
+            'failed', 'cancelled', 'stale')),
+        workcell TEXT,
+        starts_at TEXT,
+        ends_at TEXT,
+        assignment TEXT NOT NULL DEFAULT '{}',
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        started_at TEXT,
+        ended_at TEXT,
+        heartbeat_at TEXT
+    );
+    CREATE INDEX scheduled_runs_by_status ON scheduled_runs (status);
+    CREATE TABLE schedule_state (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        revision INTEGER NOT NULL,
+        method TEXT,
+        planned_at TEXT
+    );
+    INSERT INTO schedule_state (id, revision) VALUES (1, 0)
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

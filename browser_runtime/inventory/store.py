@@ -57,7 +57,13 @@ class InventoryStore:
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: nothing is half-written."""
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: nothing is half-written.
+
+        Inside an open transaction this joins it, so several writes (the scheduler's release,
+        reserve and placement) commit or roll back as one."""
+        if self.connection.in_transaction:
+            yield self.connection
+            return
         self.connection.execute("BEGIN IMMEDIATE")
         try:
             yield self.connection
@@ -162,8 +168,9 @@ class InventoryStore:
 
     def _blocking(self, db: sqlite3.Connection, window: TimeWindow, now: datetime,
                   asset_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
-        """Held reservations overlapping ``window`` (holds past their expiry no longer block)."""
-        sql = ("SELECT asset_id, run_id, starts_at, ends_at FROM reservations WHERE status = 'held'"
+        """Held or active reservations overlapping ``window`` (holds past their expiry no longer block)."""
+        sql = ("SELECT asset_id, run_id, starts_at, ends_at FROM reservations"
+               " WHERE status IN ('held', 'active')"
                " AND starts_at < ? AND ends_at > ? AND (expires_at IS NULL OR expires_at > ?)")
         params: list = [_iso(window.ends_at), _iso(window.starts_at), _iso(now)]
         blocking: dict[int, list[str]] = {}
@@ -225,25 +232,51 @@ class InventoryStore:
                               "status = 'held'", (run_id,)).rowcount
 
     def release(self, run_id: str, reason: str = "run ended", now: datetime | None = None) -> int:
-        """Release every hold of ``run_id``; safe to call more than once."""
+        """Release every hold (held or active) of ``run_id``; safe to call more than once."""
         with self.transaction() as db:
             return db.execute("UPDATE reservations SET status = 'released', released_at = ?, "
-                              "release_reason = ? WHERE run_id = ? AND status = 'held'",
+                              "release_reason = ? WHERE run_id = ? AND status IN ('held', 'active')",
                               (_iso(now or utcnow()), reason, run_id)).rowcount
 
-    def reservations(self, run_id: str | None = None, status: str | None = None) -> list[Reservation]:
+    def activate(self, run_id: str) -> int:
+        """The run started: its holds become active (and no longer lapse)."""
+        with self.transaction() as db:
+            return db.execute("UPDATE reservations SET status = 'active', expires_at = NULL "
+                              "WHERE run_id = ? AND status = 'held'", (run_id,)).rowcount
+
+    def clear(self, reservation_id: int, reason: str, now: datetime | None = None) -> Reservation:
+        """Release one reservation by hand, recording why (an operator's decision)."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise InventoryError(f"clearing reservation {reservation_id} needs a reason")
+        with self.transaction() as db:
+            row = db.execute("SELECT status FROM reservations WHERE id = ?", (reservation_id,)).fetchone()
+            if row is None:
+                raise InventoryError(f"no reservation with id {reservation_id}")
+            if row[0] == "released":
+                raise InventoryError(f"reservation {reservation_id} is already released")
+            db.execute("UPDATE reservations SET status = 'released', released_at = ?, release_reason = ? "
+                       "WHERE id = ?", (_iso(now or utcnow()), reason.strip()[:500], reservation_id))
+        return self.reservations(reservation_id=reservation_id)[0]
+
+    def reservations(self, run_id: str | None = None, status: str | None = None, *,
+                     asset_id: int | None = None, window: TimeWindow | None = None,
+                     reservation_id: int | None = None) -> list[Reservation]:
+        """Reservations filtered by run, status, asset and/or overlap with ``window``."""
         clauses, params = [], []
-        if run_id is not None:
-            clauses.append("run_id = ?")
-            params.append(run_id)
-        if status is not None:
-            clauses.append("status = ?")
-            params.append(status)
+        for column, value in (("run_id", run_id), ("status", status), ("asset_id", asset_id),
+                              ("id", reservation_id)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if window is not None:
+            clauses.append("starts_at < ? AND ends_at > ?")
+            params += [_iso(window.ends_at), _iso(window.starts_at)]
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
-        return [Reservation(r[0], r[1], r[2], TimeWindow(_parse(r[3]), _parse(r[4])), r[5], _parse(r[6]))
+        return [Reservation(r[0], r[1], r[2], TimeWindow(_parse(r[3]), _parse(r[4])), r[5], _parse(r[6]),
+                            _parse(r[7]), r[8])
                 for r in self.connection.execute(
-                    "SELECT id, asset_id, run_id, starts_at, ends_at, status, expires_at FROM "
-                    f"reservations{where} ORDER BY id", params)]
+                    "SELECT id, asset_id, run_id, starts_at, ends_at, status, expires_at, released_at,"
+                    f" release_reason FROM reservations{where} ORDER BY id", params)]
 
     @contextlib.contextmanager
     def reserved(self, run_id: str, asset_ids: Iterable[int], window: TimeWindow) -> Iterator[list[Reservation]]:

@@ -21,6 +21,7 @@ PYODIDE_SUITES = [
     "tests/unit/deck",
     "tests/unit/inventory",
     "tests/unit/webbridge",
+    "tests/unit/scheduler",
 ]
 
 

@@ -1,0 +1,303 @@
+"""The lab's one authoritative schedule under ``/api/v1/schedule``, shared by every page.
+
+The same ``browser_runtime.scheduler.ScheduleBook`` the page uses, kept in the server's SQLite
+file. Reads are open; every write needs the token. A write may carry ``If-Match: <revision>``
+(the revision from ``GET /api/v1/schedule`` or its ETag); when another page wrote first it is
+refused with 409 and nothing is written. Every write is one SQLite transaction that checks and
+bumps the revision, so concurrent writers never lose each other's updates.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bridge_server import schemas
+from bridge_server.errors import ApiError
+from bridge_server.security import require_token
+
+PREFIX = "/api/v1/schedule"
+
+_NAME = {"type": "string", "minLength": 1, "maxLength": 200}
+_TEXT = {"type": "string", "minLength": 1, "maxLength": 500}
+_TIME = {"type": ["string", "null"], "maxLength": 64, "description": "ISO 8601 with a zone"}
+_MACHINE_NEED = {"type": "object", "required": ["parameter", "kind"], "additionalProperties": False,
+                 "properties": {"parameter": _NAME, "kind": _NAME,
+                                "capabilities": {"type": "array", "items": _NAME}}}
+_CONSUMABLE_NEED = {"type": "object", "required": ["parameter"], "additionalProperties": False,
+                    "properties": {"parameter": _NAME, "asset_id": {"type": ["integer", "null"]},
+                                   "type": {"type": ["string", "null"], "maxLength": 300},
+                                   "category": {"type": ["string", "null"], "maxLength": 100}}}
+RUN_REQUEST: schemas.JsonSchema = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "id": {"type": "string", "minLength": 1, "maxLength": 128},
+        "protocol": _NAME, "function": {"type": ["string", "null"], "maxLength": 200},
+        "filename": {"type": ["string", "null"], "maxLength": 300},
+        "source": {"type": ["string", "null"], "maxLength": 60000,
+                   "description": "protocol source: needs and duration come from its analysis and estimate"},
+        "parameters": {"type": "object"}, "priority": {"type": "integer"},
+        "earliest_start": _TIME, "deadline": _TIME,
+        "workcell": {"type": ["string", "null"], "maxLength": 200},
+        "duration_s": {"type": ["number", "null"]},
+        "machines": {"type": "array", "items": _MACHINE_NEED},
+        "consumables": {"type": "array", "items": _CONSUMABLE_NEED},
+    },
+}
+SUBMIT: schemas.JsonSchema = {"type": "object", "required": ["requests"], "additionalProperties": False,
+                              "properties": {"requests": {"type": "array", "items": RUN_REQUEST}}}
+PLAN: schemas.JsonSchema = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"method": {"enum": ["heuristic", "optimiser"]}, "seed": {"type": "integer"},
+                   "iterations": {"type": "integer"}},
+}
+WORKCELL: schemas.JsonSchema = {
+    "type": "object", "required": ["name", "machines"], "additionalProperties": False,
+    "properties": {
+        "name": _NAME, "deck": {"type": ["string", "null"], "maxLength": 300},
+        "machines": {"type": "array", "items": {
+            "type": "object", "required": ["name", "machine_kind"], "additionalProperties": False,
+            "properties": {"name": _NAME, "machine_kind": _NAME,
+                           "catalog_fqn": {"type": "string", "maxLength": 300},
+                           "capabilities": {"type": "array", "items": _NAME}}}},
+    },
+}
+REASON: schemas.JsonSchema = {"type": "object", "additionalProperties": False,
+                              "properties": {"reason": _TEXT}}
+CLEAR: schemas.JsonSchema = {"type": "object", "required": ["reason"], "additionalProperties": False,
+                             "properties": {"reason": _TEXT}}
+SNAPSHOT: schemas.JsonSchema = {
+    "type": "object", "required": ["revision", "workcells", "runs", "queue", "reservations"],
+    "properties": {"revision": {"type": "integer"}, "workcells": {"type": "array"},
+                   "runs": {"type": "array"}, "queue": {"type": "array"},
+                   "reservations": {"type": "array"}},
+}
+PLACED: schemas.JsonSchema = {
+    "type": "object", "required": ["placed", "infeasible", "revision"],
+    "properties": {"placed": {"type": "array"}, "infeasible": {"type": "array"},
+                   "revision": {"type": "integer"}},
+}
+ACTIONS = ("start", "heartbeat", "finish", "fail", "cancel")
+
+
+async def _book(request: Request) -> Any:
+    """The app's schedule book, opened on first use in the server's database file."""
+    state = request.app.state
+    book = getattr(state, "schedule_book", None)
+    if book is None:
+        from browser_runtime.inventory import InventoryStore
+        from browser_runtime.scheduler import ScheduleBook
+
+        bridge = state.bridge
+        bridge.store.db  # noqa: B018 - opens the file in WAL mode before a second connection does
+        catalog = await bridge.catalog_or_none()
+        book = ScheduleBook(InventoryStore(bridge.settings.database), catalog=catalog,
+                            heartbeat_ttl=bridge.settings.connection_ttl)
+        state.schedule_book = book
+    return book
+
+
+def _if_match(request: Request) -> int | None:
+    raw = request.headers.get("if-match")
+    if raw is None or raw.strip() == "*":
+        return None
+    value = raw.strip().removeprefix("W/").strip('"')
+    if not value.isdigit() or len(value) > 18:
+        raise ApiError(422, f"If-Match must be a schedule revision (a number), not {raw!r}",
+                       kind="validation", errors=[{"loc": "header.If-Match", "message": "not a revision"}])
+    return int(value)
+
+
+def _problem(error: Exception) -> ApiError:
+    from browser_runtime.scheduler import ScheduleConflict
+
+    if isinstance(error, ScheduleConflict):
+        return ApiError(409, str(error), kind="schedule-conflict", revision=error.revision)
+    message = str(error)
+    if message.startswith("no "):
+        return ApiError(404, message, kind="not-found")
+    return ApiError(422, message, kind="validation")
+
+
+def _errors() -> tuple[type[Exception], ...]:
+    from browser_runtime.inventory import InventoryError
+    from browser_runtime.runner.plan import PlanError
+    from browser_runtime.scheduler import RequestError, ScheduleError
+
+    return (ScheduleError, RequestError, PlanError, InventoryError, ValueError, LookupError)
+
+
+def _with_etag(document: dict[str, Any], status: int = 200) -> JSONResponse:
+    return JSONResponse(document, status_code=status, headers={"ETag": f'"{document["revision"]}"'})
+
+
+async def schedule(request: Request) -> JSONResponse:
+    book = await _book(request)
+    book.release_stale()
+    return _with_etag(book.snapshot())
+
+
+async def submit(request: Request) -> JSONResponse:
+    require_token(request)
+    body = await schemas.read_json(request, SUBMIT, request.app.state.settings.max_body_bytes)
+    expected = _if_match(request)
+    book = await _book(request)
+    from browser_runtime.scheduler.page_api import request_from_document
+
+    try:
+        built = [await request_from_document(item, book.catalog, f"requests[{index}]")
+                 for index, item in enumerate(body["requests"])]
+        result = book.submit(built, expected_revision=expected)
+    except _errors() as error:
+        raise _problem(error) from None
+    return _placed(book, result, 201)
+
+
+async def plan(request: Request) -> JSONResponse:
+    require_token(request)
+    body = await schemas.read_json(request, PLAN, request.app.state.settings.max_body_bytes)
+    iterations = body.get("iterations", 400)
+    if not 0 <= iterations <= 20000:
+        raise ApiError(422, "body.iterations must be between 0 and 20000", kind="validation")
+    book = await _book(request)
+    try:
+        result = book.replan(method=body.get("method", "heuristic"), seed=body.get("seed", 0),
+                             iterations=iterations, expected_revision=_if_match(request))
+    except _errors() as error:
+        raise _problem(error) from None
+    return _placed(book, result, 200)
+
+
+def _placed(book: Any, result: Any, status: int) -> JSONResponse:
+    document = result.to_dict()
+    return _with_etag({
+        "method": document["method"], "makespan_s": document["makespan_s"],
+        "compute_s": document["compute_s"],
+        "placed": [{k: p[k] for k in ("request", "workcell", "starts_at", "ends_at", "machines",
+                                       "consumables")} for p in document["placements"]],
+        "infeasible": document["infeasible"], "revision": book.revision}, status)
+
+
+async def add_workcell(request: Request) -> JSONResponse:
+    require_token(request)
+    body = await schemas.read_json(request, WORKCELL, request.app.state.settings.max_body_bytes)
+    expected = _if_match(request)
+    book = await _book(request)
+    inventory = book.inventory
+    try:
+        if not body["machines"]:
+            raise ApiError(422, "body.machines: a workcell needs at least one machine", kind="validation")
+        with inventory.transaction():  # the machines and the workcell, or nothing
+            ids = [inventory.add_machine(m["name"], m.get("catalog_fqn") or m["machine_kind"], m["machine_kind"],
+                                         capabilities=m.get("capabilities") or [], location=body["name"])
+                   for m in body["machines"]]
+            workcell = book.add_workcell(body["name"], ids, body.get("deck"), expected_revision=expected)
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse(workcell.to_dict(), status_code=201)
+
+
+async def workcell(request: Request) -> JSONResponse:
+    require_token(request)
+    name = request.path_params["name"]
+    book = await _book(request)
+    try:
+        book.remove_workcell(name, expected_revision=_if_match(request))
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({"removed": name, "revision": book.revision})
+
+
+async def run_action(request: Request) -> JSONResponse:
+    require_token(request)
+    run_id, action = request.path_params["run_id"], request.path_params["action"]
+    if action not in ACTIONS:
+        raise ApiError(404, f"no action {action!r}: one of {', '.join(ACTIONS)}", kind="not-found")
+    body = {}
+    if request.headers.get("content-length") not in (None, "0"):
+        body = await schemas.read_json(request, REASON, request.app.state.settings.max_body_bytes)
+    book = await _book(request)
+    expected = _if_match(request)
+    reason = body.get("reason")
+    try:
+        if action == "start":
+            run = book.start(run_id, expected_revision=expected)
+        elif action == "heartbeat":
+            run = book.heartbeat(run_id)
+        elif action == "finish":
+            run = book.finish(run_id, "completed", reason, expected_revision=expected)
+        elif action == "fail":
+            run = book.finish(run_id, "failed", reason or "run failed", expected_revision=expected)
+        else:
+            run = book.cancel(run_id, reason or "cancelled", expected_revision=expected)
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({"run": run, "revision": book.revision})
+
+
+async def run(request: Request) -> JSONResponse:
+    book = await _book(request)
+    run_id = request.path_params["run_id"]
+    try:
+        if request.method == "DELETE":
+            require_token(request)
+            found = book.cancel(run_id, "deleted from the schedule", expected_revision=_if_match(request))
+        else:
+            found = book.run(run_id)
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({"run": found, "revision": book.revision})
+
+
+def _query_int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(422, f"{name} must be a whole number, not {raw!r}", kind="validation")
+    return int(raw)
+
+
+async def reservations(request: Request) -> JSONResponse:
+    from browser_runtime.scheduler.requests import parse_time
+
+    book = await _book(request)
+    query = request.query_params
+    try:
+        found = book.reservations(asset_id=_query_int(request, "asset_id"), run_id=query.get("run_id"),
+                                  starts_at=parse_time(query.get("starts_at"), "query.starts_at"),
+                                  ends_at=parse_time(query.get("ends_at"), "query.ends_at"),
+                                  status=query.get("status"))
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({"reservations": found})
+
+
+async def clear_reservation(request: Request) -> JSONResponse:
+    require_token(request)
+    raw = request.path_params["reservation_id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise ApiError(422, f"reservation id must be a whole number, not {raw!r}", kind="validation")
+    body = await schemas.read_json(request, CLEAR, request.app.state.settings.max_body_bytes)
+    book = await _book(request)
+    try:
+        cleared = book.clear_reservation(int(raw), body["reason"], expected_revision=_if_match(request))
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({"reservation": cleared, "revision": book.revision})
+
+
+ROUTES = [
+    Route(PREFIX, schedule, methods=["GET"]),
+    Route(f"{PREFIX}/requests", submit, methods=["POST"]),
+    Route(f"{PREFIX}/plan", plan, methods=["POST"]),
+    Route(f"{PREFIX}/workcells", add_workcell, methods=["POST"]),
+    Route(f"{PREFIX}/workcells/{{name}}", workcell, methods=["DELETE"]),
+    Route(f"{PREFIX}/runs/{{run_id}}", run, methods=["GET", "DELETE"]),
+    Route(f"{PREFIX}/runs/{{run_id}}/{{action}}", run_action, methods=["POST"]),
+    Route(f"{PREFIX}/reservations", reservations, methods=["GET"]),
+    Route(f"{PREFIX}/reservations/{{reservation_id}}/clear", clear_reservation, methods=["POST"]),
+]

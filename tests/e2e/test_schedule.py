@@ -1,0 +1,76 @@
+"""The schedule view: workcells, queued demo runs on a Gantt chart, optimise, run, release."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+import pytest
+from playwright.sync_api import expect
+
+
+def boot(page, server_url):
+    page.goto(server_url)
+    page.evaluate("window.labwright.ready")
+    page.evaluate("window.labwright.catalog.loaded")
+    expect(page.locator("#schedule")).to_be_visible(timeout=60_000)
+
+
+def add_workcell(page, name, machines):
+    for machine in machines:
+        page.locator("#workcell-machines label", has_text=machine).locator("input").check()
+    page.fill("#workcell-name", name)
+    page.click("#workcell-add")
+    expect(page.locator(f"#workcell-list li[data-workcell='{name}']")).to_be_visible()
+
+
+def overlapping(a, b):
+    start = lambda run: datetime.fromisoformat(run["starts_at"])  # noqa: E731
+    end = lambda run: datetime.fromisoformat(run["ends_at"])  # noqa: E731
+    return start(a) < end(b) and start(b) < end(a)
+
+
+def test_demo_runs_are_scheduled_drawn_optimised_and_run(page, server_url):
+    boot(page, server_url)
+    add_workcell(page, "cell A", ["STARlet (simulated)", "Plate reader", "Heater-shaker"])
+    add_workcell(page, "cell B", ["STARlet 2"])
+
+    page.click("#schedule-demos")
+    expect(page.locator("#schedule-message")).to_contain_text("placed", timeout=120_000)
+    schedule = page.evaluate("window.labwright.schedule()")
+    placed = [run for run in schedule["runs"] if run["status"] == "scheduled"]
+    assert len(placed) == 4, schedule["infeasible"]
+    # Drawn: one bar per run per machine it holds.
+    bars = sum(len(run["machines"]) for run in placed)
+    expect(page.locator("#gantt svg rect.bar")).to_have_count(bars)
+    # Never two runs on one machine at once, and each run's machines are in its workcell.
+    cells = {cell["name"]: {m["id"] for m in cell["machines"]} for cell in schedule["workcells"]}
+    for run in placed:
+        assert set(run["machines"].values()) <= cells[run["workcell"]]
+    for a, b in itertools.combinations(placed, 2):
+        if set(a["machines"].values()) & set(b["machines"].values()):
+            assert not overlapping(a, b), (a, b)
+
+    page.click("#schedule-optimiser")
+    expect(page.locator("#schedule-message")).to_contain_text("optimiser: makespan")
+
+    # Run the serial dilution now, in simulation: completed, its reservations released.
+    row = page.locator("#schedule-queue tr[data-status='scheduled']", has_text="Serial dilution")
+    run_id = row.get_attribute("data-run")
+    row.locator("button.execute").click()
+    expect(page.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
+        "data-status", "completed", timeout=120_000)
+    held = page.evaluate("(id) => window.labwright.schedule.reservations({run_id: id})", run_id)
+    assert held and all(r["status"] == "released" for r in held), held
+    expect(page.locator(f"#gantt rect.bar.completed[data-run='{run_id}']").first).to_be_visible()
+
+
+def test_a_stale_revision_is_refused(page, server_url):
+    boot(page, server_url)
+    revision = page.evaluate("window.labwright.schedule().then(s => s.revision)")
+    machines = page.evaluate("window.labwright.schedule.machines()")
+    free = [m["id"] for m in machines if not m["workcell"]][:1]
+    page.evaluate("([ids, rev]) => window.labwright.schedule.addWorkcell('first', ids, null, rev)", [free, revision])
+    with pytest.raises(Exception, match="ScheduleConflict"):
+        page.evaluate("([ids, rev]) => window.labwright.schedule.addWorkcell('second', ids, null, rev)",
+                      [free, revision])

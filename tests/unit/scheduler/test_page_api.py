@@ -1,0 +1,86 @@
+"""The worker's schedule API: requests from protocol source, placement, execution in simulation.
+
+Each test runs as one coroutine (on CPython ``run_async`` uses a thread of its own, and a
+SQLite connection stays in the thread that opened it), with the page's book on a real file."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_runtime.inventory import InventoryStore
+from browser_runtime.inventory.demo import seed_demo_inventory
+from browser_runtime.scheduler import RequestError, ScheduleBook, page_api
+
+from .conftest import DEMOS
+
+
+@pytest.fixture
+def open_book(monkeypatch, tmp_path, plr_catalog):
+    def open_book() -> None:
+        inventory = InventoryStore(tmp_path / "page.sqlite")
+        seed_demo_inventory(inventory)
+        book = ScheduleBook(inventory, catalog=plr_catalog)
+        machines = {a.name: a.id for a in inventory.assets(kind="machine")}
+        book.add_workcell("Alpha", [machines["STARlet (simulated)"], machines["Plate reader (simulated)"]])
+        book.add_workcell("Bravo", [machines["STARlet 2 (simulated)"]])
+        monkeypatch.setattr(page_api, "_book", book)
+
+    monkeypatch.setattr(page_api, "_catalog", lambda: plr_catalog)
+    return open_book
+
+
+def test_a_request_from_source_gets_its_needs_and_estimate(run_async, open_book):
+    source = (DEMOS / "elisa_read.py").read_text()
+
+    async def scenario():
+        open_book()
+        placed = await page_api.submit([{"id": "elisa", "source": source, "filename": "elisa_read.py", "priority": 2},
+                                   {"id": "stamp", "source": (DEMOS / "stamp_96.py").read_text()}])
+        return placed, page_api.schedule()["runs"], await page_api.estimate(source, filename="elisa_read.py")
+
+    placed, runs, estimate = run_async(scenario())
+    assert {p["request"] for p in placed["placed"]} == {"elisa", "stamp"}
+    elisa = next(r for r in runs if r["id"] == "elisa")
+    assert elisa["workcell"] == "Alpha"  # the only workcell with a plate reader
+    assert set(elisa["machines"]) == {"lh", "reader"} and set(elisa["consumables"]) == {"assay_plate"}
+    assert elisa["request"]["duration_s"] == pytest.approx(estimate["duration_s"])
+    assert [c["command"] for c in estimate["commands"]][:2] == ["setup", "setup"]
+
+
+def test_execute_runs_a_scheduled_run_and_releases_its_reservations(run_async, open_book):
+    async def scenario():
+        open_book()
+        await page_api.submit([{"id": "stamp", "source": (DEMOS / "stamp_96.py").read_text()}])
+        outcome = await page_api.execute("stamp")
+        released = page_api.reservations(run_id="stamp")
+        with pytest.raises(Exception, match="completed; only a scheduled run can start"):
+            await page_api.execute("stamp")
+        return outcome, released
+
+    outcome, released = run_async(scenario())
+    assert outcome["result"]["status"] == "completed", outcome["result"]["error"]
+    assert outcome["run"]["status"] == "completed"
+    assert released and {r["status"] for r in released} == {"released"}
+
+
+def test_bad_requests_name_the_request_and_write_nothing(run_async, open_book):
+    async def scenario():
+        open_book()
+        with pytest.raises(RequestError, match=r"requests\[1\]\.duration_s: is required"):
+            await page_api.submit([{"id": "ok", "protocol": "p", "duration_s": 5}, {"id": "x", "protocol": "p"}])
+        with pytest.raises(RequestError, match="non-empty list"):
+            await page_api.submit([])
+        return page_api.schedule()["runs"]
+
+    assert run_async(scenario()) == []
+
+
+def test_workcells_and_machines_listing(run_async, open_book):
+    async def scenario():
+        open_book()
+        return page_api.machines(), page_api.workcells(), page_api.remove_workcell("Bravo"), page_api.workcells()
+
+    machines, before, removed, after = run_async(scenario())
+    assert {m["workcell"] for m in machines} == {"Alpha", "Bravo", None}
+    assert [w["name"] for w in before] == ["Alpha", "Bravo"]
+    assert removed == {"removed": "Bravo"} and [w["name"] for w in after] == ["Alpha"]
