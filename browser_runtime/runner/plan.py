@@ -160,7 +160,13 @@ def prepare_run(
     inventory: Any = None,
     run_id: str | None = None,
     reserve: bool = True,
+    assigned: dict[str, int] | None = None,
 ) -> PreparedRun:
+    """Resolve every parameter of a protocol into a runnable call.
+
+    ``assigned`` fixes parameters to inventory assets chosen elsewhere (the scheduler, which
+    already holds them): those are used as they are, not looked up or reserved again.
+    """
     from pylabrobot.resources import set_tip_tracking, set_volume_tracking
 
     from browser_runtime.deck import build_deck
@@ -203,10 +209,13 @@ def prepare_run(
     # Machines: a registered machine that covers the protocol's calls, simulated.
     machine_requirements = {m.parameter: m for m in protocol.requirements.machines}
     machine_assets: dict[str, Any] = {}
-    if inventory is not None and machine_requirements:
+    fixed = _fixed_assets(inventory, assigned or {}, by_name)
+    machine_assets.update({name: choice for name, choice in fixed.items() if by_name[name].kind == "machine"})
+    to_resolve = [m for name, m in machine_requirements.items() if name not in machine_assets]
+    if inventory is not None and to_resolve:
         service = ConsumableAssignmentService(inventory, catalog)
         registered_kinds = {asset.machine_kind for asset in inventory.assets(kind="machine")}
-        for choice in service.resolve_machines(list(machine_requirements.values()), window):
+        for choice in service.resolve_machines(to_resolve, window):
             if choice.assigned:
                 machine_assets[choice.requirement] = choice
             elif machine_requirements[choice.requirement].machine_kind in registered_kinds:
@@ -262,10 +271,12 @@ def prepare_run(
         needs.append(ConsumableRequirement(name=parameter.name, category=parameter.category,
                                            type=placement["resource"]))
     assignment = None
-    if inventory is not None and needs:
-        assignment = ConsumableAssignmentService(inventory, catalog).assign(needs, window)
+    open_needs = [need for need in needs if need.name not in fixed]
+    if inventory is not None and open_needs:
+        assignment = ConsumableAssignmentService(inventory, catalog).assign(open_needs, window)
         plan["assignment"] = jsonable(assignment.to_dict())
     chosen = {a.requirement: a for a in assignment.assignments} if assignment else {}
+    chosen.update({name: choice for name, choice in fixed.items() if by_name[name].kind == "resource"})
     untracked = []
     for need in needs:
         resource = plr_deck.get_resource(need.name)
@@ -312,6 +323,7 @@ def prepare_run(
     if inventory is not None and reserve:
         asset_ids = [a.asset_id for a in machine_assets.values()]
         asset_ids += [a.asset_id for a in chosen.values() if a.assigned]
+        asset_ids = [asset_id for asset_id in asset_ids if asset_id not in (assigned or {}).values()]
         if asset_ids:
             inventory.reserve(run_id, asset_ids, window)
             prepared._release.append(lambda: inventory.release(run_id, "run ended"))
@@ -322,6 +334,41 @@ def prepare_run(
             if "volume" in state or "tip" in state
         }
     return prepared
+
+
+@dataclass
+class _Fixed:
+    """An asset the caller chose for a parameter (shaped like the assignment service's choices)."""
+
+    requirement: str
+    asset_id: int
+    asset_name: str
+    reasons: list[str]
+    score: float | None = None
+    assigned: bool = True
+
+
+def _fixed_assets(inventory: Any, assigned: dict[str, int], by_name: dict[str, Any]) -> dict[str, _Fixed]:
+    problems = []
+    fixed: dict[str, _Fixed] = {}
+    for name, asset_id in assigned.items():
+        if name not in by_name or by_name[name].kind not in ("machine", "resource"):
+            problems.append({"parameter": name, "message": "is not a machine or labware parameter"})
+            continue
+        from browser_runtime.inventory.store import InventoryError
+
+        try:
+            if inventory is None:
+                raise InventoryError("there is no inventory")
+            asset = inventory.asset(asset_id)
+        except InventoryError as error:
+            problems.append({"parameter": name, "message": f"asset {asset_id}: {error}"})
+            continue
+        fixed[name] = _Fixed(name, asset.id, asset.name, ["held for this run by the schedule"])
+    if problems:
+        raise PlanError("cannot use the assigned assets: " + "; ".join(
+            f"{p['parameter']}: {p['message']}" for p in problems), problems)
+    return fixed
 
 
 def _is_resource(machine: Any) -> bool:

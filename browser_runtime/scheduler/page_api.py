@@ -40,8 +40,8 @@ Functions (``window.labwright`` wiring is the lead's; names below are the worker
   ``finish(run_id, status="completed" | "failed", reason=None)``;
   ``cancel(run_id, reason="cancelled")`` -> the run, reservations released.
 - ``execute(run_id)`` -> starts a scheduled run and runs it in simulation now (heartbeats
-  while it runs, finished or failed by its outcome); ``{run: ..., result: {status,
-  duration_ms, error, events}}``.
+  while it runs, finished or failed by its outcome) on exactly the machines and labware the
+  schedule holds for it; ``{run: ..., result: {status, duration_ms, error, events}, plan}``.
 - ``reservations(asset_id=None, run_id=None, starts_at=None, ends_at=None, status=None)`` ->
   ``[{id, asset_id, asset, run_id, starts_at, ends_at, status, released_at, release_reason}]``.
 - ``clear_reservation(reservation_id, reason, expected_revision=None)`` -> that reservation.
@@ -200,7 +200,8 @@ async def execute(run_id: str) -> dict[str, Any]:
     from browser_runtime.runner.plan import prepare_run
 
     book = _the_book()
-    request = book.run(run_id)["request"]
+    run = book.run(run_id)
+    request = run["request"]
     if not request.get("source"):
         raise RequestError(f"run {run_id!r} was submitted without its protocol source; it can only be "
                            "started and finished by hand")
@@ -215,10 +216,12 @@ async def execute(run_id: str) -> dict[str, Any]:
 
     heart = asyncio.ensure_future(beat())
     try:
-        # The schedule already holds this run's machines and labware, so the plan reserves nothing.
+        # The schedule already holds this run's machines and labware: the run uses exactly
+        # those (labware with its inventory contents) and reserves nothing more.
         prepared = prepare_run(request["source"], request.get("function"), request.get("parameters") or {},
                                _catalog(), filename=request.get("filename") or "protocol.py", run_id=run_id,
-                               reserve=False)
+                               inventory=book.inventory, reserve=False,
+                               assigned={**(run.get("machines") or {}), **(run.get("consumables") or {})})
         result = (await ProtocolRun(prepared.function, prepared.arguments, machines=prepared.machines,
                                     deck=prepared.deck).execute()).as_dict()
     except BaseException as error:
@@ -234,7 +237,8 @@ async def execute(run_id: str) -> dict[str, Any]:
         run = book.cancel(run_id, "the run was cancelled")
     else:
         run = book.finish(run_id, "failed", (result["error"] or {}).get("message") or "run failed")
-    return {"run": run, "result": {k: result[k] for k in ("status", "duration_ms", "error", "events")}}
+    return {"run": run, "result": {k: result[k] for k in ("status", "duration_ms", "error", "events")},
+            "plan": prepared.plan}
 
 
 def reservations(asset_id: int | None = None, run_id: str | None = None, starts_at: str | None = None,

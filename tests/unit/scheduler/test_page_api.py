@@ -61,6 +61,14 @@ def test_execute_runs_a_scheduled_run_and_releases_its_reservations(run_async, o
     assert outcome["result"]["status"] == "completed", outcome["result"]["error"]
     assert outcome["run"]["status"] == "completed"
     assert released and {r["status"] for r in released} == {"released"}
+    # The run used exactly what the schedule held for it: machines and labware by asset.
+    assert outcome["run"]["machines"] and outcome["run"]["consumables"]
+    parameters = outcome["plan"]["parameters"]
+    for parameter, asset_id in outcome["run"]["consumables"].items():
+        assert parameters[parameter]["asset_id"] == asset_id
+        assert parameters[parameter]["contents"] is not None  # contents from that inventory item
+    for parameter in outcome["run"]["machines"]:
+        assert parameters[parameter]["reasons"] == ["held for this run by the schedule"]
 
 
 def test_bad_requests_name_the_request_and_write_nothing(run_async, open_book):
