@@ -28,6 +28,7 @@ class Bridge:
         self.network = NetworkBrowser(DEFAULT_MDNS_TYPES + settings.mdns_extra_types,
                                       settings.mdns_interfaces)
         self.sessions = SessionManager(settings.repl_time_limit)
+        self.schedule_book: Any = None  # opened by the schedule API on first use
         self._tasks: list[asyncio.Task[Any]] = []
 
     async def start(self) -> None:
@@ -51,13 +52,17 @@ class Bridge:
         self.network.catalog = (await self.catalog.get()).catalog
 
     async def _housekeeping(self) -> None:
-        """Forget long-expired leases and end sessions whose client is gone."""
+        """Forget long-expired leases, end sessions whose client is gone, and release the
+        reservations of scheduled runs whose page stopped sending heartbeats."""
         period = max(min(self.settings.connection_ttl / 4, 30.0), 0.5)
         while True:
             await asyncio.sleep(period)
             try:
                 self.store.purge_expired(older_than=max(self.settings.connection_ttl, 60.0))
                 await self.sessions.close_idle({lease.client_id for lease in self.store.leases()})
+                if self.schedule_book is not None:
+                    for run_id in self.schedule_book.release_stale():
+                        log.info("scheduled run %s went stale; its reservations are released", run_id)
             except Exception:
                 log.exception("housekeeping failed")
 

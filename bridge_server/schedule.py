@@ -86,7 +86,7 @@ ACTIONS = ("start", "heartbeat", "finish", "fail", "cancel")
 async def _book(request: Request) -> Any:
     """The app's schedule book, opened on first use in the server's database file."""
     state = request.app.state
-    book = getattr(state, "schedule_book", None)
+    book = state.bridge.schedule_book
     if book is None:
         from browser_runtime.inventory import InventoryStore
         from browser_runtime.scheduler import ScheduleBook
@@ -96,7 +96,7 @@ async def _book(request: Request) -> Any:
         catalog = await bridge.catalog_or_none()
         book = ScheduleBook(InventoryStore(bridge.settings.database), catalog=catalog,
                             heartbeat_ttl=bridge.settings.connection_ttl)
-        state.schedule_book = book
+        state.bridge.schedule_book = book  # the bridge's housekeeping releases stale runs
     return book
 
 

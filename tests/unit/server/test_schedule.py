@@ -4,6 +4,7 @@ and no lost updates when twenty pages write at once."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -173,3 +174,32 @@ def test_replan_with_the_optimiser_through_the_server(server: Bridge):
     assert response.json()["revision"] == current + 1
     assert server.post(f"{SCHEDULE}/plan", {}, headers={"If-Match": str(current)}).status_code == 409
     assert server.http.get(SCHEDULE).json()["method"] == "optimiser"
+
+
+def test_a_run_whose_page_went_away_is_released_by_the_server_itself(tmp_path: Path, catalog_file: Path):
+    # A 2 s TTL: the server's housekeeping (every 0.5 s) must notice the missing heartbeats
+    # without anyone reading the schedule.
+    env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path), "LABWRIGHT_CATALOG": str(catalog_file),
+           "LABWRIGHT_CONNECTION_TTL": "2"}
+    with running_server(env=env) as url:
+        bridge = Bridge(url)
+        try:
+            assert bridge.post(f"{SCHEDULE}/workcells", {"name": "Solo", "machines": [
+                {"name": "Solo STARlet", "machine_kind": "liquid_handler",
+                 "catalog_fqn": "pylabrobot.liquid_handling.liquid_handler.LiquidHandler",
+                 "capabilities": ["pipetting"]}]}).status_code == 201
+            assert bridge.post(f"{SCHEDULE}/requests", {"requests": [lh_request("orphan")]}).status_code == 201
+            assert bridge.post(f"{SCHEDULE}/runs/orphan/start", {}).json()["run"]["status"] == "running"
+            deadline = time.monotonic() + 30
+            while True:
+                held = bridge.http.get(f"{SCHEDULE}/reservations", params={"run_id": "orphan"}).json()
+                statuses = [r["status"] for r in held["reservations"]]
+                if statuses == ["released"] or time.monotonic() > deadline:
+                    break
+                time.sleep(0.25)
+            assert statuses == ["released"], held
+            assert "stale" in held["reservations"][0]["release_reason"]
+            run = bridge.http.get(f"{SCHEDULE}/runs/orphan").json()["run"]
+            assert run["status"] == "stale"
+        finally:
+            bridge.close()
