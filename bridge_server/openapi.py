@@ -127,6 +127,11 @@ PATHS.update({
             ("asset_id", {"type": "integer", "minimum": 0}), ("run_id", {"type": "string"}),
             ("starts_at", {"type": "string"}), ("ends_at", {"type": "string"}),
             ("status", {"enum": ["held", "active", "released"]}))])},
+    f"{_SCHEDULE}/labware": {
+        "get": _op("the lab PC's labware stock the schedule assigns from", _ANY, auth=False),
+        "post": _op("add labware to the stock, all or none (catalog fqns are checked)", _ANY,
+                    body=schedule.LABWARE, errors=(422,), status=201),
+    },
     f"{_SCHEDULE}/reservations/{{reservation_id}}/clear": {"post": _op(
         "release one reservation by hand, with a reason", _ANY, body=schedule.CLEAR,
         params=[_IF_MATCH, {"name": "reservation_id", "in": "path", "required": True,

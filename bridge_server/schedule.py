@@ -65,6 +65,18 @@ WORKCELL: schemas.JsonSchema = {
                            "capabilities": {"type": "array", "items": _NAME}}}},
     },
 }
+LABWARE: schemas.JsonSchema = {
+    "type": "object", "required": ["labware"], "additionalProperties": False,
+    "properties": {"labware": {"type": "array", "minItems": 1, "maxItems": 500, "items": {
+        "type": "object", "required": ["name", "catalog_fqn"], "additionalProperties": False,
+        "properties": {"name": _NAME, "catalog_fqn": {"type": "string", "minLength": 1, "maxLength": 300},
+                       "barcode": {"type": ["string", "null"], "maxLength": 200},
+                       "location": {"type": ["string", "null"], "maxLength": 200},
+                       "lot": {"type": ["string", "null"], "maxLength": 200},
+                       "received_at": _TIME, "expires_at": _TIME,
+                       "remaining_volume_ul": {"type": ["number", "null"], "minimum": 0},
+                       "remaining_tips": {"type": ["integer", "null"], "minimum": 0}}}}},
+}
 REASON: schemas.JsonSchema = {"type": "object", "additionalProperties": False,
                               "properties": {"reason": _TEXT}}
 CLEAR: schemas.JsonSchema = {"type": "object", "required": ["reason"], "additionalProperties": False,
@@ -276,6 +288,40 @@ async def reservations(request: Request) -> JSONResponse:
     return JSONResponse({"reservations": found})
 
 
+def _asset_json(asset: Any) -> dict[str, Any]:
+    import dataclasses
+
+    return {key: value.isoformat() if hasattr(value, "isoformat") else value
+            for key, value in dataclasses.asdict(asset).items()}
+
+
+async def labware(request: Request) -> JSONResponse:
+    """The lab PC's labware stock the schedule assigns from: list it, or add to it (all or none)."""
+    book = await _book(request)
+    if request.method == "GET":
+        return JSONResponse({"labware": [_asset_json(a) for a in book.inventory.assets(kind="labware")]})
+    require_token(request)
+    body = await schemas.read_json(request, LABWARE, request.app.state.settings.max_body_bytes)
+    from browser_runtime.scheduler.requests import parse_time
+
+    items = []
+    for index, item in enumerate(body["labware"]):
+        where = f"body.labware[{index}]"
+        if book.catalog is not None and book.catalog.get(item["catalog_fqn"]) is None:
+            raise ApiError(422, f"{where}.catalog_fqn: {item['catalog_fqn']!r} is not in the PLR catalog",
+                           kind="validation")
+        try:
+            items.append({**item, "received_at": parse_time(item.get("received_at"), f"{where}.received_at"),
+                          "expires_at": parse_time(item.get("expires_at"), f"{where}.expires_at")})
+        except _errors() as error:
+            raise _problem(error) from None
+    try:
+        ids = book.inventory.add_labware_many(items)
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({"labware": [_asset_json(book.inventory.asset(i)) for i in ids]}, status_code=201)
+
+
 async def clear_reservation(request: Request) -> JSONResponse:
     require_token(request)
     raw = request.path_params["reservation_id"]
@@ -299,5 +345,6 @@ ROUTES = [
     Route(f"{PREFIX}/runs/{{run_id}}", run, methods=["GET", "DELETE"]),
     Route(f"{PREFIX}/runs/{{run_id}}/{{action}}", run_action, methods=["POST"]),
     Route(f"{PREFIX}/reservations", reservations, methods=["GET"]),
+    Route(f"{PREFIX}/labware", labware, methods=["GET", "POST"]),
     Route(f"{PREFIX}/reservations/{{reservation_id}}/clear", clear_reservation, methods=["POST"]),
 ]

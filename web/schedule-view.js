@@ -82,11 +82,87 @@ export function drawGantt(container, schedule) {
   return { rows: rows.length, bars: bars.length };
 }
 
+function tokenFromFragment() {
+  return new URLSearchParams(location.hash.slice(1)).get("token");
+}
+
+// The bridge server's one schedule for every page on the lab PC (/api/v1/schedule), with the
+// surface of labwright.schedule. Writes send the revision they were based on (If-Match); a
+// run executes here, in this page's worker, and reports start, heartbeats and its end.
+export function serverSchedule(labwright, token, base = "/api/v1/schedule") {
+  const client = `page-${crypto.randomUUID()}`;
+  async function call(method, path = "", body = undefined, revision = null) {
+    const headers = { Authorization: `Bearer ${token}`, "X-Labwright-Client": client };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (revision !== null && revision !== undefined) headers["If-Match"] = String(revision);
+    const response = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const document = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const error = new Error(response.status === 409
+        ? `ScheduleConflict: another page changed the schedule first (${document.detail ?? "stale revision"}); it has been reloaded, try again`
+        : `${document.title ?? response.status}: ${document.detail ?? response.statusText}`);
+      error.status = response.status;
+      throw error;
+    }
+    return document;
+  }
+  const api = Object.assign(() => call("GET"), {
+    shared: true,
+    machines: async () => (await labwright.schedule.machines()).map((m) => ({ ...m, workcell: null })),
+    async addWorkcell(name, machineIds, deck = null, expectedRevision = null) {
+      const local = await labwright.schedule.machines();
+      const machines = machineIds.map((id) => local.find((m) => m.id === id)).map((m) => ({
+        name: m.name, machine_kind: m.kind, capabilities: m.capabilities,
+      }));
+      return call("POST", "/workcells", { name, machines, ...(deck ? { deck } : {}) }, expectedRevision);
+    },
+    removeWorkcell: (name, expectedRevision = null) => call("DELETE", `/workcells/${encodeURIComponent(name)}`, undefined, expectedRevision),
+    submit: (requests, expectedRevision = null) => call("POST", "/requests", { requests }, expectedRevision),
+    replan: (method = "heuristic", expectedRevision = null) => call("POST", "/plan", { method }, expectedRevision),
+    cancel: (runId, reason = "cancelled") => call("POST", `/runs/${encodeURIComponent(runId)}/cancel`, { reason }),
+    reservations: (filters = {}) => call("GET", `/reservations?${new URLSearchParams(filters)}`).then((d) => d.reservations),
+    async execute(runId) {
+      const path = `/runs/${encodeURIComponent(runId)}`;
+      const { run } = await call("GET", path);
+      const request = run.request ?? {};
+      if (!request.source) throw new Error(`run ${runId} has no protocol source; start and finish it by hand`);
+      await call("POST", `${path}/start`, {});
+      const beat = setInterval(() => call("POST", `${path}/heartbeat`, {}).catch(() => {}), 20_000);
+      try {
+        const result = await labwright.run(request.source, {
+          function: request.function, parameters: request.parameters ?? {}, filename: request.filename ?? "protocol.py",
+        });
+        const reason = result.error ? `${result.error.type}: ${result.error.message}` : null;
+        const action = result.status === "completed" ? "finish" : result.status === "cancelled" ? "cancel" : "fail";
+        const ended = await call("POST", `${path}/${action}`, reason ? { reason } : {});
+        return { run: ended.run, result };
+      } catch (error) {
+        await call("POST", `${path}/fail`, { reason: error.message.slice(0, 500) }).catch(() => {});
+        throw error;
+      } finally {
+        clearInterval(beat);
+      }
+    },
+  });
+  return api;
+}
+
 export function initScheduleView(labwright, root = document.getElementById("schedule")) {
   if (!root) return null;
   root.hidden = false;
   const message = $("#schedule-message", root);
   let current = null;
+  let schedule = labwright.schedule; // this page's own, or the bridge server's shared one
+  const token = tokenFromFragment();
+  const shared = $("#schedule-shared", root);
+  shared.disabled = !token;
+  shared.title = token ? "one schedule for every page on this lab PC" : "open the page from `labwright serve`'s URL (with #token=) to share";
+  shared.addEventListener("change", async () => {
+    schedule = shared.checked ? serverSchedule(labwright, token) : labwright.schedule;
+    root.dataset.source = shared.checked ? "server" : "page";
+    say("");
+    await refresh();
+  });
 
   const say = (text, bad = false) => {
     message.textContent = text;
@@ -104,41 +180,43 @@ export function initScheduleView(labwright, root = document.getElementById("sche
 
   async function refresh() {
     try {
-      current = await labwright.schedule();
+      current = await schedule();
     } catch (err) {
       say(err.message, true);
       return;
     }
     root.dataset.revision = current.revision;
-    showMachines(await labwright.schedule.machines());
+    showMachines(await schedule.machines());
     drawGantt($("#gantt", root), current);
     showQueue(current);
   }
 
   function showMachines(machines) {
     const free = machines.filter((m) => !m.workcell);
+    // Redrawn on every refresh (a shared schedule polls): keep what the user ticked.
+    const ticked = new Set([...root.querySelectorAll("#workcell-machines input:checked")].map((box) => Number(box.value)));
     $("#workcell-machines", root).replaceChildren(...free.map((m) =>
-      h("label", {}, h("input", { type: "checkbox", value: m.id }), ` ${m.name} (${m.kind})`)));
+      h("label", {}, h("input", { type: "checkbox", value: m.id, checked: ticked.has(m.id) }), ` ${m.name} (${m.kind})`)));
     $("#workcell-list", root).replaceChildren(...current.workcells.map((w) =>
       h("li", { "data-workcell": w.name }, h("strong", {}, w.name), `: ${w.machines.map((m) => m.name).join(", ")} `,
-        h("button", { type: "button", onclick: guarded(() => labwright.schedule.removeWorkcell(w.name, current.revision)) }, "remove"))));
+        h("button", { type: "button", onclick: guarded(() => schedule.removeWorkcell(w.name, current.revision)) }, "remove"))));
   }
 
-  function showQueue(schedule) {
-    const byId = new Map(schedule.runs.map((run) => [run.id, run]));
-    const ordered = [...schedule.queue.map((id) => byId.get(id)).filter(Boolean),
-      ...schedule.runs.filter((run) => !schedule.queue.includes(run.id))];
+  function showQueue(snapshot) {
+    const byId = new Map(snapshot.runs.map((run) => [run.id, run]));
+    const ordered = [...snapshot.queue.map((id) => byId.get(id)).filter(Boolean),
+      ...snapshot.runs.filter((run) => !snapshot.queue.includes(run.id))];
     const rows = ordered.map((run) =>
       h("tr", { "data-run": run.id, "data-status": run.status },
         h("td", {}, run.protocol), h("td", {}, String(run.priority)), h("td", { class: `status ${run.status}` }, run.status),
         h("td", {}, run.workcell ?? ""), h("td", {}, run.starts_at ? clock(time(run.starts_at)) : ""),
         h("td", {}, run.ends_at ? clock(time(run.ends_at)) : ""), h("td", { class: "reasons" }, run.reason ?? ""),
         h("td", {},
-          run.status === "scheduled" ? h("button", { type: "button", class: "execute", onclick: guarded(() => labwright.schedule.execute(run.id)) }, "run now") : null,
-          ["scheduled", "running"].includes(run.status) ? h("button", { type: "button", onclick: guarded(() => labwright.schedule.cancel(run.id, "cancelled from the page")) }, "cancel") : null)));
+          run.status === "scheduled" ? h("button", { type: "button", class: "execute", onclick: guarded(() => schedule.execute(run.id)) }, "run now") : null,
+          ["scheduled", "running"].includes(run.status) ? h("button", { type: "button", onclick: guarded(() => schedule.cancel(run.id, "cancelled from the page")) }, "cancel") : null)));
     $("#schedule-queue", root).replaceChildren(
       h("tr", {}, ...["protocol", "priority", "status", "workcell", "starts", "ends", "why", ""].map((t) => h("th", {}, t))), ...rows);
-    $("#schedule-infeasible", root).replaceChildren(...schedule.infeasible.map((item) =>
+    $("#schedule-infeasible", root).replaceChildren(...snapshot.infeasible.map((item) =>
       h("li", {}, `${item.request}: ${item.message}`)));
   }
 
@@ -147,7 +225,7 @@ export function initScheduleView(labwright, root = document.getElementById("sche
     const name = $("#workcell-name", root).value.trim();
     if (!name) throw new Error("name the workcell");
     if (!ids.length) throw new Error("choose the workcell's machines");
-    await labwright.schedule.addWorkcell(name, ids, null, current.revision);
+    await schedule.addWorkcell(name, ids, null, current.revision);
     $("#workcell-name", root).value = "";
   }));
   $("#schedule-demos", root).addEventListener("click", guarded(async () => {
@@ -157,15 +235,17 @@ export function initScheduleView(labwright, root = document.getElementById("sche
       filename: entry.file, function: entry.function, priority: protocols.length - index,
       parameters: entry.file === "incubation.py" ? { seconds: 30 } : {},
     })));
-    const result = await labwright.schedule.submit(requests, current.revision);
+    const result = await schedule.submit(requests, current.revision);
     say(`${result.placed.length} placed, ${result.infeasible.length} infeasible`);
   }));
   for (const method of ["heuristic", "optimiser"]) {
     $(`#schedule-${method}`, root).addEventListener("click", guarded(async () => {
-      const result = await labwright.schedule.replan(method, current.revision);
+      const result = await schedule.replan(method, current.revision);
       say(`${method}: makespan ${(result.makespan_s / 60).toFixed(1)} min, computed in ${(result.compute_s * 1000).toFixed(0)} ms`);
     }));
   }
+  // A shared schedule changes under us: follow it while it is shown.
+  setInterval(() => { if (schedule.shared && !document.hidden) refresh(); }, 5000);
   refresh();
-  return { refresh };
+  return { refresh, get source() { return schedule.shared ? "server" : "page"; } };
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import math
 import time
@@ -69,6 +70,8 @@ def jsonable(value: Any, depth: int = 0) -> Any:
         return {"x": round(value.x, 6), "y": round(value.y, 6), "z": round(value.z, 6)}
     if isinstance(value, enum.Enum):
         return value.name
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
     if isinstance(value, dict):
         return {str(key): jsonable(item, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple, set)):

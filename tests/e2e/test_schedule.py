@@ -74,3 +74,61 @@ def test_a_stale_revision_is_refused(page, server_url):
     with pytest.raises(Exception, match="ScheduleConflict"):
         page.evaluate("([ids, rev]) => window.labwright.schedule.addWorkcell('second', ids, null, rev)",
                       [free, revision])
+
+
+def test_two_pages_share_the_bridge_servers_schedule(browser):
+    """One authoritative schedule on the lab PC: both pages see the same runs; a run executes
+    in the page that started it and the server records its end; a stale write is refused."""
+    from tests.serving import running_server
+
+    token = "e2e-schedule-token"
+    with running_server(env={"LABWRIGHT_TOKEN": token}) as url:
+        contexts = [browser.new_context(service_workers="block") for _ in range(2)]
+        try:
+            one, two = (context.new_page() for context in contexts)
+            for page in (one, two):
+                page.set_default_timeout(120_000)
+                boot(page, f"{url}#token={token}")
+                page.check("#schedule-shared")
+                expect(page.locator("#schedule")).to_have_attribute("data-source", "server")
+            add_workcell(one, "shared cell", ["STARlet (simulated)", "Plate reader", "Heater-shaker"])
+            # The lab PC's labware stock: the same items the page's demo inventory holds.
+            stocked = one.evaluate("""async (token) => {
+              const keys = ["name", "catalog_fqn", "lot", "expires_at", "remaining_volume_ul", "remaining_tips"];
+              const labware = (await window.labwright.inventory()).filter(a => a.kind === "labware")
+                .map(a => Object.fromEntries(keys.map(k => [k, a[k]])));
+              const response = await fetch('/api/v1/schedule/labware', {method: 'POST', body: JSON.stringify({labware}),
+                headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json'}});
+              const body = await response.json();
+              return [response.status, body.labware ? body.labware.length : JSON.stringify(body)];
+            }""", token)
+            assert stocked[0] == 201 and stocked[1] > 0, stocked
+            one.click("#schedule-demos")
+            expect(one.locator("#schedule-message")).to_contain_text("placed", timeout=120_000)
+            # The other page follows the server's schedule (it polls while shared).
+            expect(two.locator("#schedule-queue tr[data-status='scheduled']")).to_have_count(4, timeout=30_000)
+            expect(two.locator("#workcell-list li[data-workcell='shared cell']")).to_be_visible()
+
+            row = one.locator("#schedule-queue tr[data-status='scheduled']", has_text="Serial dilution")
+            run_id = row.get_attribute("data-run")
+            row.locator("button.execute").click()
+            expect(one.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
+                "data-status", "completed", timeout=120_000)
+            expect(two.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
+                "data-status", "completed", timeout=30_000)
+            held = one.evaluate(
+                "(id) => fetch(`/api/v1/schedule/reservations?run_id=${id}`).then(r => r.json())", run_id)
+            assert held["reservations"] and {r["status"] for r in held["reservations"]} == {"released"}
+
+            # Page two writes from a revision page one has moved past: refused, not lost.
+            stale = int(two.get_attribute("#schedule", "data-revision"))
+            one.click("#schedule-optimiser")
+            expect(one.locator("#schedule-message")).to_contain_text("optimiser: makespan")
+            status = two.evaluate(
+                """([token, revision]) => fetch('/api/v1/schedule/plan', {method: 'POST',
+                     headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'If-Match': String(revision)},
+                     body: '{}'}).then(r => r.status)""", [token, stale])
+            assert status == 409
+        finally:
+            for context in contexts:
+                context.close()
