@@ -132,6 +132,19 @@ def validate(schema: JsonSchema, value: Any, where: str = "body") -> list[dict[s
             errors.append({"loc": where, "message": f"must have at least {schema['minLength']} characters"})
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errors.append({"loc": where, "message": f"must have at most {schema['maxLength']} characters"})
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            errors.append({"loc": where, "message": f"must be at least {schema['minimum']}"})
+        if "maximum" in schema and value > schema["maximum"]:
+            errors.append({"loc": where, "message": f"must be at most {schema['maximum']}"})
+    if isinstance(value, list):
+        if len(value) < schema.get("minItems", 0):
+            errors.append({"loc": where, "message": f"must have at least {schema['minItems']} items"})
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append({"loc": where, "message": f"must have at most {schema['maxItems']} items"})
+        if "items" in schema:
+            for index, item in enumerate(value):
+                errors.extend(validate(schema["items"], item, f"{where}[{index}]"))
     if isinstance(value, dict):
         properties = schema.get("properties", {})
         for name in schema.get("required", []):

@@ -203,3 +203,20 @@ def test_a_run_whose_page_went_away_is_released_by_the_server_itself(tmp_path: P
             assert run["status"] == "stale"
         finally:
             bridge.close()
+
+
+def test_labware_stock_is_added_all_or_nothing_with_errors_naming_the_item(server: Bridge):
+    before = server.http.get(f"{SCHEDULE}/labware").json()["labware"]
+    good = {"name": "stock plate 1", "catalog_fqn": "pylabrobot.resources.corning.plates.Cor_96_wellplate_360ul_Fb",
+            "lot": "L1", "expires_at": "2030-01-01T00:00:00+00:00", "remaining_volume_ul": 100.0}
+    wrong_type = server.post(f"{SCHEDULE}/labware", {"labware": [good, {**good, "name": "x", "catalog_fqn": {}}]})
+    assert wrong_type.status_code == 422 and "body.labware[1].catalog_fqn" in wrong_type.text
+    unknown = server.post(f"{SCHEDULE}/labware", {"labware": [good, {**good, "name": "y", "catalog_fqn": "no.such.Plate"}]})
+    assert unknown.status_code == 422 and "body.labware[1].catalog_fqn" in unknown.text
+    negative = server.post(f"{SCHEDULE}/labware", {"labware": [{**good, "remaining_tips": -1}]})
+    assert negative.status_code == 422 and "remaining_tips" in negative.text
+    assert server.http.get(f"{SCHEDULE}/labware").json()["labware"] == before  # nothing half-written
+    added = server.post(f"{SCHEDULE}/labware", {"labware": [good]})
+    assert added.status_code == 201, added.text
+    (item,) = added.json()["labware"]
+    assert item["name"] == "stock plate 1" and item["expires_at"].startswith("2030-01-01")
