@@ -1,18 +1,8 @@
 // The schedule: workcells, the run queue and a Gantt chart of every workcell's machines over
 // time. All scheduling happens in the worker (browser_runtime.scheduler); this draws it.
-const SVG = "http://www.w3.org/2000/svg";
-const $ = (selector, root = document) => root.querySelector(selector);
+import { $, h } from "./dom.js";
 
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children.flat().filter((child) => child !== null && child !== undefined));
-  return node;
-}
+const SVG = "http://www.w3.org/2000/svg";
 
 function s(tag, attrs = {}, text = null) {
   const node = document.createElementNS(SVG, tag);

@@ -2,19 +2,7 @@
 // consumables), run it in simulation on a live deck, reopen past runs, poke at the REPL.
 // All lab logic runs in the worker; this module only presents it.
 import { DeckView } from "./deck-view.js";
-
-const $ = (selector, root = document) => root.querySelector(selector);
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (key === "class") node.className = value;
-    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
-    else if (value !== undefined && value !== null && value !== false) node.setAttribute(key, value === true ? "" : value);
-  }
-  node.append(...children.flat().filter((child) => child !== null && child !== undefined));
-  return node;
-}
+import { $, h } from "./dom.js";
 
 export function initWorkbench(labwright) {
   const state = { source: "", filename: "protocol.py", analysis: null, protocol: null, plan: null, runId: null };
