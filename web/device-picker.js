@@ -108,10 +108,15 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     hid: kindButton("hid", "HID device…", ports.hid ? "WebHID" : "this browser has no WebHID"),
   };
   const remotePath = element("input", { className: "remote-path", placeholder: "/dev/ttyUSB0", ariaLabel: "Serial port path on the bridge server" });
+  // The serial ports the lab PC lists (its discovery, with the backends it infers), offered
+  // as suggestions when this page came from `labwright serve` with its token.
+  const serverPorts = element("datalist", { id: "bridge-serial-ports" });
+  remotePath.setAttribute("list", serverPorts.id);
   const remoteForm = element(
     "form",
     { className: "remote-port" },
     element("label", {}, "Serial port on the bridge server ", remotePath),
+    serverPorts,
     element("button", { type: "submit", textContent: "Add remote port" }),
   );
   const message = element("p", { className: "picker-message", role: "status" });
@@ -393,6 +398,20 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       if (remembered?.connected && row.backend && row.state !== "connected" && row.state !== "connecting") await connect(row);
     }
   }
+
+  async function listServerPorts() {
+    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    if (!token) return;
+    const response = await fetch("/api/v1/hardware/discover/serial", { headers: { Authorization: `Bearer ${token}` } });
+    if (!response.ok) return; // a static host, or another server: nothing to suggest
+    const { devices } = await response.json();
+    serverPorts.replaceChildren(...devices.map((device) => {
+      const backends = (device.plr_backends ?? []).map((fqn) => fqn.split(".").pop());
+      const described = [device.manufacturer, device.model].filter((part) => part && part !== "unknown").join(" ");
+      return element("option", { value: device.port, label: [described, backends.join(", ")].filter(Boolean).join(" · ") || device.port });
+    }));
+  }
+  listServerPorts().catch(() => {});
 
   for (const path of store.remotePorts) {
     try {

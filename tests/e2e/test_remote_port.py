@@ -98,3 +98,11 @@ def test_a_port_the_server_does_not_list_is_a_clear_error(remote_page) -> None:
         await MettlerToledoWXS205SDUBackend(port={wrong!r}).setup()
         """)
     assert "could not open bad-token" in message and "refused the connection" in message
+
+
+def test_the_lab_pcs_serial_ports_are_suggested(scale: PtyScale, remote_page) -> None:
+    # The scale's pty exists before the page loads, so the server's discovery lists it.
+    options = remote_page.locator("#device-picker datalist#bridge-serial-ports option")
+    options.first.wait_for(state="attached")
+    assert scale.path in [options.nth(i).get_attribute("value") for i in range(options.count())]
+    assert remote_page.get_attribute("#device-picker .remote-path", "list") == "bridge-serial-ports"
