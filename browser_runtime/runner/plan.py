@@ -87,13 +87,15 @@ def _coerce_value(parameter: Any, value: Any) -> Any:
     return value
 
 
-def _deck_layout(protocol: Any, deck: Any, catalog: Any) -> dict[str, Any]:
+def _deck_layout(protocol: Any, deck: Any, catalog: Any, types: dict[str, str] | None = None) -> dict[str, Any]:
     from browser_runtime.deck import auto_layout, load_deck_layout, validate_deck_layout
 
     # Optional labware (``parking: Plate | None = None``) is not laid out: it gets None.
     optional = {p.name for p in protocol.parameters if p.optional}
-    wanted = [r for r in protocol.requirements.resources
-              if r.parameter is not None and r.parameter not in optional]
+    wanted: list[Any] = [r for r in protocol.requirements.resources
+                         if r.parameter is not None and r.parameter not in optional]
+    wanted = [{"parameter": r.parameter, "category": r.category, "type": types[r.parameter]}
+              if r.parameter in (types or {}) else r for r in wanted]
     if isinstance(deck, dict):
         # The caller's layout: its placements stand; requirements it leaves out are added.
         base = load_deck_layout(deck)
@@ -190,7 +192,10 @@ def prepare_run(
 
     resource_parameters = [p for p in protocol.parameters if p.kind == "resource"]
     required_resources = [p for p in resource_parameters if not p.optional]
-    layout = _deck_layout(protocol, deck, catalog) if required_resources or deck else None
+    fixed = _fixed_assets(inventory, assigned or {}, by_name)
+    # Labware fixed to an inventory item is laid out as that item's own type (its geometry).
+    types = {name: choice.catalog_fqn for name, choice in fixed.items() if by_name[name].kind == "resource"}
+    layout = _deck_layout(protocol, deck, catalog, types) if required_resources or deck else None
     plr_deck = build_deck(layout, catalog) if layout else None
     plan: dict[str, Any] = {"run_id": run_id, "protocol": protocol.name, "function": protocol.function,
                             "parameters": {}, "deck_layout": layout, "assignment": None}
@@ -209,7 +214,6 @@ def prepare_run(
     # Machines: a registered machine that covers the protocol's calls, simulated.
     machine_requirements = {m.parameter: m for m in protocol.requirements.machines}
     machine_assets: dict[str, Any] = {}
-    fixed = _fixed_assets(inventory, assigned or {}, by_name)
     machine_assets.update({name: choice for name, choice in fixed.items() if by_name[name].kind == "machine"})
     to_resolve = [m for name, m in machine_requirements.items() if name not in machine_assets]
     if inventory is not None and to_resolve:
@@ -344,6 +348,7 @@ class _Fixed:
     asset_id: int
     asset_name: str
     reasons: list[str]
+    catalog_fqn: str = ""
     score: float | None = None
     assigned: bool = True
 
@@ -364,7 +369,7 @@ def _fixed_assets(inventory: Any, assigned: dict[str, int], by_name: dict[str, A
         except InventoryError as error:
             problems.append({"parameter": name, "message": f"asset {asset_id}: {error}"})
             continue
-        fixed[name] = _Fixed(name, asset.id, asset.name, ["held for this run by the schedule"])
+        fixed[name] = _Fixed(name, asset.id, asset.name, ["held for this run by the schedule"], asset.catalog_fqn)
     if problems:
         raise PlanError("cannot use the assigned assets: " + "; ".join(
             f"{p['parameter']}: {p['message']}" for p in problems), problems)

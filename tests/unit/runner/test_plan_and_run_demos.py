@@ -114,3 +114,37 @@ def test_plan_without_reserving_leaves_the_inventory_free(plr_catalog, inventory
     assignment = prepared.plan["assignment"]["assignments"]
     assert {a["requirement"] for a in assignment} == {"tips", "source", "destination"}
     assert all(a["reasons"] for a in assignment)
+
+
+def test_labware_fixed_to_an_inventory_item_is_laid_out_and_filled_as_that_item(run_async, plr_catalog, inventory):
+    # The scheduler hands a run the exact items it holds: a plate of another type than the
+    # auto-layout's default is placed as its own type, with its own contents.
+    other = "pylabrobot.resources.celltreat.plates.celltreat_96_wellplate_350uL_Fb"
+    plate_id = inventory.add_labware("held plate", other, remaining_volume_ul=96 * 200.0)
+    lh_id = next(a.id for a in inventory.assets(kind="machine") if a.machine_kind == "liquid_handler")
+    source = (DEMOS / "serial_dilution.py").read_text()
+    prepared = prepare_run(source, None, {"columns": 3}, plr_catalog, filename="serial_dilution.py",
+                           inventory=inventory, reserve=False, assigned={"plate": plate_id, "lh": lh_id})
+    try:
+        plate = prepared.plan["parameters"]["plate"]
+        assert plate["asset_id"] == plate_id and plate["placement"]["resource"] == other
+        assert plate["reasons"] == ["held for this run by the schedule"]
+        assert prepared.plan["parameters"]["lh"]["reasons"] == ["held for this run by the schedule"]
+        # the item holds 19.2 mL in all, spread over its 96 wells
+        assert prepared.arguments["plate"].get_well("A1").tracker.get_used_volume() == pytest.approx(200.0)
+        result = run_async(ProtocolRun(prepared.function, prepared.arguments, prepared.machines,
+                                       prepared.deck).execute())
+        assert result.status == "completed", result.error
+    finally:
+        prepared.release()
+    # Nothing was reserved by the plan itself (the schedule holds these).
+    assert inventory.reservations() == []
+
+
+def test_assets_fixed_by_the_caller_must_exist_and_fit_a_parameter(plr_catalog, inventory):
+    source = (DEMOS / "serial_dilution.py").read_text()
+    with pytest.raises(PlanError, match=r"plate: asset 999999") as error:
+        prepare_run(source, None, {}, plr_catalog, inventory=inventory, assigned={"plate": 999999})
+    with pytest.raises(PlanError, match="volume: is not a machine or labware parameter"):
+        prepare_run(source, None, {}, plr_catalog, inventory=inventory, assigned={"volume": 1})
+    assert error.value.problems[0]["parameter"] == "plate"
