@@ -20,7 +20,6 @@ from .schema import (
     MachineEntry,
     ResourceEntry,
     SerialSettings,
-    Size,
     UsbId,
 )
 from .symbols import SymbolTable

@@ -6,7 +6,6 @@ import importlib
 import json
 import warnings
 
-import pytest
 
 from browser_runtime.catalog.classify import snake_case
 

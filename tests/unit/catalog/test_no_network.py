@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from browser_runtime.catalog import build_catalog
 from browser_runtime.catalog.geometry import measure
 
 
