@@ -100,8 +100,9 @@ async def start(
 
     if not simulate:
         raise NotImplementedError(
-            "hardware runs go through the web bridge, which is not available in this build; "
-            "pass simulate: true"
+            "the workbench runs protocols in simulation only (pass simulate: true); to drive a "
+            "connected instrument, connect it in 'Connect a device' and call its PLR backend from "
+            "the REPL, where the web bridge moves its bytes"
         )
     run_id = uuid.uuid4().hex[:12]
     prepared = prepare_run(source, function, parameters or {}, _catalog(), filename=filename,
