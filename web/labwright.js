@@ -38,7 +38,8 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       return request(M.OPS.call, { name, args });
     },
     catalog: createCatalogApi(),
-    // Planning and runs (see README): options = {function, parameters, deck, simulate: true, filename}.
+    // Planning and runs (see README): options = {function, parameters, deck, simulate: true, filename};
+    // a hardware run is simulate: false with backends = {parameter: {backend: fqn, kwargs}}.
     async analyze(source, filename = "protocol.py") {
       await api.catalog.loaded;
       return api.call("protocols.analyze", { source, filename });
@@ -50,8 +51,8 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
     },
     async start(source, options = {}) {
       await api.catalog.loaded;
-      const { function: fn = null, parameters = {}, deck = null, simulate = true, filename = "protocol.py" } = options;
-      return api.call("runs.start", { source, function: fn, parameters, deck, simulate, filename });
+      const { function: fn = null, parameters = {}, deck = null, simulate = true, filename = "protocol.py", backends = null } = options;
+      return api.call("runs.start", { source, function: fn, parameters, deck, simulate, filename, backends });
     },
     wait: (runId) => api.call("runs.wait", { run_id: runId }),
     async run(source, options = {}) {

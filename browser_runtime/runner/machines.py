@@ -62,11 +62,47 @@ def build_simulated_machine(
     backend_fqn: str | None = None,
 ) -> Any:
     """A PLR frontend of ``kind`` on its no-hardware backend (not yet set up)."""
+    backend_cls = _import(backend_fqn or simulator_backend_for(catalog, kind)["fqn"])
+    return build_machine(catalog, kind, name, backend=backend_cls(), deck=deck)
+
+
+def hardware_backend(catalog: Catalog, kind: str, spec: Any, where: str) -> Any:
+    """A real PLR backend for a ``kind`` machine from ``{"backend": fqn, "kwargs": {...}}``.
+
+    The backend must be one the catalog knows for that kind and not a simulator: a hardware
+    run never quietly falls back to a simulation. Its IO goes wherever PLR's IO classes go
+    (the web bridge in the page).
+    """
+    if not isinstance(spec, dict) or not isinstance(spec.get("backend"), str):
+        raise SimulationError(f"{where}: give {{backend: 'pylabrobot...Backend', kwargs: {{...}}}}")
+    unknown = sorted(set(spec) - {"backend", "kwargs"})
+    if unknown:
+        raise SimulationError(f"{where}: unknown field(s) {', '.join(unknown)}")
+    fqn, kwargs = spec["backend"], spec.get("kwargs") or {}
+    if not isinstance(kwargs, dict):
+        raise SimulationError(f"{where}.kwargs: must be an object of the backend's parameters")
+    entry = next((e for e in catalog.backends_for(kind) if e["fqn"] == fqn), None)
+    if entry is None:
+        served = catalog.get(fqn)
+        raise SimulationError(
+            f"{where}: {fqn} is not a PLR backend for {kind} machines"
+            + (f" (it serves {served.get('kind')})" if served and served.get("kind") else ""))
+    if entry.get("simulator"):
+        raise SimulationError(f"{where}: {fqn} is a simulator; a hardware run needs a real backend")
+    backend_cls = _import(fqn)
+    try:
+        inspect.signature(backend_cls).bind(**kwargs)
+    except TypeError as error:
+        raise SimulationError(f"{where}.kwargs: {error}") from None
+    return backend_cls(**kwargs)
+
+
+def build_machine(catalog: Catalog, kind: str, name: str, *, backend: Any, deck: Any = None,
+                  hardware: bool = False) -> Any:
+    """PLR's generic frontend for ``kind`` on ``backend`` (not yet set up)."""
     from pylabrobot.resources import Coordinate
 
     frontend_cls = _import(frontend_for(catalog, kind)["fqn"])
-    backend_cls = _import(backend_fqn or simulator_backend_for(catalog, kind)["fqn"])
-    backend = backend_cls()
     values: dict[str, Any] = {
         "backend": backend,
         "name": name,
@@ -85,17 +121,20 @@ def build_simulated_machine(
         if parameter.name in values and values[parameter.name] is not None:
             arguments[parameter.name] = values[parameter.name]
         elif (required_kind := _machine_kind_of(catalog, hints.get(parameter.name))) is not None:
+            if hardware:
+                raise SimulationError(f"a {frontend_cls.__name__} needs a {required_kind} as well; "
+                                      "hardware runs cannot pair it with a simulated one")
             # A machine that needs another one (a centrifuge's loader): simulate that too.
             arguments[parameter.name] = build_simulated_machine(
                 catalog, required_kind, f"{name}_{parameter.name}", deck=deck
             )
         elif parameter.default is inspect.Parameter.empty:
             raise SimulationError(
-                f"cannot build a simulated {frontend_cls.__name__}: no value for its "
+                f"cannot build a {frontend_cls.__name__}: no value for its "
                 f"required parameter {parameter.name!r}"
             )
     if "deck" in arguments and deck is None:
-        raise SimulationError(f"a simulated {frontend_cls.__name__} needs a deck")
+        raise SimulationError(f"a {frontend_cls.__name__} needs a deck")
     return frontend_cls(**arguments)
 
 

@@ -95,18 +95,24 @@ async def start(
     simulate: bool = True,
     filename: str = "protocol.py",
     deck: Any = None,
+    backends: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    from browser_runtime.runner.plan import prepare_run
+    from browser_runtime.runner.plan import PlanError, prepare_run
 
-    if not simulate:
-        raise NotImplementedError(
-            "the workbench runs protocols in simulation only (pass simulate: true); to drive a "
-            "connected instrument, connect it in 'Connect a device' and call its PLR backend from "
-            "the REPL, where the web bridge moves its bytes"
+    if not simulate and backends is None:
+        raise PlanError(
+            "a hardware run (simulate: false) needs `backends`: for each machine parameter "
+            "{backend: 'pylabrobot...Backend', kwargs: {port: ...}}; the devices' settings are "
+            "those of 'Connect a device' (disconnect a device there first: the run opens it itself)",
+            [{"field": "backends", "message": "missing"}],
         )
+    if simulate and backends:
+        raise PlanError("backends are for hardware runs: pass simulate: false with them",
+                        [{"field": "backends", "message": "given for a simulated run"}])
     run_id = uuid.uuid4().hex[:12]
     prepared = prepare_run(source, function, parameters or {}, _catalog(), filename=filename,
-                           deck=deck, inventory=_inventory(), run_id=run_id)
+                           deck=deck, inventory=_inventory(), run_id=run_id,
+                           backends=None if simulate else backends)
     history = _runs()
     history.started(
         run_id,

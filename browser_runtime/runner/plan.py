@@ -19,7 +19,12 @@ from datetime import timedelta
 from typing import Any
 
 from browser_runtime.runner.events import json_safe, jsonable
-from browser_runtime.runner.machines import SimulationError, build_simulated_machine
+from browser_runtime.runner.machines import (
+    SimulationError,
+    build_machine,
+    build_simulated_machine,
+    hardware_backend,
+)
 from browser_runtime.runner.run import load_protocol_function
 
 DEFAULT_DECK = "pylabrobot.resources.hamilton.hamilton_decks.STARLetDeck"
@@ -163,11 +168,14 @@ def prepare_run(
     run_id: str | None = None,
     reserve: bool = True,
     assigned: dict[str, int] | None = None,
+    backends: dict[str, Any] | None = None,
 ) -> PreparedRun:
     """Resolve every parameter of a protocol into a runnable call.
 
     ``assigned`` fixes parameters to inventory assets chosen elsewhere (the scheduler, which
     already holds them): those are used as they are, not looked up or reserved again.
+    ``backends`` (hardware runs) gives every machine parameter a real PLR backend,
+    ``{parameter: {"backend": fqn, "kwargs": {...}}}``; without it machines are simulated.
     """
     from pylabrobot.resources import set_tip_tracking, set_volume_tracking
 
@@ -215,7 +223,9 @@ def prepare_run(
     machine_requirements = {m.parameter: m for m in protocol.requirements.machines}
     machine_assets: dict[str, Any] = {}
     machine_assets.update({name: choice for name, choice in fixed.items() if by_name[name].kind == "machine"})
-    to_resolve = [m for name, m in machine_requirements.items() if name not in machine_assets]
+    # A hardware run's machines are the instruments given, not the inventory's simulated ones.
+    to_resolve = [] if backends is not None else [
+        m for name, m in machine_requirements.items() if name not in machine_assets]
     if inventory is not None and to_resolve:
         service = ConsumableAssignmentService(inventory, catalog)
         registered_kinds = {asset.machine_kind for asset in inventory.assets(kind="machine")}
@@ -226,13 +236,24 @@ def prepare_run(
                 # The lab has machines of this kind, but none can do what the protocol asks.
                 problems.append({"parameter": choice.requirement, "message": "; ".join(choice.reasons)})
             # No machine of this kind registered at all: a simulation still runs, unassigned.
+    if backends is not None:
+        unknown = sorted(set(backends) - {p.name for p in protocol.parameters if p.kind == "machine"})
+        problems += [{"parameter": name, "message": "is not a machine parameter of this protocol"}
+                     for name in unknown]
     for parameter in (p for p in protocol.parameters if p.kind == "machine"):
         requirement = machine_requirements.get(parameter.name)
+        machine_deck = plr_deck if parameter.machine_kind == "liquid_handler" else None
         try:
-            machine = build_simulated_machine(
-                catalog, parameter.machine_kind, parameter.name,
-                deck=plr_deck if parameter.machine_kind == "liquid_handler" else None,
-            )
+            if backends is None:
+                machine = build_simulated_machine(catalog, parameter.machine_kind, parameter.name,
+                                                  deck=machine_deck)
+            elif parameter.name not in backends:
+                raise SimulationError("a hardware run needs a backend for every machine; none given")
+            else:
+                backend = hardware_backend(catalog, parameter.machine_kind, backends[parameter.name],
+                                           f"backends.{parameter.name}")
+                machine = build_machine(catalog, parameter.machine_kind, parameter.name, backend=backend,
+                                        deck=machine_deck, hardware=True)
         except SimulationError as error:
             problems.append({"parameter": parameter.name, "message": str(error)})
             continue
@@ -244,8 +265,11 @@ def prepare_run(
             "machine_kind": parameter.machine_kind,
             "capabilities": requirement.capabilities if requirement else [],
             "backend": f"{type(machine.backend).__module__}.{type(machine.backend).__qualname__}",
+            "hardware": backends is not None,
             "asset": asset.asset_name if asset else None,
-            "reasons": asset.reasons if asset else [],
+            "reasons": asset.reasons if asset else (
+                [f"hardware: {type(machine.backend).__name__}, IO through the page's web bridge"]
+                if backends is not None else []),
         }
 
     # Machines that are also resources (a plate reader, a heater-shaker) stand on the liquid

@@ -299,3 +299,43 @@ def test_capture_through_the_bridge_replays_with_plr_validation(bridge_page) -> 
         """,
     )
     assert replayed == "('SerialValidator', 4.25)"
+
+
+WEIGH = '''
+from pylabrobot.scales import Scale
+from browser_runtime.protocols import protocol_function
+
+@protocol_function(name="Weigh a sample")
+async def weigh(scale: Scale) -> float:
+    await scale.zero()
+    return await scale.get_weight()
+'''
+
+
+def test_a_protocol_runs_on_the_emulated_scale_as_a_hardware_run(bridge_page) -> None:
+    """labwright.run(..., {simulate: false, backends}) drives the instrument, not a simulator."""
+    bridge_page.evaluate(
+        """() => { window.scale = new labwrightInstruments.MettlerToledoScale({serialNumber: "B555"});
+                   labwrightEmulators.addSerial(scale, {usbVendorId: 0x0403, usbProductId: 0x6001});
+                   scale.place(4.5); }"""
+    )
+    bridge_page.evaluate("window.labwright.catalog.loaded")
+    result = bridge_page.evaluate(
+        """(source) => window.labwright.run(source, {simulate: false, backends: {scale: {
+             backend: "pylabrobot.scales.mettler_toledo_backend.MettlerToledoWXS205SDUBackend",
+             kwargs: {port: "0403:6001"}}}})""",
+        WEIGH,
+    )
+    assert result["status"] == "completed", result["error"]
+    assert result["plan"]["parameters"]["scale"]["hardware"] is True
+    commands = [e["command"] for e in result["events"] if e["type"] == "command"]
+    assert commands[0] == "setup" and "zero" in commands and commands[-1] == "stop"
+    # The bytes reached the instrument: zero, then a stable weight read (0 after zeroing).
+    received = bridge_page.evaluate("() => scale.received")
+    assert received[-2:] == ["Z", "S"] and result["value"] == 0.0
+    history = bridge_page.evaluate("(id) => window.labwright.runs.get(id)", result["run_id"])
+    assert history["simulate"] in (False, 0)
+    # Without the instrument's backend named, nothing runs.
+    refused = bridge_page.evaluate(
+        "(source) => window.labwright.run(source, {simulate: false}).then(() => 'ran', e => e.message)", WEIGH)
+    assert "needs `backends`" in refused
