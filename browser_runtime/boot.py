@@ -7,6 +7,7 @@ import importlib
 import io
 import sys
 from dataclasses import asdict, dataclass
+from typing import Any
 
 #: Imported before ``ready`` resolves; everything else in the page is imported lazily.
 READY_MODULES: tuple[str, ...] = (
@@ -28,9 +29,9 @@ class Versions:
 def import_ready_modules() -> Versions:
     """Import what ``ready`` promises and report the versions actually imported."""
     _quiet_import("serial")
-    _quiet_import("serial.tools.list_ports")
-    for name in READY_MODULES:
-        importlib.import_module(name)
+    with _without_pyserial_platform_notice():
+        for name in READY_MODULES:
+            importlib.import_module(name)
     import libcst
     import pylabrobot
 
@@ -57,6 +58,33 @@ def _libcst_version(libcst_module: object) -> str:
     from importlib.metadata import version as dist_version
 
     return dist_version("libcst")
+
+
+class _DropPyserialNotice(io.TextIOBase):
+    """stderr minus pyserial's one "don't know how to enumerate ttys" paragraph.
+
+    On emscripten pyserial's ``serial.tools.list_ports`` prints it and raises ImportError, so
+    every importer (PLR's ``pylabrobot.io.serial`` among them) prints it again. PLR handles the
+    ImportError; the page never lists ports through pyserial (the web bridge does), so the
+    paragraph is noise. Everything else written to stderr passes through.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if text.startswith("don't know how to enumerate ttys"):
+            return len(text)
+        return self._stream.write(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+@contextlib.contextmanager
+def _without_pyserial_platform_notice() -> Any:
+    with contextlib.redirect_stderr(_DropPyserialNotice(sys.stderr)):
+        yield
 
 
 def _quiet_import(name: str) -> None:

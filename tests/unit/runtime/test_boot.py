@@ -30,3 +30,17 @@ def test_worker_run_python_reports_errors_as_json(run_async):
     assert failed["ok"] is False
     assert failed["error"]["type"] == "KeyError"
     assert "KeyError: 'missing'" in failed["error"]["traceback"]
+
+
+def test_only_pyserials_platform_notice_is_dropped_from_stderr():
+    import contextlib
+    import io
+    import sys
+
+    from browser_runtime.boot import _without_pyserial_platform_notice
+
+    captured = io.StringIO()
+    with contextlib.redirect_stderr(captured), _without_pyserial_platform_notice():
+        sys.stderr.write("don't know how to enumerate ttys on this system.\n! I you know how...\n")
+        sys.stderr.write("a real warning\n")
+    assert captured.getvalue() == "a real warning\n"
