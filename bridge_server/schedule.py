@@ -291,8 +291,9 @@ async def reservations(request: Request) -> JSONResponse:
 def _asset_json(asset: Any) -> dict[str, Any]:
     import dataclasses
 
-    return {key: value.isoformat() if hasattr(value, "isoformat") else value
-            for key, value in dataclasses.asdict(asset).items()}
+    from browser_runtime.runner.events import jsonable
+
+    return jsonable(dataclasses.asdict(asset))  # the same form the page's inventory() gives
 
 
 async def labware(request: Request) -> JSONResponse:

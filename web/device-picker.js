@@ -3,6 +3,7 @@
 // a granted device, that backend's settings, and its connection state. Granted devices and the
 // choices made for them are remembered, so a reload reconnects without a prompt.
 import { IOError } from "./io-protocol.js";
+import { tokenFromFragment } from "./page-token.js";
 
 const STORE_KEY = "labwright.devicePicker";
 // Which backend IO kinds can drive a device granted through each Web API. FTDI devices reach
@@ -400,7 +401,7 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
   }
 
   async function listServerPorts() {
-    const token = new URLSearchParams(location.hash.slice(1)).get("token");
+    const token = tokenFromFragment();
     if (!token) return;
     const response = await fetch("/api/v1/hardware/discover/serial", { headers: { Authorization: `Bearer ${token}` } });
     if (!response.ok) return; // a static host, or another server: nothing to suggest

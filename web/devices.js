@@ -1,11 +1,8 @@
 // The devices panel: devices the bridge server discovers, connections held as leases with
 // heartbeats, released when the page closes. Talks to the server with the token from #token=.
-const API = "/api/v1/hardware";
+import { tokenFromFragment } from "./page-token.js";
 
-function tokenFromFragment() {
-  const params = new URLSearchParams(location.hash.slice(1));
-  return params.get("token");
-}
+const API = "/api/v1/hardware";
 
 export function initDevices(root = document.getElementById("devices")) {
   if (!root) return null;

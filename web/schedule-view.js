@@ -1,6 +1,7 @@
 // The schedule: workcells, the run queue and a Gantt chart of every workcell's machines over
 // time. All scheduling happens in the worker (browser_runtime.scheduler); this draws it.
 import { $, h } from "./dom.js";
+import { tokenFromFragment } from "./page-token.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -70,10 +71,6 @@ export function drawGantt(container, schedule) {
   }
   container.replaceChildren(svg);
   return { rows: rows.length, bars: bars.length };
-}
-
-function tokenFromFragment() {
-  return new URLSearchParams(location.hash.slice(1)).get("token");
 }
 
 // The bridge server's one schedule for every page on the lab PC (/api/v1/schedule), with the

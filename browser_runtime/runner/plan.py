@@ -378,14 +378,14 @@ class _Fixed:
 
 
 def _fixed_assets(inventory: Any, assigned: dict[str, int], by_name: dict[str, Any]) -> dict[str, _Fixed]:
+    from browser_runtime.inventory.store import InventoryError
+
     problems = []
     fixed: dict[str, _Fixed] = {}
     for name, asset_id in assigned.items():
         if name not in by_name or by_name[name].kind not in ("machine", "resource"):
             problems.append({"parameter": name, "message": "is not a machine or labware parameter"})
             continue
-        from browser_runtime.inventory.store import InventoryError
-
         try:
             if inventory is None:
                 raise InventoryError("there is no inventory")

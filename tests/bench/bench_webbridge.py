@@ -12,9 +12,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, open_with_emulated_devices  # noqa: E402
 from tests.serving import running_server  # noqa: E402
 
-EMULATORS = ROOT / "tests" / "e2e" / "emulators"
 ROUND_TRIPS = 500
 BULK_BYTES = 4 * 1024 * 1024
 
@@ -61,14 +61,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     with running_server() as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        context = browser.new_context()
-        context.add_init_script(path=str(EMULATORS / "web-devices.js"))
-        context.add_init_script(path=str(EMULATORS / "instruments.js"))
-        page = context.new_page()
-        page.set_default_timeout(120_000)
-        page.goto(url)
-        page.evaluate("window.labwright.ready")
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = open_with_emulated_devices(browser.new_context(), url)
         direct = page.evaluate(DIRECT_JS, {"n": ROUND_TRIPS, "bulk": BULK_BYTES})
         page.evaluate("() => labwrightEmulators.addSerial(new labwrightInstruments.Echo(), {usbVendorId: 2, usbProductId: 2})")
         bridge_rt, bridge_mbps = eval(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -85,3 +86,20 @@ def page(context):
     page.set_default_timeout(BOOT_TIMEOUT_MS)
     yield page
     page.close()
+
+
+EMULATORS = Path(__file__).parent / "emulators"
+
+
+def open_with_emulated_devices(context, url: str, plugged: str | None = None):  # noqa: ANN001, ANN201
+    """The real page with emulated navigator.serial / usb / hid (tests/e2e/emulators) injected
+    before it loads, booted to `ready`; ``plugged`` is a script adding devices before load."""
+    context.add_init_script(path=str(EMULATORS / "web-devices.js"))
+    context.add_init_script(path=str(EMULATORS / "instruments.js"))
+    if plugged:
+        context.add_init_script(script=plugged)
+    page = context.new_page()
+    page.set_default_timeout(BOOT_TIMEOUT_MS)
+    page.goto(url)
+    page.evaluate("window.labwright.ready")
+    return page

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-EMULATORS = Path(__file__).parent / "emulators"
+from tests.e2e.conftest import open_with_emulated_devices
 
 # Plugged in before the page's own scripts run, on every load: the browser's permission store
 # (emulated, kept in localStorage) decides what the page sees without asking.
@@ -25,12 +23,7 @@ labwrightEmulators.addHID(box, {vendorId: 0x16d0, productId: 0x1199, productName
 
 @pytest.fixture
 def picker_page(context, server_url: str):
-    context.add_init_script(path=str(EMULATORS / "web-devices.js"))
-    context.add_init_script(path=str(EMULATORS / "instruments.js"))
-    context.add_init_script(script=PLUGGED)
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(server_url)
+    page = open_with_emulated_devices(context, server_url, PLUGGED)
     wait_ready(page)
     yield page
     page.close()

@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import textwrap
-from pathlib import Path
 
 import pytest
 
-EMULATORS = Path(__file__).parent / "emulators"
+from tests.e2e.conftest import open_with_emulated_devices
 
 
 @pytest.fixture
 def ftdi_page(context, server_url: str):
-    context.add_init_script(path=str(EMULATORS / "web-devices.js"))
-    context.add_init_script(path=str(EMULATORS / "instruments.js"))
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(server_url)
-    page.evaluate("window.labwright.ready")
+    page = open_with_emulated_devices(context, server_url)
     # the picker makes the catalog's FTDI instruments with their own USB ids known
     page.wait_for_function("() => document.querySelector('#device-picker')?.dataset.state === 'ready'")
     yield page

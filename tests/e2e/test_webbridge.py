@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
 
-EMULATORS = Path(__file__).parent / "emulators"
+from tests.e2e.conftest import open_with_emulated_devices
 
 
 @pytest.fixture
 def bridge_page(context, server_url: str):
     """The real page with emulated navigator.serial / usb / hid injected before it loads."""
-    context.add_init_script(path=str(EMULATORS / "web-devices.js"))
-    context.add_init_script(path=str(EMULATORS / "instruments.js"))
-    page = context.new_page()
-    page.set_default_timeout(120_000)
-    page.goto(server_url)
-    page.evaluate("window.labwright.ready")
+    page = open_with_emulated_devices(context, server_url)
     yield page
     page.close()
 

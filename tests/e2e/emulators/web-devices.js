@@ -9,6 +9,13 @@
   // tests start from a granted device); `requirePermission()` makes getPorts/getDevices list
   // only devices granted through requestPort/requestDevice, remembered across reloads in
   // localStorage as Chrome remembers them per origin.
+  // What a chooser offers: every device when there are no filters, else those one filter admits
+  // (a filter's absent vendor or product id matches any). ids(d) -> [vendorId, productId].
+  const chooserMatches = (devices, filters, ids, vendorKey = "vendorId", productKey = "productId") =>
+    devices.filter((d) => {
+      const [vendor, product] = ids(d);
+      return !filters.length || filters.some((f) => (f[vendorKey] === undefined || f[vendorKey] === vendor) && (f[productKey] === undefined || f[productKey] === product));
+    });
   const GRANTS_KEY = "labwright-emulated-grants";
   const permissions = {
     required: false,
@@ -106,7 +113,7 @@
     // The chooser: the user picks the first plugged port the filters let through.
     async requestPort({ filters = [] } = {}) {
       permissions.requests.push({ api: "serial", filters: JSON.parse(JSON.stringify(filters)) });
-      const matches = this.ports.filter((port) => !filters.length || filters.some((f) => (f.usbVendorId === undefined || f.usbVendorId === port.info.usbVendorId) && (f.usbProductId === undefined || f.usbProductId === port.info.usbProductId)));
+      const matches = chooserMatches(this.ports, filters, (port) => [port.info.usbVendorId, port.info.usbProductId], "usbVendorId", "usbProductId");
       const match = matches.find((port) => !permissions.stored().has(permissions.keyOf(port))) ?? matches[0];
       if (!match) throw new DOMException("No port selected by the user.", "NotFoundError");
       permissions.grant(match);
@@ -288,7 +295,7 @@
     async requestDevice({ filters } = {}) {
       if (!Array.isArray(filters)) throw new TypeError("Failed to execute 'requestDevice' on 'USB': required member filters is undefined.");
       permissions.requests.push({ api: "usb", filters: JSON.parse(JSON.stringify(filters)) });
-      const matches = this.devices.filter((d) => !filters.length || filters.some((f) => (f.vendorId === undefined || f.vendorId === d.vendorId) && (f.productId === undefined || f.productId === d.productId)));
+      const matches = chooserMatches(this.devices, filters, (d) => [d.vendorId, d.productId]);
       const match = matches.find((d) => !permissions.stored().has(permissions.keyOf(d))) ?? matches[0];
       if (!match) throw new DOMException("No device selected.", "NotFoundError");
       permissions.grant(match);
@@ -348,7 +355,7 @@
     async requestDevice({ filters } = {}) {
       if (!Array.isArray(filters)) throw new TypeError("Failed to execute 'requestDevice' on 'HID': required member filters is undefined.");
       permissions.requests.push({ api: "hid", filters: JSON.parse(JSON.stringify(filters)) });
-      const matches = this.devices.filter((d) => !filters.length || filters.some((f) => (f.vendorId === undefined || f.vendorId === d.vendorId) && (f.productId === undefined || f.productId === d.productId)));
+      const matches = chooserMatches(this.devices, filters, (d) => [d.vendorId, d.productId]);
       matches.forEach((d) => permissions.grant(d));
       return matches;
     }

@@ -37,3 +37,24 @@ class Bridge:
 
     def close(self) -> None:
         self.http.close()
+
+
+async def handshake(url: str, origin: str | None, protocols: list[str], first: dict | None = None) -> str:
+    """How a bridge WebSocket answers one connection attempt: 'ready', 'refused <status>',
+    'rejected <HTTP status>' (at the handshake) or 'closed <code>'."""
+    import asyncio
+    import json
+
+    import websockets
+
+    try:
+        async with websockets.connect(url, origin=origin, subprotocols=protocols or None,  # type: ignore[arg-type]
+                                      open_timeout=10) as socket_:
+            if first is not None:
+                await socket_.send(json.dumps(first))
+            reply = json.loads(await asyncio.wait_for(socket_.recv(), 10))
+            return reply["type"] if reply["type"] == "ready" else f"refused {reply.get('status')}"
+    except websockets.exceptions.InvalidStatus as exc:
+        return f"rejected {exc.response.status_code}"
+    except websockets.exceptions.ConnectionClosed as exc:
+        return f"closed {exc.rcvd.code if exc.rcvd else None}"

@@ -17,7 +17,7 @@ import pytest
 import websockets
 
 from tests.serving import free_port, running_server
-from tests.unit.server.bridge_client import HARDWARE, TOKEN, Bridge
+from tests.unit.server.bridge_client import HARDWARE, TOKEN, Bridge, handshake
 
 pytestmark = pytest.mark.cpython
 
@@ -124,18 +124,8 @@ def test_cors_names_the_origin_and_never_star(server: Bridge):
 def test_websocket_origin_and_token_are_checked(server: Bridge, run_async):
     ws_url = server.url.replace("http://", "ws://") + f"{HARDWARE}/ws/repl"
 
-    async def attempt(origin: str | None, protocols: list[str], first: dict | None = None) -> str:
-        try:
-            async with websockets.connect(ws_url, origin=origin, subprotocols=protocols or None,  # type: ignore[arg-type]
-                                          open_timeout=10) as socket_:
-                if first is not None:
-                    await socket_.send(json.dumps(first))
-                reply = json.loads(await asyncio.wait_for(socket_.recv(), 10))
-                return reply["type"] if reply["type"] == "ready" else f"refused {reply.get('status')}"
-        except websockets.exceptions.InvalidStatus as exc:
-            return f"rejected {exc.response.status_code}"
-        except websockets.exceptions.ConnectionClosed as exc:
-            return f"closed {exc.rcvd.code if exc.rcvd else None}"
+    def attempt(origin: str | None, protocols: list[str], first: dict | None = None):
+        return handshake(ws_url, origin, protocols, first)
 
     async def main() -> dict[str, str]:
         own = server.url.rstrip("/")

@@ -16,7 +16,7 @@ import websockets
 
 from tests.pty_devices import PtyScale
 from tests.serving import running_server
-from tests.unit.server.bridge_client import HARDWARE, TOKEN, Bridge
+from tests.unit.server.bridge_client import HARDWARE, TOKEN, Bridge, handshake
 
 pytestmark = pytest.mark.cpython
 
@@ -101,18 +101,8 @@ def test_a_page_drives_the_scale_through_real_pyserial(server: Bridge, scale: Pt
 def test_token_and_origin_are_required(server: Bridge, scale: PtyScale, run_async):
     url = socket_url(server, scale.path)
 
-    async def attempt(origin: str | None, protocols: list[str], first: dict | None = None) -> str:
-        try:
-            async with websockets.connect(url, origin=origin, subprotocols=protocols or None,  # type: ignore[arg-type]
-                                          open_timeout=10) as socket_:
-                if first is not None:
-                    await socket_.send(json.dumps(first))
-                reply = json.loads(await asyncio.wait_for(socket_.recv(), 10))
-                return reply["type"] if reply["type"] == "ready" else f"refused {reply.get('status')}"
-        except websockets.exceptions.InvalidStatus as exc:
-            return f"rejected {exc.response.status_code}"
-        except websockets.exceptions.ConnectionClosed as exc:
-            return f"closed {exc.rcvd.code if exc.rcvd else None}"
+    def attempt(origin: str | None, protocols: list[str], first: dict | None = None):
+        return handshake(url, origin, protocols, first)
 
     async def main() -> dict[str, str]:
         own = server.url.rstrip("/")
