@@ -2,6 +2,7 @@
 // and driven here, on the main thread, through navigator.serial / usb / hid. The worker reaches
 // it through the IO message protocol (io-protocol.js); the device picker asks it for state.
 import { ERRORS, IOError, IO_OPS, serveIO } from "./io-protocol.js";
+import { tokenFromFragment } from "./page-token.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -735,10 +736,6 @@ export class FtdiUsbPort extends EventTarget {
   }
 }
 
-function tokenFromFragment() {
-  return new URLSearchParams(globalThis.location?.hash?.slice(1) ?? "").get("token");
-}
-
 // The SerialPort surface the port manager uses (open, close, readable, writable, setSignals,
 // getSignals, "disconnect" events), served by the bridge server's remote serial socket: JSON
 // control messages, bytes as binary frames (bridge_server/remote_serial.py).
@@ -770,6 +767,9 @@ export class RemoteSerialPort extends EventTarget {
     const opened = new Promise((resolve, reject) => {
       this.opening = { resolve, reject };
     });
+    this.whenClosed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
     socket.addEventListener("message", (event) => this.receive(event.data));
     socket.addEventListener("close", (event) => this.closed(event));
     socket.addEventListener("error", () => {}); // the close event that follows says why
@@ -777,8 +777,12 @@ export class RemoteSerialPort extends EventTarget {
     socket.addEventListener("open", () => socket.send(JSON.stringify({ type: "open", id: 0, baudRate, dataBits, parity, stopBits, flowControl })), { once: true });
     await opened;
     this.writable = new WritableStream({
-      write: (chunk) => {
-        if (socket.readyState !== WebSocket.OPEN) throw new DOMException(`${this.path}: the bridge server connection is closed`, "NetworkError");
+      write: async (chunk) => {
+        if (socket.readyState !== WebSocket.OPEN) {
+          // Closing already: let the close event say why (a lost device is a disconnect) first.
+          await this.whenClosed;
+          throw new DOMException(`${this.path}: the bridge server connection is closed`, "NetworkError");
+        }
         socket.send(chunk);
       },
     });
@@ -846,12 +850,14 @@ export class RemoteSerialPort extends EventTarget {
       try {
         controller?.close();
       } catch {}
+      this.resolveClosed?.();
       return;
     }
     try {
       controller?.error(new DOMException(error.message, "NetworkError"));
     } catch {}
     this.dispatchEvent(new Event("disconnect"));
+    this.resolveClosed?.();
   }
 
   request(message) {
