@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     duration_ms REAL,
     error TEXT,                      -- JSON or NULL
-    events TEXT                      -- JSON list, written when the run ends
+    events TEXT,                     -- JSON list, written when the run ends
+    value TEXT                       -- JSON: what the protocol returned, written when it ends
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
 """
@@ -40,6 +41,10 @@ class RunHistory:
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path)
         connection.executescript(_SCHEMA)
+        columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+        if "value" not in columns:  # a history written before runs kept their return value
+            with connection:
+                connection.execute("ALTER TABLE runs ADD COLUMN value TEXT")
         return connection
 
     def _write(self, sql: str, values: tuple[Any, ...]) -> None:
@@ -71,9 +76,10 @@ class RunHistory:
 
     def finished(self, run_id: str, result: dict[str, Any]) -> None:
         self._write(
-            "UPDATE runs SET status = ?, duration_ms = ?, error = ?, events = ? WHERE run_id = ?",
+            "UPDATE runs SET status = ?, duration_ms = ?, error = ?, events = ?, value = ?"
+            " WHERE run_id = ?",
             (result["status"], result["duration_ms"], json.dumps(result["error"]),
-             json.dumps(result["events"]), run_id),
+             json.dumps(result["events"]), json.dumps(result.get("value")), run_id),
         )
 
     def mark_interrupted(self) -> int:
@@ -104,7 +110,7 @@ class RunHistory:
         if row is None:
             return None
         record = dict(row)
-        for key in ("parameters", "plan", "error", "events"):
+        for key in ("parameters", "plan", "error", "events", "value"):
             record[key] = json.loads(record[key]) if record[key] is not None else None
         record["simulate"] = bool(record["simulate"])
         return record

@@ -171,6 +171,7 @@ async def wait(run_id: str) -> dict[str, Any]:
         "events": record["events"] or [],
         "duration_ms": record["duration_ms"],
         "error": record["error"],
+        "value": record["value"],
         "plan": record["plan"],
     }
 

@@ -1,0 +1,72 @@
+"""A run's outcome, return value included, is the same whether it is awaited live or after it ended."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from browser_runtime.runner import page_api
+from browser_runtime.runner.history import RunHistory
+
+WEIGH_TWICE = '''
+from pylabrobot.scales import Scale
+from browser_runtime.protocols import protocol_function
+
+@protocol_function
+async def weigh(scale: Scale, times: int = 2) -> dict:
+    await scale.zero()
+    return {"weights": [await scale.get_weight() for _ in range(times)], "times": times}
+'''
+
+
+@pytest.fixture
+def page_database(tmp_path, monkeypatch, plr_catalog):
+    monkeypatch.setattr(page_api, "DATABASE", str(tmp_path / "page.sqlite"))
+    monkeypatch.setattr(page_api, "_history", None)
+    monkeypatch.setattr(page_api, "_inventory_store", None)
+    monkeypatch.setattr(page_api, "_catalog", lambda: plr_catalog)
+    return tmp_path / "page.sqlite"
+
+
+def test_waiting_on_a_run_that_already_ended_returns_its_value(page_database, run_async):
+    async def scenario():
+        try:
+            started = await page_api.start(WEIGH_TWICE, parameters={"times": 3})
+            live = await page_api.wait(started["runId"])
+            await asyncio.sleep(0)
+            assert page_api.active() == []  # ended: the next wait reads the stored run
+            return live, await page_api.wait(started["runId"])
+        finally:
+            page_api._inventory_store.close()  # on the thread that opened it
+
+    live, stored = run_async(scenario())
+    assert live["status"] == "completed", live["error"]
+    assert live["value"] == {"weights": [0.0, 0.0, 0.0], "times": 3}
+    for key in ("status", "value", "error", "events", "plan", "run_id"):
+        assert stored[key] == live[key], key
+    assert page_api.get(live["run_id"])["value"] == live["value"]
+
+
+def test_a_history_written_before_values_were_kept_gains_the_column(tmp_path):
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, protocol TEXT NOT NULL, function TEXT NOT NULL,"
+            " filename TEXT NOT NULL, source TEXT NOT NULL, parameters TEXT NOT NULL, plan TEXT NOT NULL,"
+            " simulate INTEGER NOT NULL, status TEXT NOT NULL, started_at TEXT NOT NULL,"
+            " duration_ms REAL, error TEXT, events TEXT)"
+        )
+        connection.execute(
+            "INSERT INTO runs VALUES ('old1', 'p', 'f', 'p.py', '', '{}', '{}', 1, 'completed',"
+            " '2026-01-01T00:00:00.000+00:00', 12.5, 'null', '[]')"
+        )
+    connection.close()
+    history = RunHistory(path)
+    assert history.get("old1")["value"] is None and history.get("old1")["duration_ms"] == 12.5
+    history.started("new1", protocol="p", function="f", filename="p.py", source="", parameters={},
+                    plan={}, simulate=True)
+    history.finished("new1", {"status": "completed", "duration_ms": 1.0, "error": None, "events": [],
+                              "value": [1, "two"]})
+    assert history.get("new1")["value"] == [1, "two"]
