@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import termios
 import textwrap
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.pty_devices import PtyScale
+from tests.pty_devices import PtyInstrument, PtyScale
 from tests.serving import ROOT, running_server
 
 TOKEN = "remote-port-token-0123456789"
@@ -106,3 +108,30 @@ def test_the_lab_pcs_serial_ports_are_suggested(scale: PtyScale, remote_page) ->
     options.first.wait_for(state="attached")
     assert scale.path in [options.nth(i).get_attribute("value") for i in range(options.count())]
     assert remote_page.get_attribute("#device-picker .remote-path", "list") == "bridge-serial-ports"
+
+
+def test_the_masterflex_pump_on_the_server_gets_its_line_settings_and_frames(remote_page) -> None:
+    """The page's own pump emulator, behind a pty on the lab PC: PLR's backend opens 4800 7O1."""
+    page = remote_page
+    with PtyInstrument("MasterflexPump") as pump:
+        name = page.evaluate("(path) => labwrightPorts.addBridgePort(path)", pump.path)
+        run(page, f"""
+            from pylabrobot.pumps import Pump
+            from pylabrobot.pumps.cole_parmer.masterflex_backend import MasterflexBackend
+            pump = Pump(backend=MasterflexBackend(com_port={name!r}))
+            await pump.setup()
+            await pump.backend.run_revolutions(2.5)  # PLR 0.2.2's Pump does not await its backend
+            await pump.backend.halt()
+            """)
+        # the backend does not wait for the pump's ACK (its send_command returns io.read()
+        # unawaited), so the last frame may still be on its way through the server
+        expected = ["\x05P02", "\x02P02V2.5G", "\x02P02H"]
+        deadline = time.monotonic() + 10
+        while pump.received != expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # what the tty keeps of 4800 7O1 (a Linux pty forces CS8 and clears PARENB)
+        _, _, cflag, _, ispeed, ospeed, _ = termios.tcgetattr(pump.device)
+        assert (ispeed, ospeed, bool(cflag & termios.PARODD)) == (termios.B4800, termios.B4800, True)
+        assert pump.received == expected
+        assert (pump.get("enquiries"), pump.get("revolutions"), pump.get("running")) == (1, 2.5, False)
+        run(page, "await pump.stop()")
