@@ -17,6 +17,9 @@ if (!manifest.test_wheels?.length) {
 const indexURL = path.join(ROOT, "build", manifest.pyodide.url) + "/";
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({ indexURL });
+// The worker's global that browser_runtime.worker.emit posts events to (web/worker.js forwards
+// them to the page); no page here, so events reach only the listeners registered in Python.
+globalThis.labwrightEmit = () => {};
 
 function verified(file, sha256) {
   const bytes = fs.readFileSync(path.join(DIST, file));
