@@ -23,6 +23,18 @@ function pyString(text) {
   return `'${String(text).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
+// A setting as the backend's constructor gets it: Python literals (strings, numbers, True,
+// False, None) as JSON values; anything else (an expression) is refused with its name.
+function literalValue(name, text) {
+  const value = text.trim();
+  const quoted = /^(['"])((?:\\.|(?!\1)[^\\])*)\1$/.exec(value);
+  if (quoted) return quoted[2].replace(/\\(.)/g, (_, c) => ({ n: "\n", r: "\r", t: "\t", 0: "\0" })[c] ?? c);
+  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value)) return Number(value);
+  if (Object.hasOwn(PY_CONSTANTS, value)) return PY_CONSTANTS[value];
+  throw new Error(`setting ${name} = ${value} is not a plain Python value (a string, number, True, False or None)`);
+}
+const PY_CONSTANTS = { True: true, False: false, None: null };
+
 function snake(name) {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().replace(/[^a-z0-9_]/g, "_");
 }
@@ -352,7 +364,7 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     setState(row, "connected", `${row.backend.name} set up; in the REPL as ${variable}`);
   }
 
-  async function disconnect(row, { remember = true } = {}) {
+  async function disconnect(row, { remember = true, reason = "stopped" } = {}) {
     if (row.state !== "connected") return;
     setState(row, "connecting", "stopping");
     const result = await labwright.repl.execute(`await ${row.variable}.stop()`).catch((err) => ({ error: { type: err.name, message: err.message } }));
@@ -360,7 +372,8 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       store.devices[row.key].connected = false;
       save();
     }
-    setState(row, "disconnected", result.error ? `stop failed: ${result.error.type}: ${result.error.message}` : "stopped");
+    setState(row, "disconnected", result.error ? `stop failed: ${result.error.type}: ${result.error.message}` : reason);
+    return !result.error;
   }
 
   // Port manager events: an unplugged or lost device turns its row to disconnected.
@@ -443,10 +456,46 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       status.textContent = `device picker unavailable: ${err.message}`;
     });
 
+  // ------------------------------------------------------------ devices for hardware runs
+
+  // The devices a run can drive a `kind` machine with: rows whose chosen backend serves it.
+  function devicesFor(kind) {
+    return [...rows.values()]
+      .filter((row) => row.backend && !row.backend.simulator && row.backend.frontend_kind === kind)
+      .map((row) => ({ name: row.name, backend: row.backend.fqn, state: row.state }));
+  }
+
+  // `{backend, kwargs}` as labwright.run's `backends` takes it, from the row's settings.
+  function runSpec(name) {
+    const row = rows.get(name);
+    if (!row?.backend) throw new Error(`${name}: no backend chosen for it in "Connect a device"`);
+    const kwargs = {};
+    for (const { parameter, input } of row.fields) {
+      const text = input.value.trim();
+      if (!text || text === (parameter.default ?? "")) continue;
+      kwargs[parameter.name] = literalValue(`${parameter.name} of ${name}`, text);
+    }
+    return { backend: row.backend.fqn, kwargs };
+  }
+
+  // A run opens its devices itself: a connected row stops its backend (the port is free) and
+  // the returned function sets it up again afterwards; a reload still reconnects it meanwhile.
+  async function lend(name) {
+    const row = rows.get(name);
+    if (row?.state !== "connected") return async () => {};
+    if (!(await disconnect(row, { remember: false, reason: "lent to a run" }))) {
+      throw new Error(`${name}: could not be stopped for the run (${row.stateLabel.title})`);
+    }
+    return () => connect(row);
+  }
+
   return {
     ready,
     refresh,
     rows,
+    devicesFor,
+    runSpec,
+    lend,
     filters: (kind) => index?.filters(kind) ?? [],
     backendsFor: (kind, vid, pid) => index?.backendsFor(kind, vid, pid) ?? null,
     connect: (name) => connect(rows.get(name)),

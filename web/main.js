@@ -60,7 +60,7 @@ labwright.ready.then(
     document.getElementById("versions-panel").hidden = false;
     initCatalogView(labwright);
     labwright.catalog.loaded.then(() => {
-      initWorkbench(labwright);
+      initWorkbench(labwright, window.labwrightPicker);
       window.labwrightSchedule = initScheduleView(labwright);
     });
   },

@@ -1,11 +1,13 @@
 // The workbench: pick or upload a protocol, see what it needs, plan it (machines, deck,
-// consumables), run it in simulation on a live deck, reopen past runs, poke at the REPL.
-// All lab logic runs in the worker; this module only presents it.
+// consumables), run it in simulation on a live deck or on the devices of "Connect a device",
+// reopen past runs, poke at the REPL. All lab logic runs in the worker; this module only
+// presents it.
 import { DeckView } from "./deck-view.js";
 import { $, h } from "./dom.js";
 
-export function initWorkbench(labwright) {
-  const state = { source: "", filename: "protocol.py", analysis: null, protocol: null, plan: null, runId: null };
+export function initWorkbench(labwright, picker = null) {
+  // devices: machine parameter -> the picker's device that drives it in a hardware run
+  const state = { source: "", filename: "protocol.py", analysis: null, protocol: null, plan: null, runId: null, devices: {} };
   const root = $("#workbench");
   root.hidden = false;
   const deckView = new DeckView($("#deck-view"));
@@ -38,6 +40,7 @@ export function initWorkbench(labwright) {
     state.source = source;
     state.filename = filename;
     state.plan = null;
+    state.devices = {};
     $("#protocol-name").textContent = filename;
     $("#plan-panel").hidden = true;
     const analysis = await labwright.analyze(source, filename);
@@ -151,11 +154,37 @@ export function initWorkbench(labwright) {
         h("td", {}, entry.kind === "value" ? JSON.stringify(entry.value) : entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
         h("td", {}, entry.kind === "machine" ? (entry.backend ?? "").split(".").pop()
           : entry.contents ? Object.entries(entry.contents).map(([k, v]) => `${k}: ${v}`).join(", ") : ""),
-        h("td", { class: "reasons" }, (entry.reasons ?? []).join("; "))));
-    $("#plan-table").replaceChildren(h("tr", {}, ...["parameter", "kind", "resolved to", "details", "why"].map((t) => h("th", {}, t))), ...rows);
+        h("td", { class: "reasons" }, (entry.reasons ?? []).join("; ")),
+        h("td", {}, entry.kind === "machine" ? deviceChooser(name, entry.machine_kind) : "")));
+    $("#plan-table").replaceChildren(h("tr", {}, ...["parameter", "kind", "resolved to", "details", "why", "runs on"].map((t) => h("th", {}, t))), ...rows);
+    showRunMode();
     showLayoutEditor(plan.deck_layout); // first: it says which placements can be dragged
     if (plan.deck) deckView.render(plan.deck, plan.deck_state ?? {}, plan.untracked ?? []);
     else $("#deck-view").replaceChildren(h("p", {}, "This protocol uses no deck."));
+  }
+
+  // A machine runs simulated, or on a device the picker has a backend for that serves its kind.
+  function deviceChooser(parameter, kind) {
+    const devices = picker?.devicesFor(kind) ?? [];
+    if (!devices.some((device) => device.name === state.devices[parameter])) delete state.devices[parameter];
+    const select = h("select", { class: "machine-device", "data-parameter": parameter, "aria-label": `device for ${parameter}`,
+      onchange: () => {
+        if (select.value) state.devices[parameter] = select.value;
+        else delete state.devices[parameter];
+        showRunMode();
+      } },
+      h("option", { value: "" }, "simulated"),
+      ...devices.map((device) => h("option", { value: device.name }, `${device.name}: ${device.backend.split(".").pop()} (${device.state})`)));
+    select.value = state.devices[parameter] ?? "";
+    return select;
+  }
+
+  function machineParameters() {
+    return Object.entries(state.plan?.parameters ?? {}).filter(([, entry]) => entry.kind === "machine").map(([name]) => name);
+  }
+
+  function showRunMode() {
+    $("#run-button").textContent = Object.keys(state.devices).length ? "Run on devices" : "Run in simulation";
   }
 
   // Placements can be moved, by number or by dragging them on the deck; every change is
@@ -245,12 +274,33 @@ export function initWorkbench(labwright) {
     log.scrollTop = log.scrollHeight;
   }
 
+  // A hardware run: every machine on its device (PLR never mixes a simulated machine into a
+  // real run); the devices the picker holds are lent to the run and set up again after it.
+  async function startOnDevices() {
+    const simulated = machineParameters().filter((name) => !state.devices[name]);
+    if (simulated.length) throw new Error(`a run on devices needs a device for every machine: choose one for ${simulated.join(", ")}, or run in simulation`);
+    const backends = Object.fromEntries(Object.entries(state.devices).map(([parameter, name]) => [parameter, picker.runSpec(name)]));
+    const restore = [];
+    try {
+      for (const name of new Set(Object.values(state.devices))) restore.push(await picker.lend(name));
+      const started = await labwright.start(state.source, { ...options(), simulate: false, backends });
+      return { started, restore };
+    } catch (err) {
+      for (const again of restore) await again().catch(() => {});
+      throw err;
+    }
+  }
+
   $("#run-button").addEventListener("click", async () => {
     const message = $("#plan-message");
     log.replaceChildren();
     progress.removeAttribute("value");
+    message.textContent = "";
+    let restore = [];
     try {
-      const started = await labwright.start(state.source, { ...options(), simulate: true });
+      let started;
+      if (Object.keys(state.devices).length) ({ started, restore } = await startOnDevices());
+      else started = await labwright.start(state.source, { ...options(), simulate: true });
       state.runId = started.runId;
       root.dataset.runId = started.runId;
       if (started.plan.deck) deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? []);
@@ -267,6 +317,7 @@ export function initWorkbench(labwright) {
       message.className = "bad";
     } finally {
       $("#cancel-button").disabled = true;
+      for (const again of restore) await again().catch(() => {});
       await showHistory();
     }
   });
@@ -275,9 +326,10 @@ export function initWorkbench(labwright) {
   // ---- history --------------------------------------------------------------------------
   async function showHistory() {
     const runs = await labwright.runs.history(30);
-    $("#history-table").replaceChildren(h("tr", {}, ...["started", "protocol", "status", "ms", ""].map((t) => h("th", {}, t))),
+    $("#history-table").replaceChildren(h("tr", {}, ...["started", "protocol", "on", "status", "ms", ""].map((t) => h("th", {}, t))),
       ...runs.map((run) => h("tr", { "data-run": run.run_id },
         h("td", {}, run.started_at.replace("T", " ").slice(0, 19)), h("td", {}, run.protocol),
+        h("td", {}, run.simulate ? "simulation" : "devices"),
         h("td", { class: `status ${run.status}` }, run.status), h("td", {}, run.duration_ms ? Math.round(run.duration_ms) : ""),
         h("td", {}, h("button", { type: "button", onclick: () => reopen(run.run_id) }, "open"), " ",
           h("button", { type: "button", onclick: () => exportRun(run.run_id) }, "export")))));

@@ -167,3 +167,76 @@ def test_reload_lists_granted_devices_and_reconnects_without_a_prompt(picker_pag
     page.reload()
     wait_ready(page)
     assert row(page, "webserial-0").get_attribute("data-state") == "available"  # remembered as disconnected
+
+
+WEIGH = '''
+from pylabrobot.scales import Scale
+from browser_runtime.protocols import protocol_function
+
+@protocol_function
+async def weigh(scale: Scale) -> float:
+    """Read what lies on the pan."""
+    return await scale.get_weight()
+'''
+
+
+def _paste_and_plan(page, source: str) -> None:
+    page.locator("#workbench").wait_for()
+    page.click("#workbench summary:has-text('Paste a protocol')")
+    page.fill("#protocol-paste", source)
+    page.click("#protocol-paste-use")
+    page.click("#plan-button")
+
+
+def test_the_workbench_runs_a_protocol_on_the_connected_scale(picker_page) -> None:
+    page = picker_page
+    scale = _grant_scale(page)
+    page.evaluate("() => scale.place(3.25)")
+    scale.locator("button.connect").click()
+    page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webserial-0']\").dataset.state === 'connected'")
+    _paste_and_plan(page, WEIGH)
+    chooser = page.locator("#plan-table select.machine-device[data-parameter=scale]")
+    chooser.wait_for()
+    # only devices whose backend serves a scale are offered (not the pump, the STAR or the box)
+    assert chooser.locator("option").all_inner_texts() == [
+        "simulated", "webserial-0: MettlerToledoWXS205SDUBackend (connected)"]
+    assert page.inner_text("#run-button") == "Run in simulation"
+    chooser.select_option("webserial-0")
+    assert page.inner_text("#run-button") == "Run on devices"
+    _record_states(page, "webserial-0")
+    page.click("#run-button")
+    page.wait_for_function("() => ['completed', 'failed'].includes(document.querySelector('#workbench').dataset.runStatus)")
+    run_id = page.get_attribute("#workbench", "data-run-id")
+    record = page.evaluate("(id) => labwright.runs.get(id)", run_id)
+    assert record["status"] == "completed", record["error"]
+    assert record["simulate"] is False and record["value"] == 3.25
+    assert record["plan"]["parameters"]["scale"]["backend"].endswith("MettlerToledoWXS205SDUBackend")
+    assert page.inner_text("#run-log").split("\n") == [  # the backend's commands, as they ran
+        "▶ scale.setup", "▶ scale.send_command", "▶ scale.request_serial_number", "▶ scale.send_command",
+        "▶ scale.read_weight", "▶ scale.read_stable_weight", "▶ scale.send_command", "▶ scale.stop"]
+    # the picker lent the scale to the run and set it up again afterwards
+    page.wait_for_function("() => states.at(-1)?.startsWith('connected')")
+    assert page.evaluate("() => states") == [
+        "connecting: stopping", "disconnected: lent to a run", "connecting",
+        "connected: MettlerToledoWXS205SDUBackend set up; in the REPL as scale_backend"]
+    assert page.evaluate("() => scale.received") == [
+        "M21 0 0", "I4",  # the picker's connect
+        "M21 0 0", "I4", "S",  # the run's own backend: set up, read
+        "M21 0 0", "I4",  # the picker's again
+    ]
+    assert page.locator(f"#history-table tr[data-run='{run_id}'] td").nth(2).inner_text() == "devices"
+
+
+def test_a_run_on_devices_needs_a_device_for_every_machine(picker_page) -> None:
+    page = picker_page
+    _grant_scale(page)
+    shaking = WEIGH.replace("scale: Scale)", "scale: Scale, shaker: HeaterShaker)").replace(
+        "import Scale\n", "import Scale\nfrom pylabrobot.heating_shaking import HeaterShaker\n")
+    _paste_and_plan(page, shaking)
+    page.locator("#plan-table select.machine-device[data-parameter=shaker]").wait_for()
+    page.select_option("#plan-table select.machine-device[data-parameter=scale]", "webserial-0")
+    page.click("#run-button")
+    page.wait_for_function("() => document.querySelector('#plan-message').textContent.includes('every machine')")
+    assert page.inner_text("#plan-message") == (
+        "a run on devices needs a device for every machine: choose one for shaker, or run in simulation")
+    assert page.evaluate("() => scale.received") == []  # nothing was opened
