@@ -72,6 +72,12 @@ class FTDI(_PLRFTDI):
         return self._handle
 
     async def setup(self) -> None:
+        if self._interface_select not in (None, 0, 1):  # pylibftdi: 0 any, 1 A, 2 B, ...
+            raise RuntimeError(
+                f"'{self._human_readable_device_name}': interface_select={self._interface_select} asks "
+                "for a second interface of a multi-interface FTDI chip; the web bridge drives "
+                "interface A only"
+            )
         if self._handle is not None:
             await self.stop()
         try:

@@ -97,3 +97,8 @@ def test_io_before_any_transport_is_a_clear_error() -> None:
         pytest.skip("the page's transport exists in Pyodide")
     with pytest.raises(webbridge.WebBridgeError, match="set_transport"):
         webbridge.get_transport()
+
+
+def test_an_ftdi_interface_other_than_a_is_refused_not_quietly_opened_as_a(run_async) -> None:
+    with pytest.raises(RuntimeError, match="interface_select=2 .* interface A only"):
+        run_async(FTDI("VSpin", vid=0x0403, pid=0x6011, interface_select=2).setup())
