@@ -37,6 +37,12 @@ def row(page, name: str):
     return page.locator(f"#device-picker li[data-name='{name}']")
 
 
+def wait_state(page, name: str, state: str) -> None:
+    page.wait_for_function(
+        "([name, state]) => document.querySelector(`#device-picker li[data-name='${name}']`)?.dataset.state === state",
+        arg=[name, state])
+
+
 def catalog_ids(plr_catalog, io_kinds: tuple[str, ...]) -> set[tuple[int, int]]:
     return {(u["vid"], u["pid"]) for b in plr_catalog.entries("backends")
             if b.get("io") in io_kinds and not b.get("simulator") for u in b.get("usb_ids") or []}
@@ -111,6 +117,15 @@ def _grant_scale(page):
     return scale
 
 
+def _connect_scale(page, grams: float):
+    """The scale granted, `grams` on its pan, connected in the picker."""
+    scale = _grant_scale(page)
+    page.evaluate("(grams) => scale.place(grams)", grams)
+    scale.locator("button.connect").click()
+    wait_state(page, "webserial-0", "connected")
+    return scale
+
+
 def _record_states(page, name: str) -> None:
     page.evaluate(
         """(name) => { window.states = [];
@@ -147,13 +162,10 @@ def test_connection_states_connecting_connected_error_disconnected(picker_page) 
 
 def test_reload_lists_granted_devices_and_reconnects_without_a_prompt(picker_page) -> None:
     page = picker_page
-    scale = _grant_scale(page)
-    page.evaluate("() => scale.place(2.5)")
-    scale.locator("button.connect").click()
-    page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webserial-0']\").dataset.state === 'connected'")
+    _connect_scale(page, 2.5)
     page.reload()
     wait_ready(page)
-    page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webserial-0']\")?.dataset.state === 'connected'")
+    wait_state(page, "webserial-0", "connected")
     scale = row(page, "webserial-0")
     assert scale.locator("select.backend").input_value() == "pylabrobot.scales.mettler_toledo_backend.MettlerToledoWXS205SDUBackend"
     assert page.evaluate("() => labwrightEmulators.permissions.requests") == []  # no prompt after the reload
@@ -163,7 +175,7 @@ def test_reload_lists_granted_devices_and_reconnects_without_a_prompt(picker_pag
     # the USB device was never granted: still not listed
     assert [d["kind"] for d in page.evaluate("() => labwrightPorts.list()")] == ["serial"]
     scale.locator("button.disconnect").click()
-    page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webserial-0']\").dataset.state === 'disconnected'")
+    wait_state(page, "webserial-0", "disconnected")
     page.reload()
     wait_ready(page)
     assert row(page, "webserial-0").get_attribute("data-state") == "available"  # remembered as disconnected
@@ -190,10 +202,7 @@ def _paste_and_plan(page, source: str) -> None:
 
 def test_the_workbench_runs_a_protocol_on_the_connected_scale(picker_page) -> None:
     page = picker_page
-    scale = _grant_scale(page)
-    page.evaluate("() => scale.place(3.25)")
-    scale.locator("button.connect").click()
-    page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webserial-0']\").dataset.state === 'connected'")
+    _connect_scale(page, 3.25)
     _paste_and_plan(page, WEIGH)
     chooser = page.locator("#plan-table select.machine-device[data-parameter=scale]")
     chooser.wait_for()
