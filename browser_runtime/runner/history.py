@@ -37,14 +37,17 @@ class RunHistory:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._schema_ready = False
 
     def _connect(self) -> sqlite3.Connection:
         connection = sqlite3.connect(self.path)
-        connection.executescript(_SCHEMA)
-        columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
-        if "value" not in columns:  # a history written before runs kept their return value
-            with connection:
-                connection.execute("ALTER TABLE runs ADD COLUMN value TEXT")
+        if not self._schema_ready:  # once per history, not on every read and write
+            connection.executescript(_SCHEMA)
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+            if "value" not in columns:  # a history written before runs kept their return value
+                with connection:
+                    connection.execute("ALTER TABLE runs ADD COLUMN value TEXT")
+            self._schema_ready = True
         return connection
 
     def _write(self, sql: str, values: tuple[Any, ...]) -> None:
