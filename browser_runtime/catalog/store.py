@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from browser_runtime.catalog.schema import SCHEMA_VERSION
+from browser_runtime.storage import Component, Database, migrate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalog_cache (
@@ -37,23 +37,22 @@ class CachedCatalog:
     document: dict[str, Any]
 
 
+#: The catalog cache as one part of a database (see browser_runtime.storage.schema).
+COMPONENT = Component("catalog", tables=("catalog_cache", "custom_definitions"), migrations=(_SCHEMA,),
+                      legacy_version=lambda connection: 1)
+
+
 class CatalogStore:
-    """One SQLite file; every write is one transaction, so a failed write keeps the old copy."""
+    """One part of a database; every write is one transaction, so a failed write keeps the old copy."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path)
-        connection.executescript(_SCHEMA)
-        return connection
+    def __init__(self, database: Database | str | Path) -> None:
+        self.database = Database.of(database)
+        migrate(self.database.connection, [COMPONENT])
 
     def load(self) -> CachedCatalog | None:
-        with self._connect() as connection:
-            row = connection.execute(
-                "SELECT source, etag, stored_at, schema_version, document FROM catalog_cache"
-            ).fetchone()
+        row = self.database.connection.execute(
+            "SELECT source, etag, stored_at, schema_version, document FROM catalog_cache"
+        ).fetchone()
         if row is None or row[3] != SCHEMA_VERSION:
             return None  # a catalog of another schema is refetched, never misread
         return CachedCatalog(source=row[0], etag=row[1], stored_at=row[2], document=json.loads(row[4]))
@@ -66,37 +65,27 @@ class CatalogStore:
             )
         stored_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         text = json.dumps(document, separators=(",", ":"))
-        connection = self._connect()
-        try:
-            with connection:
-                connection.execute(
-                    "INSERT OR REPLACE INTO catalog_cache VALUES (1, ?, ?, ?, ?, ?)",
-                    (source, etag, SCHEMA_VERSION, stored_at, text),
-                )
-        finally:
-            connection.close()
+        with self.database.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO catalog_cache VALUES (1, ?, ?, ?, ?, ?)",
+                (source, etag, SCHEMA_VERSION, stored_at, text),
+            )
         return CachedCatalog(source=source, etag=etag, stored_at=stored_at, document=document)
 
     def custom_definitions(self) -> list[dict[str, Any]]:
-        with self._connect() as connection:
-            rows = connection.execute("SELECT entry FROM custom_definitions ORDER BY fqn").fetchall()
+        rows = self.database.connection.execute("SELECT entry FROM custom_definitions ORDER BY fqn").fetchall()
         return [json.loads(row[0]) for row in rows]
 
     def add_custom_definition(self, entry: dict[str, Any], serialized: dict[str, Any]) -> None:
         added_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        connection = self._connect()
-        try:
-            with connection:
-                connection.execute(
-                    "INSERT OR REPLACE INTO custom_definitions VALUES (?, ?, ?, ?)",
-                    (entry["fqn"], json.dumps(entry), json.dumps(serialized), added_at),
-                )
-        finally:
-            connection.close()
+        with self.database.transaction() as connection:
+            connection.execute(
+                "INSERT OR REPLACE INTO custom_definitions VALUES (?, ?, ?, ?)",
+                (entry["fqn"], json.dumps(entry), json.dumps(serialized), added_at),
+            )
 
     def custom_serialized(self, fqn: str) -> dict[str, Any] | None:
-        with self._connect() as connection:
-            row = connection.execute(
-                "SELECT serialized FROM custom_definitions WHERE fqn = ?", (fqn,)
-            ).fetchone()
+        row = self.database.connection.execute(
+            "SELECT serialized FROM custom_definitions WHERE fqn = ?", (fqn,)
+        ).fetchone()
         return json.loads(row[0]) if row else None

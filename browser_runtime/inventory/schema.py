@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 # Each entry moves the schema from version i to i + 1 (PRAGMA user_version). Never edit a
 # released migration; append a new one.
@@ -138,3 +139,20 @@ def migrate(connection: sqlite3.Connection) -> int:
             connection.execute("ROLLBACK")
             raise
     return current
+
+
+def _user_version(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _set_user_version(connection: sqlite3.Connection, version: int) -> None:
+    connection.execute(f"PRAGMA user_version = {int(version)}")
+
+
+def component() -> Any:
+    """The inventory as one part of a larger database (the page's), versioned by ``user_version``."""
+    from browser_runtime.storage import Component
+
+    return Component("inventory", tables=("assets", "consumables", "reservations", "workcells",
+                                          "workcell_machines", "scheduled_runs", "schedule_state"),
+                     migrations=MIGRATIONS, read_version=_user_version, write_version=_set_user_version)

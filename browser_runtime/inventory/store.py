@@ -9,6 +9,8 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from browser_runtime.storage import Database
+
 from .models import Asset, Reservation, TimeWindow
 from .schema import migrate
 
@@ -46,31 +48,23 @@ def utcnow() -> datetime:
 class InventoryStore:
     """Every read and write of the inventory database goes through here; writes are transactional."""
 
-    def __init__(self, path: str | Path = ":memory:") -> None:
-        # Autocommit mode: every write below opens its own explicit transaction.
-        self.connection = sqlite3.connect(str(path), isolation_level=None)
-        self.connection.execute("PRAGMA foreign_keys = ON")
+    def __init__(self, database: Database | str | Path = ":memory:") -> None:
+        # The database's one connection (autocommit): every write below opens a transaction.
+        self.database = Database.of(database)
+        self.connection = self.database.connection
         migrate(self.connection)
 
     def close(self) -> None:
-        self.connection.close()
+        self.database.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: nothing is half-written.
 
-        Inside an open transaction this joins it, so several writes (the scheduler's release,
-        reserve and placement) commit or roll back as one."""
-        if self.connection.in_transaction:
-            yield self.connection
-            return
-        self.connection.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.connection
-        except BaseException:
-            self.connection.execute("ROLLBACK")
-            raise
-        self.connection.execute("COMMIT")
+        Inside an open transaction this joins it (as a savepoint), so several writes (the
+        scheduler's release, reserve and placement) commit or roll back as one."""
+        with self.database.transaction() as db:
+            yield db
 
     # ---- assets ---------------------------------------------------------------------------
 

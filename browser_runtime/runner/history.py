@@ -8,7 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
+from browser_runtime.storage import Component, Database, migrate
+
+_RUNS_V1 = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY,
     protocol TEXT NOT NULL,          -- the protocol's name (decorator name or function)
@@ -22,11 +24,27 @@ CREATE TABLE IF NOT EXISTS runs (
     started_at TEXT NOT NULL,
     duration_ms REAL,
     error TEXT,                      -- JSON or NULL
-    events TEXT,                     -- JSON list, written when the run ends
-    value TEXT                       -- JSON: what the protocol returned, written when it ends
+    events TEXT                      -- JSON list, written when the run ends
 );
-CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at)
 """
+
+
+def _add_value_column(connection: sqlite3.Connection) -> None:
+    # v2: runs keep what the protocol returned (a history from before gains the column).
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+    if "value" not in columns:
+        connection.execute("ALTER TABLE runs ADD COLUMN value TEXT")
+
+
+def _legacy_version(connection: sqlite3.Connection) -> int:
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
+    return 2 if "value" in columns else 1
+
+
+#: The run history as one part of a database (see browser_runtime.storage.schema).
+COMPONENT = Component("runs", tables=("runs",), migrations=(_RUNS_V1, _add_value_column),
+                      legacy_version=_legacy_version)
 
 
 def _now() -> str:
@@ -34,29 +52,14 @@ def _now() -> str:
 
 
 class RunHistory:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._schema_ready = False
-
-    def _connect(self) -> sqlite3.Connection:
-        connection = sqlite3.connect(self.path)
-        if not self._schema_ready:  # once per history, not on every read and write
-            connection.executescript(_SCHEMA)
-            columns = {row[1] for row in connection.execute("PRAGMA table_info(runs)")}
-            if "value" not in columns:  # a history written before runs kept their return value
-                with connection:
-                    connection.execute("ALTER TABLE runs ADD COLUMN value TEXT")
-            self._schema_ready = True
-        return connection
+    def __init__(self, database: Database | str | Path) -> None:
+        self.database = Database.of(database)
+        self.path = self.database.path
+        migrate(self.database.connection, [COMPONENT])
 
     def _write(self, sql: str, values: tuple[Any, ...]) -> None:
-        connection = self._connect()
-        try:
-            with connection:
-                connection.execute(sql, values)
-        finally:
-            connection.close()
+        with self.database.transaction() as connection:
+            connection.execute(sql, values)
 
     def started(
         self,
@@ -85,34 +88,31 @@ class RunHistory:
              json.dumps(result["events"]), json.dumps(result.get("value")), run_id),
         )
 
-    def mark_interrupted(self) -> int:
-        """Runs still 'running' from an earlier page load were cut short (reload, crash)."""
-        connection = self._connect()
-        try:
-            with connection:
-                return connection.execute(
-                    "UPDATE runs SET status = 'interrupted' WHERE status = 'running'"
-                ).rowcount
-        finally:
-            connection.close()
+    def mark_interrupted(self) -> list[str]:
+        """Runs still 'running' from an earlier page load were cut short (reload, crash): their ids."""
+        with self.database.transaction() as connection:
+            run_ids = [row[0] for row in connection.execute("SELECT run_id FROM runs WHERE status = 'running'")]
+            connection.execute("UPDATE runs SET status = 'interrupted',"
+                               " error = COALESCE(error, ?) WHERE status = 'running'",
+                               (json.dumps({"type": "Interrupted", "message":
+                                            "the page was closed or reloaded while the run ran"}),))
+        return run_ids
 
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
-        with self._connect() as connection:
-            rows = connection.execute(
-                "SELECT run_id, protocol, function, status, started_at, duration_ms, simulate"
-                " FROM runs ORDER BY started_at DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
+        rows = self.database.connection.execute(
+            "SELECT run_id, protocol, function, status, started_at, duration_ms, simulate"
+            " FROM runs ORDER BY started_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
         keys = ("run_id", "protocol", "function", "status", "started_at", "duration_ms", "simulate")
         return [dict(zip(keys, row)) | {"simulate": bool(row[6])} for row in rows]
 
     def get(self, run_id: str) -> dict[str, Any] | None:
-        with self._connect() as connection:
-            connection.row_factory = sqlite3.Row
-            row = connection.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        cursor = self.database.connection.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,))
+        row = cursor.fetchone()
         if row is None:
             return None
-        record = dict(row)
+        record = dict(zip([column[0] for column in cursor.description], row))
         for key in ("parameters", "plan", "error", "events", "value"):
             record[key] = json.loads(record[key]) if record[key] is not None else None
         record["simulate"] = bool(record["simulate"])
