@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import inspect
 import io
+import linecache
 import logging
 import sys
 import time
@@ -47,6 +48,8 @@ def load_protocol_function(source: str, filename: str, function: str) -> Callabl
     """Execute a protocol file's source as a fresh module and return one of its functions."""
     module = types.ModuleType(f"labwright_protocol_{abs(hash((filename, source)))}")
     module.__file__ = filename
+    # Tracebacks quote the protocol's own lines, as they do for a file on disk.
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
     code = compile(source, filename, "exec")
     sys.modules[module.__name__] = module  # dataclasses and typing look modules up by name
     try:
@@ -59,6 +62,31 @@ def load_protocol_function(source: str, filename: str, function: str) -> Callabl
         defined = sorted(name for name, value in module.__dict__.items() if inspect.isfunction(value))
         raise LookupError(f"{filename} defines no function {function!r} (it has: {', '.join(defined)})")
     return target
+
+
+@dataclass(frozen=True)
+class ProtocolSource:
+    """A protocol function still to be loaded: its module runs when the run starts, not before."""
+
+    source: str
+    filename: str
+    function: str
+
+    def __call__(self) -> Callable[..., Any]:
+        return load_protocol_function(self.source, self.filename, self.function)
+
+
+def user_line(exc: BaseException, filename: str | None) -> int | None:
+    """The line of the protocol file where ``exc`` was raised last (the user's, not PLR's)."""
+    line = None
+    if isinstance(exc, SyntaxError) and exc.filename == filename:
+        return exc.lineno
+    tb = exc.__traceback__
+    while tb is not None:
+        if filename is not None and tb.tb_frame.f_code.co_filename == filename:
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 class _LineWriter(io.TextIOBase):
@@ -105,13 +133,14 @@ def _backend_commands(backend: Any) -> list[str]:
 class ProtocolRun:
     """Everything one run needs; ``execute`` is awaited once (as a task, to be cancellable)."""
 
-    function: Callable[..., Any]
+    function: Callable[..., Any] | ProtocolSource
     arguments: dict[str, Any]
     machines: dict[str, Any] = field(default_factory=dict)
     deck: Any = None
     log: EventLog = field(default_factory=EventLog)
     expected_commands: int | None = None
     setup_machines: bool = True
+    filename: str | None = None  # the protocol file, whose line an error points at
 
     _commands: int = 0
     _current_command: dict[str, Any] | None = None
@@ -202,14 +231,16 @@ class ProtocolRun:
                     self._instrument_machine(parameter, machine)
                     self._instrument_frontend(parameter, machine)
                 self._watch_state()
+                function = self.function() if isinstance(self.function, ProtocolSource) else self.function
                 if self.setup_machines:
                     for machine in self.machines.values():
                         await machine.setup()
-                result = self.function(**self.arguments)
+                result = function(**self.arguments)
                 if inspect.isawaitable(result):
                     result = await result
                 value = jsonable(result)
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                # Cancel: at the protocol's next await, or (busy Python) the page's interrupt.
                 status = "cancelled"
             except Exception as exc:  # noqa: BLE001 - a failing protocol is a result, not a crash
                 status = "failed"
@@ -219,6 +250,7 @@ class ProtocolRun:
                     "traceback": "".join(traceback.format_exception(exc)),
                     "command": self._failed_call or self._current_command,
                     "last_device_command": self._current_command,
+                    "line": user_line(exc, self.filename),
                 }
             finally:
                 await self._stop_machines()

@@ -217,28 +217,36 @@ async def estimate_protocol(
 ) -> Estimate:
     """Run the protocol in simulation on a virtual clock: its duration and every command's span.
 
-    Raises the runner's ``PlanError`` when the protocol cannot be planned (what and where)."""
-    from browser_runtime.runner.plan import prepare_run
+    The protocol's code runs with no hardware grant (it can't reach a device). Raises the
+    runner's ``PlanError`` when the protocol cannot be planned (what and where)."""
+    from browser_runtime.runner.materialize import materialize
+    from browser_runtime.runner.planner import Planner
+    from browser_runtime.runner.plans import PlanInputs
+    from browser_runtime.runner.run import load_protocol_function
+    from browser_runtime.webbridge.grants import sandboxed
 
     model = model or DurationModel()
-    prepared = prepare_run(source, function, parameters or {}, catalog, filename=filename, deck=deck,
-                           inventory=inventory, reserve=False)
-    clock = VirtualClock(limit_s)
-    spans: list[CommandSpan] = []
-    for parameter, machine in prepared.machines.items():
-        _time_machine(parameter, machine, clock, model, spans)
-    _patch_namespace(prepared.function.__globals__)
-    run = ProtocolRun(prepared.function, prepared.arguments, machines=prepared.machines,
-                      deck=prepared.deck, log=EventLog())
-    token = _CLOCK.set(clock)
-    try:
-        # A task of its own, so its context (and every task the protocol starts) sees the clock.
-        result = await asyncio.ensure_future(run.execute())
-    finally:
-        _CLOCK.reset(token)
-    kinds = {name: entry["machine_kind"] for name, entry in prepared.plan["parameters"].items()
-             if entry.get("kind") == "machine"}
-    return Estimate(prepared.protocol_name, prepared.function_name,
+    with sandboxed("an estimate"):
+        plan = Planner(catalog, inventory).plan(PlanInputs(source=source, filename=filename, function=function,
+                                                           parameters=parameters or {}, deck=deck))
+        built = materialize(plan, catalog, inventory)
+        clock = VirtualClock(limit_s)
+        spans: list[CommandSpan] = []
+        for parameter, machine in built.machines.items():
+            _time_machine(parameter, machine, clock, model, spans)
+        token = _CLOCK.set(clock)
+        try:
+            function_object = load_protocol_function(source, filename, plan.function)
+            _patch_namespace(function_object.__globals__)
+            run = ProtocolRun(function_object, built.arguments, machines=built.machines,
+                              deck=built.deck, log=EventLog(), filename=filename)
+            # A task of its own, so its context (and every task the protocol starts) sees the
+            # clock and holds no grant.
+            result = await asyncio.ensure_future(run.execute())
+        finally:
+            _CLOCK.reset(token)
+    kinds = {name: machine.machine_kind for name, machine in plan.machines.items()}
+    return Estimate(plan.protocol, plan.function,
                     "completed" if result.status == "completed" else result.status,
                     max([clock.now] + [span.end_s for span in spans]), spans,
                     result.error and {k: result.error[k] for k in ("type", "message", "command")},

@@ -10,7 +10,10 @@ import pytest
 from browser_runtime.inventory import InventoryStore
 from browser_runtime.inventory.demo import seed_demo_inventory
 from browser_runtime.runner import ProtocolRun
-from browser_runtime.runner.plan import PlanError, prepare_run
+from browser_runtime.runner.materialize import materialize
+from browser_runtime.runner.planner import Planner
+from browser_runtime.runner.plans import PlanError, PlanInputs
+from browser_runtime.runner.run import load_protocol_function
 
 DEMOS = Path(__file__).resolve().parents[3] / "web" / "protocols"
 INDEX = json.loads((DEMOS / "index.json").read_text())["protocols"]
@@ -32,21 +35,28 @@ def inventory():
     store.close()
 
 
+def _plan(catalog, inventory, source, parameters=None, *, filename="protocol.py", function=None, **more):
+    return Planner(catalog, inventory).plan(PlanInputs(source=source, filename=filename, function=function,
+                                                       parameters=parameters or {}, **more))
+
+
+def _run(run_async, catalog, inventory, plan):
+    built = materialize(plan, catalog, inventory)
+    function = load_protocol_function(plan.inputs.source, plan.inputs.filename, plan.function)
+    result = run_async(ProtocolRun(function, built.arguments, built.machines, built.deck).execute())
+    return built, result
+
+
 def _plan_and_run(run_async, catalog, inventory, name, parameters=None):
-    source = (DEMOS / name).read_text()
-    prepared = prepare_run(source, None, parameters or {}, catalog, filename=name, inventory=inventory)
-    try:
-        result = run_async(ProtocolRun(prepared.function, prepared.arguments, prepared.machines,
-                                       prepared.deck).execute())
-    finally:
-        prepared.release()
-    return prepared, result
+    plan = _plan(catalog, inventory, (DEMOS / name).read_text(), parameters, filename=name)
+    built, result = _run(run_async, catalog, inventory, plan)
+    return plan, built, result
 
 
 @pytest.mark.parametrize("demo", [entry["file"] for entry in INDEX])
 def test_demo_plans_and_completes(run_async, plr_catalog, inventory, demo):
-    prepared, result = _plan_and_run(run_async, plr_catalog, inventory, demo,
-                                     {"seconds": 0.01} if demo == "incubation.py" else None)
+    plan, _, result = _plan_and_run(run_async, plr_catalog, inventory, demo,
+                                    {"seconds": 0.01} if demo == "incubation.py" else None)
     assert result.status == "completed", result.error
     commands = [e["command"] for e in result.events if e["type"] == "command"]
     if demo in EXPECTED_COMMANDS:
@@ -54,21 +64,20 @@ def test_demo_plans_and_completes(run_async, plr_catalog, inventory, demo):
     else:
         assert {"lock_plate", "set_temperature", "start_shaking", "stop_shaking", "unlock_plate"} <= set(commands)
     # Every machine parameter resolved to a registered (simulated) machine of its kind.
-    for name, entry in prepared.plan["parameters"].items():
+    for name, entry in plan.to_dict()["parameters"].items():
         if entry["kind"] == "machine":
             assert entry["asset"] and "simulated" in entry["asset"]
             assert entry["backend"].rsplit(".", 1)[-1].endswith(("ChatterboxBackend", "Simulator"))
-    # Reservations were held for the run and are all released now.
-    held = inventory.reservations(run_id=prepared.run_id)
-    assert held and all(r.status != "active" for r in held)
+    # Planning reserves nothing: a run reserves when it starts (see test_runs_service).
+    assert inventory.reservations() == []
 
 
 def test_serial_dilution_moves_the_volumes_it_should(run_async, plr_catalog, inventory):
-    prepared, result = _plan_and_run(run_async, plr_catalog, inventory, "serial_dilution.py",
-                                     {"volume": 40.0, "columns": 4})
+    plan, built, result = _plan_and_run(run_async, plr_catalog, inventory, "serial_dilution.py",
+                                        {"volume": 40.0, "columns": 4})
     assert result.status == "completed"
-    plate = prepared.arguments["plate"]
-    start = prepared.plan["parameters"]["plate"]["contents"]["volume_per_well_ul"]
+    plate = built.arguments["plate"]
+    start = plan.to_dict()["parameters"]["plate"]["contents"]["volume_per_well_ul"]
     assert start == pytest.approx(200.0)
     # Columns 2-4 get 40 uL diluent, then 40 uL moves down the series: column 1 loses 40,
     # columns 2-3 gain 40 - 40 + 40, column 4 gains 80; columns 5+ are untouched.
@@ -77,41 +86,41 @@ def test_serial_dilution_moves_the_volumes_it_should(run_async, plr_catalog, inv
         for row in "ABCDEFGH":
             assert plate.get_well(f"{row}{column}").tracker.get_used_volume() == pytest.approx(volume)
     assert result.value == [1.0, 2.0, 4.0, 8.0]
-    tips = prepared.arguments["tips"]
+    tips = built.arguments["tips"]
     assert [tips.get_item(f"{row}1").has_tip() for row in "AH"] == [True, True]  # dropped back
-    assert prepared.plan["untracked"] == []
+    assert plan.untracked == []
 
 
 def test_without_inventory_labware_runs_untracked_and_is_marked_unknown(run_async, plr_catalog):
     empty = InventoryStore(":memory:")
-    prepared, result = _plan_and_run(run_async, plr_catalog, empty, "stamp_96.py")
-    assert sorted(prepared.plan["untracked"]) == ["destination", "source", "tips"]
+    plan, _, result = _plan_and_run(run_async, plr_catalog, empty, "stamp_96.py")
+    assert sorted(plan.untracked) == ["destination", "source", "tips"]
     assert result.status == "completed"
-    assert prepared.plan["parameters"]["source"]["asset"] is None
+    assert plan.to_dict()["parameters"]["source"]["asset"] is None
     empty.close()
 
 
 def test_bad_values_and_unknown_parameters_are_named(plr_catalog, inventory):
     source = (DEMOS / "serial_dilution.py").read_text()
     with pytest.raises(PlanError, match="'volume' must be float"):
-        prepare_run(source, None, {"volume": "lots"}, plr_catalog, inventory=inventory)
+        _plan(plr_catalog, inventory, source, {"volume": "lots"})
     with pytest.raises(PlanError, match="no parameter"):
-        prepare_run(source, None, {"speed": 3}, plr_catalog, inventory=inventory)
+        _plan(plr_catalog, inventory, source, {"speed": 3})
     with pytest.raises(PlanError, match="no protocol 'nope'"):
-        prepare_run(source, "nope", {}, plr_catalog, inventory=inventory)
+        _plan(plr_catalog, inventory, source, function="nope")
 
 
 def test_a_file_that_does_not_parse_is_a_plan_error_with_position(plr_catalog, inventory):
     # Native LibCST blames the line after the bad token; the pure parser the bad line itself.
     with pytest.raises(PlanError, match=r"line [23], column \d+"):
-        prepare_run("x = 1\ndef broken(:\n", None, {}, plr_catalog, inventory=inventory)
+        _plan(plr_catalog, inventory, "x = 1\ndef broken(:\n")
 
 
 def test_plan_without_reserving_leaves_the_inventory_free(plr_catalog, inventory):
     source = (DEMOS / "stamp_96.py").read_text()
-    prepared = prepare_run(source, None, {}, plr_catalog, inventory=inventory, reserve=False)
-    assert inventory.reservations(run_id=prepared.run_id) == []
-    assignment = prepared.plan["assignment"]["assignments"]
+    plan = _plan(plr_catalog, inventory, source)
+    assert inventory.reservations() == []
+    assignment = plan.assignment["assignments"]
     assert {a["requirement"] for a in assignment} == {"tips", "source", "destination"}
     assert all(a["reasons"] for a in assignment)
 
@@ -123,20 +132,17 @@ def test_labware_fixed_to_an_inventory_item_is_laid_out_and_filled_as_that_item(
     plate_id = inventory.add_labware("held plate", other, remaining_volume_ul=96 * 200.0)
     lh_id = next(a.id for a in inventory.assets(kind="machine") if a.machine_kind == "liquid_handler")
     source = (DEMOS / "serial_dilution.py").read_text()
-    prepared = prepare_run(source, None, {"columns": 3}, plr_catalog, filename="serial_dilution.py",
-                           inventory=inventory, reserve=False, assigned={"plate": plate_id, "lh": lh_id})
-    try:
-        plate = prepared.plan["parameters"]["plate"]
-        assert plate["asset_id"] == plate_id and plate["placement"]["resource"] == other
-        assert plate["reasons"] == ["held for this run by the schedule"]
-        assert prepared.plan["parameters"]["lh"]["reasons"] == ["held for this run by the schedule"]
-        # the item holds 19.2 mL in all, spread over its 96 wells
-        assert prepared.arguments["plate"].get_well("A1").tracker.get_used_volume() == pytest.approx(200.0)
-        result = run_async(ProtocolRun(prepared.function, prepared.arguments, prepared.machines,
-                                       prepared.deck).execute())
-        assert result.status == "completed", result.error
-    finally:
-        prepared.release()
+    plan = _plan(plr_catalog, inventory, source, {"columns": 3}, filename="serial_dilution.py",
+                 assigned={"plate": plate_id, "lh": lh_id})
+    document = plan.to_dict()["parameters"]
+    plate = document["plate"]
+    assert plate["asset_id"] == plate_id and plate["placement"]["resource"] == other
+    assert plate["reasons"] == ["held for this run by the schedule"]
+    assert document["lh"]["reasons"] == ["held for this run by the schedule"]
+    built, result = _run(run_async, plr_catalog, inventory, plan)
+    # the item holds 19.2 mL in all, spread over its 96 wells (before the run moved any)
+    assert plate["contents"] == {"volume_per_well_ul": 200.0}
+    assert result.status == "completed", result.error
     # Nothing was reserved by the plan itself (the schedule holds these).
     assert inventory.reservations() == []
 
@@ -144,7 +150,7 @@ def test_labware_fixed_to_an_inventory_item_is_laid_out_and_filled_as_that_item(
 def test_assets_fixed_by_the_caller_must_exist_and_fit_a_parameter(plr_catalog, inventory):
     source = (DEMOS / "serial_dilution.py").read_text()
     with pytest.raises(PlanError, match=r"plate: asset 999999") as error:
-        prepare_run(source, None, {}, plr_catalog, inventory=inventory, assigned={"plate": 999999})
+        _plan(plr_catalog, inventory, source, assigned={"plate": 999999})
     with pytest.raises(PlanError, match="volume: is not a machine or labware parameter"):
-        prepare_run(source, None, {}, plr_catalog, inventory=inventory, assigned={"volume": 1})
+        _plan(plr_catalog, inventory, source, assigned={"volume": 1})
     assert error.value.problems[0]["parameter"] == "plate"

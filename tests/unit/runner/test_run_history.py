@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 
-import pytest
-
-from browser_runtime.runner import page_api
+from browser_runtime.page import runs
 from browser_runtime.runner.history import RunHistory
 
 WEIGH_TWICE = '''
@@ -21,32 +19,20 @@ async def weigh(scale: Scale, times: int = 2) -> dict:
 '''
 
 
-@pytest.fixture
-def page_database(tmp_path, monkeypatch, plr_catalog):
-    monkeypatch.setattr(page_api, "DATABASE", str(tmp_path / "page.sqlite"))
-    monkeypatch.setattr(page_api, "_history", None)
-    monkeypatch.setattr(page_api, "_inventory_store", None)
-    monkeypatch.setattr(page_api, "_catalog", lambda: plr_catalog)
-    return tmp_path / "page.sqlite"
-
-
-def test_waiting_on_a_run_that_already_ended_returns_its_value(page_database, run_async):
+def test_waiting_on_a_run_that_already_ended_returns_its_value(page_session, run_async):
     async def scenario():
-        try:
-            started = await page_api.start(WEIGH_TWICE, parameters={"times": 3})
-            live = await page_api.wait(started["runId"])
-            await asyncio.sleep(0)
-            assert page_api.active() == []  # ended: the next wait reads the stored run
-            return live, await page_api.wait(started["runId"])
-        finally:
-            page_api._inventory_store.close()  # on the thread that opened it
+        started = runs.start(page_session, source=WEIGH_TWICE, parameters={"times": 3})
+        live = await runs.wait(page_session, started["runId"])
+        await asyncio.sleep(0)
+        assert runs.active(page_session) == []  # ended: the next wait reads the stored run
+        return live, await runs.wait(page_session, started["runId"])
 
     live, stored = run_async(scenario())
     assert live["status"] == "completed", live["error"]
     assert live["value"] == {"weights": [0.0, 0.0, 0.0], "times": 3}
     for key in ("status", "value", "error", "events", "plan", "run_id"):
         assert stored[key] == live[key], key
-    assert page_api.get(live["run_id"])["value"] == live["value"]
+    assert runs.get(page_session, live["run_id"])["value"] == live["value"]
 
 
 def test_a_history_written_before_values_were_kept_gains_the_column(tmp_path):

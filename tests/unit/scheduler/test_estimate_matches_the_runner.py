@@ -7,7 +7,10 @@ import json
 import pytest
 
 from browser_runtime.runner import ProtocolRun
-from browser_runtime.runner.plan import prepare_run
+from browser_runtime.runner.materialize import materialize
+from browser_runtime.runner.planner import Planner
+from browser_runtime.runner.plans import PlanInputs
+from browser_runtime.runner.run import load_protocol_function
 from browser_runtime.scheduler import DurationModel, EstimateError, estimate_protocol
 
 from .conftest import DEMOS
@@ -51,9 +54,10 @@ async def forever(hs: HeaterShaker):
 def test_estimate_has_the_commands_of_a_simulated_run_in_order(run_async, plr_catalog, demo):
     source = (DEMOS / demo).read_text()
     parameters = PARAMETERS.get(demo, {})
-    prepared = prepare_run(source, None, parameters, plr_catalog, filename=demo)
-    actual = run_async(ProtocolRun(prepared.function, prepared.arguments, prepared.machines,
-                                   prepared.deck).execute())
+    plan = Planner(plr_catalog).plan(PlanInputs(source=source, filename=demo, parameters=parameters))
+    built = materialize(plan, plr_catalog)
+    function = load_protocol_function(source, demo, plan.function)
+    actual = run_async(ProtocolRun(function, built.arguments, built.machines, built.deck).execute())
     assert actual.status == "completed", actual.error
     ran = [(e["machine"], e["command"]) for e in actual.events if e["type"] == "command"]
 

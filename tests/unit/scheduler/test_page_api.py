@@ -1,31 +1,34 @@
-"""The worker's schedule API: requests from protocol source, placement, execution in simulation.
-
-Each test runs as one coroutine (on CPython ``run_async`` uses a thread of its own, and a
-SQLite connection stays in the thread that opened it), with the page's book on a real file."""
+"""The page's schedule area: requests from protocol source, placement, execution in simulation."""
 
 from __future__ import annotations
 
 import pytest
 
-from browser_runtime.inventory import InventoryStore
-from browser_runtime.inventory.demo import seed_demo_inventory
-from browser_runtime.scheduler import RequestError, ScheduleBook, page_api
+from browser_runtime.page import schedule as page_api
+from browser_runtime.scheduler import RequestError
 
 from .conftest import DEMOS
 
 
-@pytest.fixture
-def open_book(monkeypatch, tmp_path, plr_catalog):
-    def open_book() -> None:
-        inventory = InventoryStore(tmp_path / "page.sqlite")
-        seed_demo_inventory(inventory)
-        book = ScheduleBook(inventory, catalog=plr_catalog)
-        machines = {a.name: a.id for a in inventory.assets(kind="machine")}
-        book.add_workcell("Alpha", [machines["STARlet (simulated)"], machines["Plate reader (simulated)"]])
-        book.add_workcell("Bravo", [machines["STARlet 2 (simulated)"]])
-        monkeypatch.setattr(page_api, "_book", book)
+class _Area:
+    """The area's functions with the session bound, as the page's door calls them."""
 
-    monkeypatch.setattr(page_api, "_catalog", lambda: plr_catalog)
+    def __init__(self, session):
+        self.session = session
+
+    def __getattr__(self, name):
+        function = getattr(page_api, name)
+        return lambda *args, **kwargs: function(self.session, *args, **kwargs)
+
+
+@pytest.fixture
+def open_book(page_session):
+    def open_book() -> _Area:
+        machines = {a.name: a.id for a in page_session.inventory.assets(kind="machine")}
+        page_session.book.add_workcell("Alpha", [machines["STARlet (simulated)"], machines["Plate reader (simulated)"]])
+        page_session.book.add_workcell("Bravo", [machines["STARlet 2 (simulated)"]])
+        return _Area(page_session)
+
     return open_book
 
 
@@ -33,7 +36,7 @@ def test_a_request_from_source_gets_its_needs_and_estimate(run_async, open_book)
     source = (DEMOS / "elisa_read.py").read_text()
 
     async def scenario():
-        open_book()
+        page_api = open_book()
         placed = await page_api.submit([{"id": "elisa", "source": source, "filename": "elisa_read.py", "priority": 2},
                                    {"id": "stamp", "source": (DEMOS / "stamp_96.py").read_text()}])
         return placed, page_api.schedule()["runs"], await page_api.estimate(source, filename="elisa_read.py")
@@ -49,7 +52,7 @@ def test_a_request_from_source_gets_its_needs_and_estimate(run_async, open_book)
 
 def test_execute_runs_a_scheduled_run_and_releases_its_reservations(run_async, open_book):
     async def scenario():
-        open_book()
+        page_api = open_book()
         await page_api.submit([{"id": "stamp", "source": (DEMOS / "stamp_96.py").read_text()}])
         outcome = await page_api.execute("stamp")
         released = page_api.reservations(run_id="stamp")
@@ -73,7 +76,7 @@ def test_execute_runs_a_scheduled_run_and_releases_its_reservations(run_async, o
 
 def test_bad_requests_name_the_request_and_write_nothing(run_async, open_book):
     async def scenario():
-        open_book()
+        page_api = open_book()
         with pytest.raises(RequestError, match=r"requests\[1\]\.duration_s: is required"):
             await page_api.submit([{"id": "ok", "protocol": "p", "duration_s": 5}, {"id": "x", "protocol": "p"}])
         with pytest.raises(RequestError, match="non-empty list"):
@@ -85,7 +88,7 @@ def test_bad_requests_name_the_request_and_write_nothing(run_async, open_book):
 
 def test_workcells_and_machines_listing(run_async, open_book):
     async def scenario():
-        open_book()
+        page_api = open_book()
         return page_api.machines(), page_api.workcells(), page_api.remove_workcell("Bravo"), page_api.workcells()
 
     machines, before, removed, after = run_async(scenario())

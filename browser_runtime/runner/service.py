@@ -1,0 +1,214 @@
+"""Runs: the one way a protocol run is planned, started, watched, cancelled and remembered.
+
+Used by the page (a run from the workbench or the API), by scheduled runs (on exactly the
+assets the schedule holds) and by runs of the lab's shared schedule. ``start`` takes a plan
+the user saw (by id; a stale or unknown one is refused) or plans at once; it reserves the
+plan's items and records the run in one transaction, and returns before any of the
+protocol's code runs. The run goes on as an asyncio task whose events are handed to
+``emit`` as they happen. Whatever the ending, reservations are released and the run is stored
+with its events. A simulated run holds no hardware grant, so its code can't reach a device.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from browser_runtime.runner.events import EventLog
+from browser_runtime.runner.history import RunHistory
+from browser_runtime.runner.plans import Plan, PlanError, PlanInputs, StalePlan
+from browser_runtime.runner.run import ProtocolRun, ProtocolSource
+from browser_runtime.webbridge import grants
+
+__all__ = ["ActiveRun", "Runs"]
+
+#: ``emit(channel, payload)``: where run events go (the page's worker posts them to the page).
+EventSink = Callable[[str, Any], None]
+_KEPT_PLANS = 64
+
+
+@dataclass
+class ActiveRun:
+    run_id: str
+    task: asyncio.Task[dict[str, Any]]
+    protocol: str
+    plan: Plan
+    simulate: bool
+
+
+@dataclass
+class Runs:
+    """Plans and runs against one catalog, inventory and history."""
+
+    catalog: Callable[[], Any]
+    inventory: Any
+    history: RunHistory
+    emit: EventSink = lambda channel, payload: None
+    #: Called with a finished run's objects (machines, deck, labware), e.g. to put them in the REPL.
+    on_finished: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    _plans: OrderedDict[str, Plan] = field(default_factory=OrderedDict)
+    _active: dict[str, ActiveRun] = field(default_factory=dict)
+
+    # ---- plans ------------------------------------------------------------------------------
+
+    def plan(self, inputs: PlanInputs) -> Plan:
+        """A plan the user can look at and then run by its id (nothing is reserved yet)."""
+        from browser_runtime.runner.planner import Planner
+        from browser_runtime.webbridge.grants import sandboxed
+
+        with sandboxed("planning"):
+            plan = Planner(self.catalog(), self.inventory).plan(inputs)
+        self._plans[plan.plan_id] = plan
+        while len(self._plans) > _KEPT_PLANS:
+            self._plans.popitem(last=False)
+        return plan
+
+    def forget_plans(self) -> None:
+        """Plans made against a database that was replaced are no plans any more."""
+        self._plans.clear()
+
+    def planned(self, plan_id: str, inputs: PlanInputs | None = None) -> Plan:
+        """The plan ``plan_id`` names, if it is still what ``inputs`` would give; else ``StalePlan``."""
+        from browser_runtime.inventory.store import utcnow
+        from browser_runtime.runner.planner import DEFAULT_WINDOW
+
+        plan = self._plans.get(plan_id)
+        if plan is None:
+            raise StalePlan(f"no plan {plan_id!r} (plans live until the page reloads): plan again",
+                            [{"field": "plan_id", "message": "unknown"}])
+        if utcnow() - plan.created_at > DEFAULT_WINDOW:
+            raise StalePlan(f"plan {plan_id} was made at {plan.created_at:%H:%M}, over an hour ago: plan again",
+                            [{"field": "plan_id", "message": "expired"}])
+        if inputs is not None and inputs.digest() != plan.digest:
+            changed = inputs.differences(plan.inputs)
+            raise StalePlan(f"plan {plan_id} is stale: changed since it was made: {'; '.join(changed)}; "
+                            "plan again to see what would run", [{"field": c, "message": "changed"} for c in changed])
+        return plan
+
+    # ---- runs -------------------------------------------------------------------------------
+
+    def start(self, *, plan_id: str | None = None, inputs: PlanInputs | None = None,
+              run_id: str | None = None, reserve: bool = True,
+              on_end: Callable[[dict[str, Any]], None] | None = None,
+              gate: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+        """Start a run of a plan (``plan_id``, checked against ``inputs`` when given) or of a plan
+        made now from ``inputs``. Returns ``{runId, protocol, plan}`` before the protocol runs;
+        ``gate`` is awaited before it does (the page: until the reply to ``start`` is sent)."""
+        from browser_runtime.inventory import TimeWindow
+        from browser_runtime.inventory.store import ReservationConflict, utcnow
+        from browser_runtime.runner.materialize import materialize
+        from browser_runtime.runner.planner import DEFAULT_WINDOW
+
+        if plan_id is not None:
+            plan = self.planned(plan_id, inputs)
+        elif inputs is not None:
+            plan = self.plan(inputs)
+        else:
+            raise PlanError("start needs a plan id or the run's inputs")
+        simulate = plan.inputs.simulate
+        if not simulate and not plan.machines:
+            raise PlanError("a hardware run needs machines on devices; this protocol has none")
+        grant = None if simulate else self._hardware_grant()
+        run_id = run_id or uuid.uuid4().hex[:12]
+        if run_id in self._active:
+            raise PlanError(f"run {run_id} is running already")
+        built = materialize(plan, self.catalog(), self.inventory)
+        changed = [f"{name}: planned with {plan.labware[name].contents}, now {contents}"
+                   for name, contents in built.contents.items()
+                   if plan.labware[name].asset_id is not None and contents != plan.labware[name].contents]
+        if changed:
+            raise StalePlan("the plan is stale: its labware changed since it was made: " + "; ".join(changed)
+                            + "; plan again", [{"field": c.split(":")[0], "message": "changed"} for c in changed])
+        document = {**plan.to_dict(), "run_id": run_id}
+        window = TimeWindow(utcnow(), utcnow() + DEFAULT_WINDOW)
+        # The record and the reservations are written together: a reload can never leave a
+        # hold without the run that explains it (recover() releases the holds of cut-short runs).
+        try:
+            with self.history.database.transaction():
+                self.history.started(run_id, protocol=plan.protocol, function=plan.function,
+                                     filename=plan.inputs.filename, source=plan.inputs.source,
+                                     parameters=plan.inputs.parameters, plan=document, simulate=simulate)
+                asset_ids = plan.asset_ids() if reserve and self.inventory is not None else []
+                if asset_ids:
+                    self.inventory.reserve(run_id, asset_ids, window)
+        except ReservationConflict as conflict:
+            raise StalePlan(f"the plan is stale: {conflict}; plan again", [
+                {"field": "reservation", "message": message} for message in conflict.conflicts]) from None
+
+        log = EventLog(listener=lambda event: self.emit("run", {"runId": run_id, "event": event}))
+        run = ProtocolRun(ProtocolSource(plan.inputs.source, plan.inputs.filename, plan.function),
+                          built.arguments, machines=built.machines, deck=built.deck, log=log,
+                          filename=plan.inputs.filename)
+
+        async def execute() -> dict[str, Any]:
+            try:
+                if gate is not None:
+                    await gate()
+                result = (await run.execute()).as_dict()
+            finally:
+                if reserve and self.inventory is not None:
+                    self.inventory.release(run_id, "run ended")
+            result.update(run_id=run_id, plan=document)
+            self.history.finished(run_id, result)
+            self._active.pop(run_id, None)
+            for listener in self.on_finished:
+                listener({**built.arguments, "deck": built.deck})
+            if on_end is not None:
+                on_end(result)
+            return result
+
+        # The task runs in a context of its own: a simulation with no grant at all, a hardware
+        # run with the grant of the caller that named its devices.
+        context = contextvars.copy_context()
+        if simulate:
+            context.run(grants.enter, None, f"a simulated run (run {run_id})")
+        else:
+            context.run(grants.enter, grant, None)
+        task = context.run(asyncio.ensure_future, execute())
+        self._active[run_id] = ActiveRun(run_id, task, plan.protocol, plan, simulate)
+        return {"runId": run_id, "protocol": plan.protocol, "plan": document}
+
+    @staticmethod
+    def _hardware_grant() -> Any:
+        grant = grants.current()
+        if grant is None:
+            raise PlanError("a hardware run needs its devices granted: start it through the page "
+                            "(labwright.start with simulate: false), which grants the devices it names")
+        return grant
+
+    async def wait(self, run_id: str) -> dict[str, Any]:
+        active = self._active.get(run_id)
+        if active is not None:
+            return await asyncio.shield(active.task)
+        record = self.history.get(run_id)
+        if record is None:
+            raise LookupError(f"no run {run_id!r}")
+        return {key: record[key] for key in ("run_id", "status", "duration_ms", "error", "value", "plan")} | {
+            "events": record["events"] or []}
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        active = self._active.get(run_id)
+        if active is None:
+            record = self.history.get(run_id)
+            if record is None:
+                raise LookupError(f"no run {run_id!r}")
+            return {"runId": run_id, "cancelled": False, "status": record["status"]}
+        active.task.cancel()  # the run's own handler turns this into status "cancelled"
+        return {"runId": run_id, "cancelled": True}
+
+    def active(self) -> list[dict[str, Any]]:
+        return [{"runId": run.run_id, "protocol": run.protocol, "simulate": run.simulate}
+                for run in self._active.values()]
+
+    def recover(self) -> list[str]:
+        """Runs a reload or crash cut short: marked interrupted, their reservations released."""
+        run_ids = self.history.mark_interrupted()
+        if self.inventory is not None:
+            for run_id in run_ids:
+                self.inventory.release(run_id, "interrupted: the page closed or reloaded while it ran")
+        return run_ids
