@@ -136,7 +136,7 @@ def _problem(error: Exception) -> ApiError:
 
 def _errors() -> tuple[type[Exception], ...]:
     from browser_runtime.inventory import InventoryError
-    from browser_runtime.runner.plan import PlanError
+    from browser_runtime.runner.plans import PlanError
     from browser_runtime.scheduler import RequestError, ScheduleError
 
     return (ScheduleError, RequestError, PlanError, InventoryError, ValueError, LookupError)
@@ -157,7 +157,7 @@ async def submit(request: Request) -> JSONResponse:
     body = await schemas.read_json(request, SUBMIT, request.app.state.settings.max_body_bytes)
     expected = _if_match(request)
     book = await _book(request)
-    from browser_runtime.scheduler.page_api import request_from_document
+    from browser_runtime.scheduler.submission import request_from_document
 
     try:
         built = [await request_from_document(item, book.catalog, f"requests[{index}]")

@@ -56,3 +56,15 @@ def plr_catalog():
     if not path.exists():
         pytest.fail("build/catalog/catalog.json is missing: run `python3 scripts/setup.py`")
     return Catalog(json.loads(path.read_text()))
+
+
+@pytest.fixture
+def page_session(plr_catalog):
+    """A page session as the worker builds one (database in memory), with the prebuilt catalog."""
+    from browser_runtime.page.session import PageSession
+    from browser_runtime.storage import Database
+
+    session = PageSession.open(Database.in_memory())
+    session.catalog_loader.use(plr_catalog.document)
+    yield session
+    session.database.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from browser_runtime.webbridge.grants import DeviceAccessDenied, Grant
 from browser_runtime.webbridge.install import InstallReport, install, installed, uninstall
 from browser_runtime.webbridge.transport import (
     OPS,
@@ -19,6 +20,8 @@ from browser_runtime.webbridge.transport import (
 
 __all__ = [
     "OPS",
+    "DeviceAccessDenied",
+    "Grant",
     "DeviceAmbiguousError",
     "DeviceDisconnectedError",
     "DeviceNotFoundError",

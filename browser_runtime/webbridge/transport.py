@@ -75,19 +75,24 @@ class IOProtocolError(WebBridgeError):
     """The request was malformed or the device is not in a state to serve it."""
 
 
-_ERRORS: dict[str, type[WebBridgeError]] = {
+_ERRORS: dict[str, type[WebBridgeError] | None] = {
     "NotFound": DeviceNotFoundError,
     "Ambiguous": DeviceAmbiguousError,
     "Disconnected": DeviceDisconnectedError,
     "Timeout": DeviceTimeoutError,
     "InvalidState": IOProtocolError,
+    "AccessDenied": None,  # DeviceAccessDenied (grants.py), resolved in error_for
     "BadRequest": IOProtocolError,
     "DeviceError": WebBridgeError,
 }
 
 
 def error_for(error_type: str, message: str) -> WebBridgeError:
-    return _ERRORS.get(error_type, WebBridgeError)(message)
+    if error_type == "AccessDenied":
+        from browser_runtime.webbridge.grants import DeviceAccessDenied
+
+        return DeviceAccessDenied(message)
+    return (_ERRORS.get(error_type) or WebBridgeError)(message)
 
 
 class Transport(Protocol):
@@ -163,6 +168,7 @@ def set_transport(transport: Transport | None) -> None:
 
 
 def get_transport() -> Transport:
+    """The transport, behind the grant check: every request carries the caller's grant token."""
     global _transport
     if _transport is None:
         from browser_runtime import IN_PYODIDE
@@ -173,5 +179,29 @@ def get_transport() -> Transport:
                 "(Pyodide in the page); elsewhere call set_transport() first"
             )
         _transport = PageTransport()
-    return _transport
+    return _Granted(_transport)
+
+
+# Operations that touch no device (listing what the page was granted) need no grant.
+_UNGUARDED = frozenset({OPS.list})
+
+
+class _Granted:
+    """A transport that adds the caller's grant to each request, and refuses one without it."""
+
+    def __init__(self, inner: Transport) -> None:
+        self._inner = inner
+
+    def _args(self, op: str, args: dict[str, Any]) -> dict[str, Any]:
+        if op in _UNGUARDED:
+            return args
+        from browser_runtime.webbridge.grants import require
+
+        return {**args, "grant": require(op, args)}
+
+    async def request(self, op: str, args: dict[str, Any], timeout: float | None) -> Any:
+        return await self._inner.request(op, self._args(op, args), timeout)
+
+    def request_sync(self, op: str, args: dict[str, Any], timeout: float | None) -> Any:
+        return self._inner.request_sync(op, self._args(op, args), timeout)
 

@@ -94,11 +94,7 @@ def test_cancel_stops_the_run_and_releases_reservations(page, server_url):
     result = page.evaluate("(id) => window.labwright.wait(id)", run_id)
     assert result["status"] == "cancelled"
     assert [c for _, c in commands(result)][-1] == "stop"  # stopped on the way out
-    held = page.evaluate(
-        """(id) => window.labwright.runPython(
-        `from browser_runtime.runner import page_api\\n[r.status for r in page_api._inventory().reservations(run_id='${id}')]`)""",
-        run_id,
-    )
+    held = [r["status"] for r in page.evaluate("(id) => window.labwright.schedule.reservations({run_id: id})", run_id)]
     assert "active" not in held and "released" in held
 
 

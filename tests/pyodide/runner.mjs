@@ -20,6 +20,15 @@ const pyodide = await loadPyodide({ indexURL });
 // The worker's global that browser_runtime.worker.emit posts events to (web/worker.js forwards
 // them to the page); no page here, so events reach only the listeners registered in Python.
 globalThis.labwrightEmit = () => {};
+// What web/worker.js offers browser_runtime.worker for saving the page's data: here nothing is
+// saved between runs (each test opens its own session), backups stay in memory.
+globalThis.labwrightSaveSoon = () => {};
+let backup = null;
+globalThis.labwrightBackups = {
+  put: async (image, label) => { backup = { image: new Uint8Array(image), label }; },
+  get: async () => backup,
+  clear: async () => { backup = null; },
+};
 
 function verified(file, sha256) {
   const bytes = fs.readFileSync(path.join(DIST, file));

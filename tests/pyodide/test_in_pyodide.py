@@ -22,6 +22,7 @@ PYODIDE_SUITES = [
     "tests/unit/inventory",
     "tests/unit/webbridge",
     "tests/unit/scheduler",
+    "tests/unit/storage",
 ]
 
 

@@ -1,0 +1,86 @@
+"""Area ``runs``: plans the user sees, runs of exactly those plans, their events and history."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from browser_runtime.page.session import PageSession
+from browser_runtime.runner.events import jsonable
+from browser_runtime.runner.plans import PlanError, PlanInputs
+
+__all__ = ["plan", "start", "wait", "cancel", "active", "history", "get", "inventory", "devices"]
+
+
+def _inputs(source: str, function: str | None, parameters: dict[str, Any] | None, deck: Any,
+            filename: str, simulate: bool, backends: dict[str, Any] | None) -> PlanInputs:
+    if not isinstance(source, str):
+        raise PlanError("source: the protocol's source text is required", [{"field": "source", "message": "missing"}])
+    if parameters is not None and not isinstance(parameters, dict):
+        raise PlanError("parameters: must be an object of parameter values",
+                        [{"field": "parameters", "message": "not an object"}])
+    if not simulate and backends is None:
+        raise PlanError(
+            "a hardware run (simulate: false) needs `backends`: for each machine parameter "
+            "{backend: 'pylabrobot...Backend', kwargs: {port: ...}}; the devices' settings are "
+            "those of 'Connect a device' (disconnect a device there first: the run opens it itself)",
+            [{"field": "backends", "message": "missing"}])
+    if simulate and backends:
+        raise PlanError("backends are for hardware runs: pass simulate: false with them",
+                        [{"field": "backends", "message": "given for a simulated run"}])
+    return PlanInputs(source=source, filename=filename, function=function, parameters=parameters or {},
+                      deck=deck, simulate=simulate, backends=backends if not simulate else None)
+
+
+def plan(session: PageSession, source: str, function: str | None = None,
+         parameters: dict[str, Any] | None = None, deck: Any = None, filename: str = "protocol.py",
+         simulate: bool = True, backends: dict[str, Any] | None = None) -> dict[str, Any]:
+    """How a run would be resolved (machines, deck, assignment, values), with a ``plan_id`` to run it by."""
+    return session.runs.plan(_inputs(source, function, parameters, deck, filename, simulate, backends)).to_dict()
+
+
+def start(session: PageSession, plan_id: str | None = None, source: str | None = None,
+          function: str | None = None, parameters: dict[str, Any] | None = None, deck: Any = None,
+          filename: str = "protocol.py", simulate: bool = True,
+          backends: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Start a run of the plan ``plan_id`` (refused if the inputs given differ from the plan's), or
+    plan and start at once from the inputs. Replies before any of the protocol's code runs."""
+    inputs = None if source is None else _inputs(source, function, parameters, deck, filename, simulate, backends)
+    return session.runs.start(plan_id=plan_id, inputs=inputs, gate=session.reply_sent)
+
+
+async def wait(session: PageSession, run_id: str) -> dict[str, Any]:
+    return await session.runs.wait(run_id)
+
+
+def cancel(session: PageSession, run_id: str) -> dict[str, Any]:
+    return session.runs.cancel(run_id)
+
+
+def active(session: PageSession) -> list[dict[str, Any]]:
+    return session.runs.active()
+
+
+def history(session: PageSession, limit: int = 50) -> list[dict[str, Any]]:
+    return session.history.list(limit)
+
+
+def get(session: PageSession, run_id: str) -> dict[str, Any]:
+    record = session.history.get(run_id)
+    if record is None:
+        raise LookupError(f"no run {run_id!r}")
+    return record
+
+
+def inventory(session: PageSession) -> list[dict[str, Any]]:
+    """Every asset with its consumable attributes (what plans are assigned from)."""
+    return [jsonable(dataclasses.asdict(asset)) for asset in session.inventory.assets()]
+
+
+def devices(session: PageSession, backends: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The devices a hardware run's backends will open, per machine parameter, for the page to grant:
+    ``[{port}]`` when the settings name a port (a granted port's name or a ``VVVV:PPPP`` id), else
+    the backend's USB ids from the catalog ``[{vid, pid}]``."""
+    from browser_runtime.runner.devices import device_selectors
+
+    return device_selectors(session.catalog, backends)
