@@ -23,22 +23,6 @@ function pyString(text) {
   return `'${String(text).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
 }
 
-// A setting as the backend's constructor gets it: Python literals (strings, numbers, True,
-// False, None) as JSON values; anything else (an expression) is refused with its name.
-function literalValue(name, text) {
-  const value = text.trim();
-  const quoted = /^(['"])((?:\\.|(?!\1)[^\\])*)\1$/.exec(value);
-  if (quoted) return quoted[2].replace(/\\(.)/g, (_, c) => ({ n: "\n", r: "\r", t: "\t", 0: "\0" })[c] ?? c);
-  if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(value)) return Number(value);
-  if (Object.hasOwn(PY_CONSTANTS, value)) return PY_CONSTANTS[value];
-  throw new Error(`setting ${name} = ${value} is not a plain Python value (a string, number, True, False or None)`);
-}
-const PY_CONSTANTS = { True: true, False: false, None: null };
-
-function snake(name) {
-  return name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toLowerCase().replace(/[^a-z0-9_]/g, "_");
-}
-
 function element(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -108,7 +92,6 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
   const store = loadStore();
   const save = () => localStorage.setItem(STORE_KEY, JSON.stringify(store));
   const rows = new Map(); // port manager name -> row state
-  const variables = new Set();
   let index = null;
 
   const status = element("small", { className: "picker-status" });
@@ -272,21 +255,6 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     return null;
   }
 
-  // The backend's constructor parameters, read in the worker from the real class.
-  async function signature(entry) {
-    const code = [
-      "import importlib, inspect, json",
-      `_cls = getattr(importlib.import_module(${pyString(entry.module)}), ${pyString(entry.name)})`,
-      "_params = [{'name': p.name, 'required': p.default is p.empty,",
-      "            'default': None if p.default is p.empty else repr(p.default),",
-      "            'annotation': None if p.annotation is p.empty else (p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, '__name__', str(p.annotation)))}",
-      "           for p in list(inspect.signature(_cls.__init__).parameters.values())[1:]",
-      "           if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]",
-      "type('_Json', (), {'__repr__': lambda self: json.dumps(_params)})()",
-    ].join("\n");
-    return JSON.parse(await labwright.runPython(code));
-  }
-
   async function chooseBackend(row, fqn, rememberedSettings = null) {
     row.backend = row.candidates?.find((entry) => entry.fqn === fqn) ?? null;
     row.settings.replaceChildren();
@@ -303,7 +271,7 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       row.line.textContent = `Line settings PLR's backend opens the port with (from the catalog): ${parts.join(", ") || "not stated"}`;
     }
     row.settings.dataset.loading = "true";
-    const parameters = await signature(entry);
+    const parameters = await labwright.devices.backendParameters(entry.fqn); // read in the worker from the class
     if (row.backend !== entry) return null; // another backend was chosen meanwhile
     delete row.settings.dataset.loading;
     for (const parameter of parameters) {
@@ -323,51 +291,39 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     return null;
   }
 
-  function variableFor(row) {
-    if (row.variable) return row.variable;
-    const base = `${snake(row.backend.frontend_kind ?? "device")}_backend`;
-    let name = base;
-    for (let n = 2; variables.has(name); n++) name = `${base}_${n}`;
-    variables.add(name);
-    row.variable = name;
-    return name;
+  // The row's settings as typed: {parameter: Python literal text}; the worker reads them.
+  function settingsOf(row) {
+    return Object.fromEntries(row.fields
+      .filter(({ parameter, input }) => input.value.trim() && input.value.trim() !== (parameter.default ?? ""))
+      .map(({ parameter, input }) => [parameter.name, input.value.trim()]));
   }
 
   async function connect(row) {
     if (!row.backend) return setState(row, "error", "choose a backend first");
     const missing = row.fields.filter(({ parameter, input }) => parameter.required && !input.value.trim()).map(({ parameter }) => parameter.name);
     if (missing.length) return setState(row, "error", `${missing.join(", ")} ${missing.length > 1 ? "are" : "is"} required`);
-    const args = row.fields
-      .filter(({ parameter, input }) => input.value.trim() && input.value.trim() !== (parameter.default ?? ""))
-      .map(({ parameter, input }) => `${parameter.name}=${input.value.trim()}`);
-    const variable = variableFor(row);
     const settings = Object.fromEntries(row.fields.map(({ parameter, input }) => [parameter.name, input.value]));
     store.devices[row.key] = { backend: row.backend.fqn, settings, connected: false };
     save();
     setState(row, "connecting");
-    const code = [
-      `from ${row.backend.module} import ${row.backend.name}`,
-      `${variable} = ${row.backend.name}(${args.join(", ")})`,
-      `await ${variable}.setup()`,
-    ].join("\n");
+    let connected;
     try {
-      const result = await labwright.repl.execute(code);
-      if (result.error) throw new Error(`${result.error.type}: ${result.error.message}`);
+      // The console holds the device from now on: the REPL and runPython can use it.
+      connected = await labwright.devices.connect(row.name, row.backend.fqn, settingsOf(row));
     } catch (err) {
-      // a backend that failed half-way releases the port it opened
-      labwright.repl.execute(`try:\n    await ${variable}.stop()\nexcept Exception:\n    pass`).catch(() => {});
-      return setState(row, "error", err.message);
+      return setState(row, "error", err.pythonMessage ?? err.message);
     }
+    row.variable = connected.variable;
     store.devices[row.key].connected = true;
     save();
-    row.element.dataset.variable = variable;
-    setState(row, "connected", `${row.backend.name} set up; in the REPL as ${variable}`);
+    row.element.dataset.variable = connected.variable;
+    setState(row, "connected", `${row.backend.name} set up; in the REPL as ${connected.variable}`);
   }
 
   async function disconnect(row, { remember = true, reason = "stopped" } = {}) {
     if (row.state !== "connected") return;
     setState(row, "connecting", "stopping");
-    const result = await labwright.repl.execute(`await ${row.variable}.stop()`).catch((err) => ({ error: { type: err.name, message: err.message } }));
+    const result = await labwright.devices.disconnect(row.name).then(() => ({}), (err) => ({ error: { type: err.pythonType ?? err.name, message: err.pythonMessage ?? err.message } }));
     if (remember && store.devices[row.key]) {
       store.devices[row.key].connected = false;
       save();
@@ -465,17 +421,11 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       .map((row) => ({ name: row.name, backend: row.backend.fqn, state: row.state }));
   }
 
-  // `{backend, kwargs}` as labwright.run's `backends` takes it, from the row's settings.
-  function runSpec(name) {
+  // `{backend, kwargs}` as labwright.run's `backends` takes it, from the row's settings (read by Python).
+  async function runSpec(name) {
     const row = rows.get(name);
     if (!row?.backend) throw new Error(`${name}: no backend chosen for it in "Connect a device"`);
-    const kwargs = {};
-    for (const { parameter, input } of row.fields) {
-      const text = input.value.trim();
-      if (!text || text === (parameter.default ?? "")) continue;
-      kwargs[parameter.name] = literalValue(`${parameter.name} of ${name}`, text);
-    }
-    return { backend: row.backend.fqn, kwargs };
+    return labwright.devices.runSpec(name, row.backend.fqn, settingsOf(row));
   }
 
   // A run opens its devices itself: a connected row stops its backend (the port is free) and

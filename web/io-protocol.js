@@ -1,7 +1,7 @@
 // The device IO message protocol between the Python worker and the page's port manager.
 // Both ends import this module: the worker sends IO_REQUEST, the page answers IO_REPLY.
 //
-//   worker -> page  {type: IO_REQUEST, id, op, args: {...}, timeout: ms | null}
+//   worker -> page  {type: IO_REQUEST, id, op, args: {..., grant: token}, timeout: ms | null}
 //   page -> worker  {type: IO_REPLY, id, ok: true, value}
 //                 | {type: IO_REPLY, id, ok: false, error: {type: ERRORS.*, message}}
 //
@@ -51,6 +51,7 @@ export const ERRORS = Object.freeze({
   invalidState: "InvalidState", // e.g. not open, already open
   badRequest: "BadRequest", // unknown operation or bad arguments
   device: "DeviceError", // the browser's device API failed (stall, babble, permission, ...)
+  accessDenied: "AccessDenied", // no hardware grant for the device (a simulation, a plan...): DeviceAccessDenied
 });
 
 // How long the worker waits beyond an operation's own timeout before failing it itself.

@@ -8,8 +8,15 @@
 //   labwright.onProgress(fn)         -> fn({stage, detail, fraction}) for every boot step
 import * as M from "./messages.js";
 
-export function createLabwright(workerURL = new URL("./worker.js", import.meta.url)) {
+//   `io` is the page's port manager (port-manager.js): it serves the worker's device IO, and its
+//   broker grants devices to the console (REPL, runPython, the device picker) and to hardware runs.
+export function createLabwright({ io = null, workerURL = new URL("./worker.js", import.meta.url) } = {}) {
   const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
+  io?.attach(worker);
+  // The console's grant (REPL, runPython, the device picker): it holds every device the user
+  // granted the page, except while a hardware run has borrowed one.
+  const consoleGrant = io ? io.broker.grant("console") : null;
+  if (consoleGrant) io.broker.holdsTheRest(consoleGrant);
   const pending = new Map();
   const progressListeners = new Set();
   const eventListeners = new Map(); // channel -> Set of listeners
@@ -20,6 +27,11 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
     rejectReady = reject;
   });
   ready.catch(() => {}); // a boot failure is reported through the page and to awaiters
+  // The page's data (one tab at a time has it open: see web/data-owner.js).
+  let resolveData;
+  const dataOpen = new Promise((resolve) => (resolveData = resolve));
+  const dataListeners = new Set();
+  const dataState = { state: "opening", detail: null, recovered: [] };
 
   const api = {
     ready,
@@ -30,13 +42,18 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       progressListeners.add(listener);
       return () => progressListeners.delete(listener);
     },
+    // Runs in the console's namespace (the REPL's), holding the console's devices.
     runPython(code) {
-      return request(M.OPS.runPython, { code });
+      return request(M.OPS.runPython, { code, grant: consoleGrant });
     },
-    // Low level: run a page API function in the worker (see browser_runtime/worker.py).
-    call(name, args = {}) {
-      return request(M.OPS.call, { name, args });
+    // Low level: run a page API function in the worker (see browser_runtime/page/door.py).
+    // `grant` is for calls that may drive devices (the console's, or a hardware run's).
+    call(name, args = {}, { grant = null } = {}) {
+      return request(M.OPS.call, { name, args, grant });
     },
+    // Where the page's data is: {state: opening | open | elsewhere | released | error, detail, recovered}.
+    data: null, // filled below
+    dataOpen,
     catalog: createCatalogApi(),
     // Planning and runs (see README): options = {function, parameters, deck, simulate: true, filename};
     // a hardware run is simulate: false with backends = {parameter: {backend: fqn, kwargs}}.
@@ -44,38 +61,47 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       await api.catalog.loaded;
       return api.call("protocols.analyze", { source, filename });
     },
+    // The plan a run would execute, with its `plan_id`: run exactly it with start(source, {planId, ...}).
     async plan(source, options = {}) {
       await api.catalog.loaded;
-      const { function: fn = null, parameters = {}, deck = null, filename = "protocol.py" } = options;
-      return api.call("runs.plan", { source, function: fn, parameters, deck, filename });
+      return api.call("runs.plan", planArgs(source, options));
     },
+    // options.planId: run that plan (refused as stale if the other options differ from what it was
+    // planned from); without it, plan and start at once. A hardware run (simulate: false) is granted
+    // the devices its backends name, borrowed from the console, given back when it ends.
     async start(source, options = {}) {
       await api.catalog.loaded;
-      const { function: fn = null, parameters = {}, deck = null, simulate = true, filename = "protocol.py", backends = null } = options;
-      return api.call("runs.start", { source, function: fn, parameters, deck, simulate, filename, backends });
+      const args = { plan_id: options.planId ?? null, ...planArgs(source, options) };
+      if (args.simulate) return api.call("runs.start", args);
+      const grant = await grantDevices(args.backends);
+      try {
+        const started = await api.call("runs.start", args, { grant });
+        grant.holder = `run ${started.runId}`;
+        api.wait(started.runId).catch(() => {}).finally(() => io.endGrant(grant));
+        return started;
+      } catch (err) {
+        await io?.endGrant(grant);
+        throw err;
+      }
     },
     wait: (runId) => api.call("runs.wait", { run_id: runId }),
     async run(source, options = {}) {
       const { runId } = await api.start(source, options);
       return api.wait(runId);
     },
-    cancel: (runId) => api.call("runs.cancel", { run_id: runId }),
+    // Cancel stops the protocol at its next await; a protocol busy without awaiting (the worker
+    // does not answer) is interrupted through the shared buffer.
+    cancel(runId) {
+      return interrupting(api.call("runs.cancel", { run_id: runId }));
+    },
     runs: {
       history: (limit = 50) => api.call("runs.history", { limit }),
       get: (runId) => api.call("runs.get", { run_id: runId }),
       active: () => api.call("runs.active"),
     },
     inventory: () => api.call("runs.inventory"),
-    data: {
-      export: () => api.call("data.export_database"),
-      import: (base64) => api.call("data.import_database", { base64_data: base64 }),
-      plans: () => api.call("data.saved_plans"),
-      savePlan: (name, source, options = {}, filename = "protocol.py") =>
-        api.call("data.save_plan", { name, source, options, filename }),
-      deletePlan: (name) => api.call("data.delete_plan", { name }),
-    },
     repl: {
-      execute: (code) => api.call("repl.execute", { code }),
+      execute: (code) => api.call("repl.execute", { code }, { grant: consoleGrant }),
       complete: (code, line = null, column = null) => api.call("repl.complete", { code, line, column }),
       signatures: (code, line = null, column = null) => api.call("repl.signatures", { code, line, column }),
       scope: () => api.call("repl.scope"),
@@ -83,13 +109,7 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       // Busy Python gets KeyboardInterrupt through the shared buffer; a statement waiting
       // at an await is cancelled by the worker.
       interrupt() {
-        const cancelling = api.call("repl.cancel");
-        // Still no answer: the worker is busy running Python, so interrupt it.
-        const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 150) : null;
-        return cancelling.finally(() => {
-          clearTimeout(timer);
-          if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);
-        });
+        return interrupting(api.call("repl.cancel"));
       },
     },
     // The schedule (browser_runtime.scheduler.page_api): labwright.schedule() is the whole
@@ -120,6 +140,32 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
       clearReservation: (reservationId, reason, expectedRevision = null) =>
         api.call("schedule.clear_reservation", { reservation_id: reservationId, reason, expected_revision: expectedRevision }),
     }),
+    // Devices: what the page was granted, who holds each (the console or a run), and the PLR
+    // backends connected on them (see page/devices.py).
+    devices: {
+      async list() {
+        return (await io.list()).map((device) => ({ ...device, holder: io.broker.holderOf(device.name) }));
+      },
+      owner: (name) => io.broker.holderOf(name),
+      hold(name) {
+        io.broker.give(consoleGrant, name);
+        return io.broker.holderOf(name);
+      },
+      release(name) {
+        io.broker.take(consoleGrant, name);
+        return io.broker.holderOf(name);
+      },
+      onChange: (listener) => io.broker.onChange(listener),
+      backendParameters: (fqn) => api.call("devices.backend_parameters", { fqn }),
+      // Set up `backend` on the device with `settings` ({parameter: literal text}); the console holds it.
+      async connect(name, backend, settings = {}) {
+        if (io.broker.holderOf(name) !== "console") io.broker.give(consoleGrant, name);
+        return api.call("devices.connect", { device: name, backend, settings }, { grant: consoleGrant });
+      },
+      disconnect: (name) => api.call("devices.disconnect", { device: name }, { grant: consoleGrant }),
+      connections: () => api.call("devices.connections"),
+      runSpec: (name, backend, settings = {}) => api.call("devices.run_spec", { device: name, backend, settings }),
+    },
     onRunEvent: (listener) => api.onEvent("run", listener),
     // fn(payload) for every event the worker posts on `channel` ("run", ...)
     onEvent(channel, listener) {
@@ -135,7 +181,7 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
     let loading = null;
     const catalogApi = {
       load() {
-        loading = ready.then(() =>
+        loading = ready.then(() => dataOpen).then(() =>
           api.call("catalog.load", { prebuilt: api.bootInfo.catalog && { url: api.bootInfo.catalog.url, sha256: api.bootInfo.catalog.sha256 } }),
         );
         return loading;
@@ -157,6 +203,58 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
     };
     return catalogApi;
   }
+
+  function planArgs(source, options) {
+    const { function: fn = null, parameters = {}, deck = null, filename = "protocol.py", simulate = true, backends = null } = options;
+    return { source, function: fn, parameters, deck, filename, simulate, backends };
+  }
+
+  // A grant for a hardware run: every device its backends name, borrowed from the console.
+  async function grantDevices(backends) {
+    if (!io) throw new Error("hardware runs need the page's port manager (createLabwright({io}))");
+    const selectors = await api.call("runs.devices", { backends: backends ?? {} });
+    const grant = io.broker.grant("a hardware run");
+    try {
+      for (const [parameter, wanted] of Object.entries(selectors)) {
+        const names = await io.resolve(wanted);
+        if (!names.length) {
+          const described = wanted.map((w) => w.port ?? `${w.vid.toString(16).padStart(4, "0")}:${w.pid.toString(16).padStart(4, "0")}`).join(" or ");
+          throw new Error(`${parameter}: no granted device is ${described}; connect it first`);
+        }
+        for (const name of names) io.broker.give(grant, name, { lend: true });
+      }
+    } catch (err) {
+      await io.endGrant(grant);
+      throw err;
+    }
+    return grant;
+  }
+
+  // Wait for `reply`; if the worker has not answered in 200 ms it is busy in Python: interrupt it.
+  function interrupting(reply) {
+    const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 200) : null;
+    return reply.finally(() => {
+      clearTimeout(timer);
+      if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);
+    });
+  }
+
+  api.data = Object.assign(dataState, {
+    onChange(listener) {
+      dataListeners.add(listener);
+      return () => dataListeners.delete(listener);
+    },
+    // Move the page's data to this tab (the tab that has it saves and lets go).
+    takeOver: () => request(M.OPS.takeOver, {}),
+    export: () => api.call("data.export_database"),
+    import: (base64) => api.call("data.import_database", { base64_data: base64 }),
+    undoImport: () => api.call("data.undo_import"),
+    canUndoImport: () => api.call("data.can_undo_import"),
+    plans: () => api.call("data.saved_plans"),
+    savePlan: (name, source, options = {}, filename = "protocol.py") =>
+      api.call("data.save_plan", { name, source, options, filename }),
+    deletePlan: (name) => api.call("data.delete_plan", { name }),
+  });
 
   function request(op, args) {
     const id = nextId++;
@@ -190,6 +288,12 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
         pending.clear();
         break;
       }
+      case M.DATA: {
+        Object.assign(dataState, { state: message.state, detail: message.detail, recovered: message.recovered ?? dataState.recovered });
+        if (message.state === "open") resolveData();
+        for (const listener of dataListeners) listener({ ...dataState });
+        break;
+      }
       case M.EVENT:
         for (const listener of eventListeners.get(message.channel) ?? []) listener(message.payload);
         break;
@@ -208,6 +312,7 @@ export function createLabwright(workerURL = new URL("./worker.js", import.meta.u
           error.traceback = message.error.traceback;
           error.pythonType = message.error.type;
           error.pythonMessage = message.error.message;
+          error.problems = message.error.problems ?? []; // [{parameter | field, message, ...}] of a PlanError
           waiter.reject(error);
         }
         break;

@@ -8,8 +8,9 @@ import { initScheduleView } from "./schedule-view.js";
 import { initDevices } from "./devices.js";
 import { initDevicePicker } from "./device-picker.js";
 
-window.labwrightPorts = initPortManager(); // before the worker starts: serves its device IO
-const labwright = createLabwright();
+// Wired here, explicitly: the port manager serves the worker's device IO and grants devices.
+window.labwrightPorts = initPortManager();
+const labwright = createLabwright({ io: window.labwrightPorts });
 window.labwright = labwright;
 window.labwrightDevices = initDevices();
 window.labwrightPicker = initDevicePicker(labwright, window.labwrightPorts);
@@ -41,6 +42,35 @@ labwright.onProgress((event) => {
   if (event.error) return;
   showStage(event.stage, event.fraction);
   status.textContent = `${STAGES[stageIndex[event.stage]]?.label ?? event.stage}: ${event.detail ?? ""}`;
+});
+
+// The page's data is open in one tab at a time: here, or elsewhere with a way to move it here.
+const elsewhere = document.getElementById("data-elsewhere");
+const elsewhereText = document.getElementById("data-elsewhere-text");
+const takeOverButton = document.getElementById("data-take-over");
+let dataMovedAway = false;
+labwright.data.onChange(({ state, detail }) => {
+  if (state === "released") dataMovedAway = true;
+  document.body.dataset.data = state;
+  elsewhere.hidden = !(state === "elsewhere" || state === "released" || state === "error");
+  if (state === "released") elsewhereText.textContent = `${detail ?? "Labwright's data was moved to another tab"}. Runs, plans and the inventory are there now.`;
+  else if (state === "error") elsewhereText.textContent = `Labwright's data could not be opened: ${detail}`;
+  else if (state === "elsewhere") elsewhereText.textContent = "Labwright is open in another tab of this browser: its data (runs, plans, inventory) can be open in one tab at a time.";
+  takeOverButton.disabled = state === "opening";
+  // Panels drawn from data this tab no longer has would show it stale: hide them until it is back.
+  for (const panel of document.querySelectorAll("main > section:not(#boot)")) {
+    if (state === "released") panel.hidden = true;
+  }
+});
+takeOverButton.addEventListener("click", async () => {
+  takeOverButton.disabled = true;
+  try {
+    await labwright.data.takeOver();
+    if (dataMovedAway) location.reload(); // the workbench was drawn from data another tab changed since
+  } catch (err) {
+    elsewhereText.textContent = `Could not take the data over: ${err.message}`;
+    takeOverButton.disabled = false;
+  }
 });
 
 labwright.ready.then(

@@ -2,6 +2,7 @@
 // and driven here, on the main thread, through navigator.serial / usb / hid. The worker reaches
 // it through the IO message protocol (io-protocol.js); the device picker asks it for state.
 import { ERRORS, IOError, IO_OPS, serveIO } from "./io-protocol.js";
+import { DeviceBroker } from "./device-broker.js";
 import { tokenFromFragment } from "./page-token.js";
 
 const EMPTY = new Uint8Array(0);
@@ -126,8 +127,14 @@ class OpenDevice {
   }
 }
 
+// Operations that open a device (checked against the grant once the device is known) and the
+// one that touches none; every other operation names an open handle.
+const OPENS = new Set([IO_OPS.serialOpen, IO_OPS.usbOpen, IO_OPS.hidOpen]);
+const UNGUARDED = new Set([IO_OPS.list]);
+
 export class PortManager {
-  constructor({ serial, usb, hid } = {}) {
+  constructor({ serial, usb, hid, broker } = {}) {
+    this.broker = broker ?? new DeviceBroker();
     const nav = globalThis.navigator ?? {};
     this.serial = serial === undefined ? nav.serial ?? null : serial;
     this.usb = usb === undefined ? nav.usb ?? null : usb;
@@ -172,6 +179,11 @@ export class PortManager {
   }
 
   async handle(op, args, timeout) {
+    // Device IO only for holders of a grant (device-broker.js): opens are checked once the
+    // device is found, everything else against the grant that opened the handle.
+    if (!UNGUARDED.has(op) && !OPENS.has(op)) {
+      this.broker.authorizeHandle(op, args.grant ?? null, args.handle, this.open.get(args.handle)?.name);
+    }
     const handlers = {
       [IO_OPS.list]: () => this.list(),
       [IO_OPS.serialOpen]: () => this.serialOpen(args, timeout),
@@ -212,9 +224,20 @@ export class PortManager {
     return device;
   }
 
-  register(device) {
+  // The grant of `args` may open the device named `name`, or the open is refused.
+  authorizeOpen(op, args, name) {
+    this.broker.authorizeOpen(op, args.grant ?? null, name);
+  }
+
+  // A grant ends (its run finished): the devices go back, the handles it left open are closed.
+  async endGrant(grant) {
+    for (const handle of this.broker.revoke(grant)) await this.close(handle).catch(() => {});
+  }
+
+  register(device, grant) {
     const handle = this.nextHandle++;
     this.open.set(handle, device);
+    this.broker.opened(handle, grant);
     this.setState(device.name, device.kind, "connected");
     return handle;
   }
@@ -244,10 +267,29 @@ export class PortManager {
     return out;
   }
 
+  // Names of the granted devices a hardware run's selectors name: [{port} | {vid, pid}], where a
+  // port is a device's name or a "VVVV:PPPP" USB id.
+  async resolve(selectors) {
+    const devices = await this.list();
+    const names = new Set();
+    const matches = (device, vid, pid) => device.vendorId === vid && device.productId === pid;
+    for (const selector of selectors) {
+      const id = selector.port ? /^([0-9a-f]{4}):([0-9a-f]{4})$/i.exec(selector.port) : null;
+      for (const device of devices) {
+        if (selector.port && !id ? device.name === selector.port
+          : id ? matches(device, parseInt(id[1], 16), parseInt(id[2], 16)) : matches(device, selector.vid, selector.pid)) {
+          names.add(device.name);
+        }
+      }
+    }
+    return [...names];
+  }
+
   async close(handle) {
     const device = this.open.get(handle);
     if (!device) return null;
     this.open.delete(handle);
+    this.broker.closed(handle);
     device.closed = true;
     device.notify();
     try {
@@ -309,6 +351,7 @@ export class PortManager {
 
   async serialOpen(args, timeout) {
     const { port, name } = await this.findSerialPort(args);
+    this.authorizeOpen(IO_OPS.serialOpen, args, name);
     if (this.isOpen(port)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
     const options = serialOptions(args);
     this.setState(name, "serial", "connecting");
@@ -331,7 +374,7 @@ export class PortManager {
     };
     port.addEventListener?.("disconnect", onDisconnect);
     device.removeListener = () => port.removeEventListener?.("disconnect", onDisconnect);
-    return { handle: this.register(device), name };
+    return { handle: this.register(device, args.grant), name };
   }
 
   async serialReconfigure(args, timeout) {
@@ -410,6 +453,7 @@ export class PortManager {
     }
     const target = devices[0]; // as PLR: the first of several
     const name = this.nameOf("usb", target);
+    this.authorizeOpen(IO_OPS.usbOpen, args, name);
     if (this.isOpen(target)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
     this.setState(name, "usb", "connecting");
     try {
@@ -423,7 +467,7 @@ export class PortManager {
     device.shutdown = async () => {
       if (target.opened && !device.lostReason) await target.close().catch(() => {});
     };
-    return { handle: this.register(device), name, device: describeUsb(target) };
+    return { handle: this.register(device, args.grant), name, device: describeUsb(target) };
   }
 
   async usbCall(args, timeout, op, fn) {
@@ -507,6 +551,7 @@ export class PortManager {
     if (devices.length === 0) throw new IOError(ERRORS.notFound, `no granted HID device ${hex4(args.vid)}:${hex4(args.pid)} (connect the device first)`);
     const target = devices[0]; // WebHID lists one entry per top-level collection; the first is the device's main one
     const name = this.nameOf("hid", target);
+    this.authorizeOpen(IO_OPS.hidOpen, args, name);
     if (this.isOpen(target)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
     this.setState(name, "hid", "connecting");
     try {
@@ -528,7 +573,7 @@ export class PortManager {
       target.removeEventListener("inputreport", onReport);
       if (target.opened && !device.lostReason) await target.close().catch(() => {});
     };
-    return { handle: this.register(device), name };
+    return { handle: this.register(device, args.grant), name };
   }
 
   async hidSendReport(args, timeout) {
@@ -979,21 +1024,7 @@ function describeUsb(device) {
   };
 }
 
-// The page's port manager, serving the Python worker's device IO. Call before the worker is
-// created: the worker named `workerName` is attached as soon as it exists (createLabwright
-// keeps its Worker private, so the constructor is wrapped once, for that name only).
-export function initPortManager({ workerName = "labwright-python" } = {}) {
-  const manager = new PortManager();
-  const NativeWorker = globalThis.Worker;
-  if (NativeWorker && !NativeWorker.labwrightWrapped) {
-    class AttachedWorker extends NativeWorker {
-      constructor(url, options) {
-        super(url, options);
-        if (options?.name === workerName) manager.attach(this);
-      }
-    }
-    AttachedWorker.labwrightWrapped = true;
-    globalThis.Worker = AttachedWorker;
-  }
-  return manager;
+// The page's port manager, serving the Python worker's device IO once createLabwright({io}) attaches it.
+export function initPortManager() {
+  return new PortManager();
 }

@@ -7,7 +7,7 @@ import { $, h } from "./dom.js";
 
 export function initWorkbench(labwright, picker = null) {
   // devices: machine parameter -> the picker's device that drives it in a hardware run
-  const state = { source: "", filename: "protocol.py", analysis: null, protocol: null, plan: null, runId: null, devices: {} };
+  const state = { source: "", filename: "protocol.py", analysis: null, protocol: null, plan: null, runId: null, devices: {}, backends: null };
   const root = $("#workbench");
   root.hidden = false;
   const deckView = new DeckView($("#deck-view"));
@@ -41,6 +41,8 @@ export function initWorkbench(labwright, picker = null) {
     state.filename = filename;
     state.plan = null;
     state.devices = {};
+    state.backends = null;
+    state.deckLayout = null;
     $("#protocol-name").textContent = filename;
     $("#plan-panel").hidden = true;
     const analysis = await labwright.analyze(source, filename);
@@ -88,20 +90,29 @@ export function initWorkbench(labwright, picker = null) {
     for (const parameter of protocol.parameters) {
       if (parameter.kind !== "value") continue;
       const meta = protocol.param_metadata?.[parameter.name] ?? {};
+      const limits = meta.constraints ?? {};
       const numeric = ["int", "float"].includes((parameter.annotation ?? "").trim());
-      const input = h("input", {
-        name: parameter.name,
-        type: numeric ? "number" : parameter.annotation === "bool" ? "checkbox" : "text",
-        step: parameter.annotation === "int" ? "1" : "any",
-        min: meta.constraints?.min, max: meta.constraints?.max,
-        value: parameter.default ?? "",
-        required: !parameter.has_default && !parameter.optional,
-        "data-type": (parameter.annotation ?? "").trim(),
-      });
+      const input = Array.isArray(limits.choices) && limits.choices.length
+        ? h("select", { name: parameter.name, "data-type": (parameter.annotation ?? "").trim() },
+          ...limits.choices.map((choice) => h("option", { value: String(choice) }, String(choice))))
+        : h("input", {
+          name: parameter.name,
+          type: numeric ? "number" : parameter.annotation === "bool" ? "checkbox" : "text",
+          step: parameter.annotation === "int" ? "1" : "any",
+          min: limits.min, max: limits.max,
+          value: parameter.default ?? "",
+          required: !parameter.has_default && !parameter.optional,
+          "data-type": (parameter.annotation ?? "").trim(),
+        });
+      if (input.tagName === "SELECT" && parameter.default !== null) input.value = String(parameter.default);
       if (parameter.annotation === "bool" && parameter.default) input.checked = true;
+      const range = [limits.min !== undefined ? `≥ ${limits.min}` : null, limits.max !== undefined ? `≤ ${limits.max}` : null].filter(Boolean).join(", ");
       form.append(h("label", { class: "parameter" }, h("span", {}, parameter.name), input,
-        h("small", {}, [parameter.annotation, meta.description].filter(Boolean).join(" — "))));
+        h("small", {}, [parameter.annotation, range, meta.description].filter(Boolean).join(" — ")),
+        h("small", { class: "field-error", "data-error-for": parameter.name, role: "alert" })));
     }
+    // Any change to a value makes the plan shown out of date: it must be planned again to run.
+    form.addEventListener("input", () => markStale("a parameter changed since this plan was made"));
     form.append(h("button", { type: "submit", id: "plan-button" }, "Plan"));
     detail.replaceChildren(
       h("p", { class: "description" }, protocol.description ?? ""),
@@ -113,7 +124,7 @@ export function initWorkbench(labwright, picker = null) {
 
   function parameterValues() {
     const values = {};
-    for (const input of $("#parameter-form")?.querySelectorAll("input") ?? []) {
+    for (const input of $("#parameter-form")?.querySelectorAll("input, select") ?? []) {
       const type = input.dataset.type;
       if (input.type === "checkbox") values[input.name] = input.checked;
       else if (input.value === "") continue;
@@ -124,8 +135,11 @@ export function initWorkbench(labwright, picker = null) {
     return values;
   }
 
+  // What a plan is made from; a run sends the same, so one that differs from its plan is refused.
   function options() {
-    return { function: state.protocol.function, parameters: parameterValues(), deck: state.deckLayout ?? null, filename: state.filename };
+    const hardware = state.backends !== null;
+    return { function: state.protocol.function, parameters: parameterValues(), deck: state.deckLayout ?? null,
+      filename: state.filename, simulate: !hardware, backends: hardware ? state.backends : null };
   }
 
   // ---- plan -----------------------------------------------------------------------------
@@ -133,8 +147,11 @@ export function initWorkbench(labwright, picker = null) {
     const message = $("#plan-message");
     message.textContent = "planning…";
     message.className = "";
+    showFieldErrors([]);
     try {
-      state.plan = await labwright.plan(state.source, options());
+      state.backends = await backendsForDevices();
+      state.planOptions = options();
+      state.plan = await labwright.plan(state.source, state.planOptions);
       state.deckLayout = state.plan.deck_layout;
       message.textContent = "";
       showPlan(state.plan);
@@ -142,12 +159,50 @@ export function initWorkbench(labwright, picker = null) {
     } catch (err) {
       message.textContent = err.message;
       message.className = "bad";
+      showFieldErrors(err.problems ?? []);
       return false;
     }
   }
 
+  // A problem with a value shows at its field, as well as in the plan's message.
+  function showFieldErrors(problems) {
+    for (const slot of root.querySelectorAll(".field-error")) slot.textContent = "";
+    for (const field of root.querySelectorAll("#parameter-form [aria-invalid]")) field.removeAttribute("aria-invalid");
+    for (const problem of problems) {
+      const slot = problem.parameter && root.querySelector(`.field-error[data-error-for="${CSS.escape(problem.parameter)}"]`);
+      if (!slot) continue;
+      slot.textContent = problem.message;
+      root.querySelector(`#parameter-form [name="${CSS.escape(problem.parameter)}"]`)?.setAttribute("aria-invalid", "true");
+    }
+  }
+
+  // The plan shown no longer matches the form or the devices: say so, and run only after planning again.
+  function markStale(why) {
+    if (!state.plan || $("#plan-panel").hidden) return;
+    state.plan = { ...state.plan, stale: true };
+    $("#plan-panel").dataset.stale = "true";
+    $("#run-button").disabled = true;
+    $("#plan-stale").hidden = false;
+    $("#plan-stale-reason").textContent = why;
+  }
+
+  // A machine on a device of 'Connect a device': every machine must have one (a run never mixes
+  // simulated and real machines); {parameter: {backend, kwargs}} read by Python from the picker's settings.
+  async function backendsForDevices() {
+    const chosen = Object.entries(state.devices);
+    if (!chosen.length) return null;
+    const simulated = machineParameters().filter((name) => !state.devices[name]);
+    if (simulated.length) throw new Error(`a run on devices needs a device for every machine: choose one for ${simulated.join(", ")}, or run in simulation`);
+    const specs = await Promise.all(chosen.map(async ([parameter, name]) => [parameter, await picker.runSpec(name)]));
+    return Object.fromEntries(specs);
+  }
+
   function showPlan(plan) {
     $("#plan-panel").hidden = false;
+    delete $("#plan-panel").dataset.stale;
+    $("#plan-stale").hidden = true;
+    $("#run-button").disabled = false;
+    $("#plan-id").textContent = `plan ${plan.plan_id}`;
     const rows = Object.entries(plan.parameters).map(([name, entry]) =>
       h("tr", { "data-parameter": name },
         h("td", {}, name), h("td", {}, entry.kind),
@@ -168,10 +223,14 @@ export function initWorkbench(labwright, picker = null) {
     const devices = picker?.devicesFor(kind) ?? [];
     if (!devices.some((device) => device.name === state.devices[parameter])) delete state.devices[parameter];
     const select = h("select", { class: "machine-device", "data-parameter": parameter, "aria-label": `device for ${parameter}`,
-      onchange: () => {
+      onchange: async () => {
         if (select.value) state.devices[parameter] = select.value;
         else delete state.devices[parameter];
         showRunMode();
+        // The machines' backends are part of the plan: a run on devices is a plan of its own.
+        const everyMachine = machineParameters().every((name) => state.devices[name]);
+        if (everyMachine || !Object.keys(state.devices).length) await plan();
+        else markStale("choose a device for every machine (or none) and the plan is made again");
       } },
       h("option", { value: "" }, "simulated"),
       ...devices.map((device) => h("option", { value: device.name }, `${device.name}: ${device.backend.split(".").pop()} (${device.state})`)));
@@ -274,33 +333,36 @@ export function initWorkbench(labwright, picker = null) {
     log.scrollTop = log.scrollHeight;
   }
 
-  // A hardware run: every machine on its device (PLR never mixes a simulated machine into a
-  // real run); the devices the picker holds are lent to the run and set up again after it.
-  async function startOnDevices() {
-    const simulated = machineParameters().filter((name) => !state.devices[name]);
-    if (simulated.length) throw new Error(`a run on devices needs a device for every machine: choose one for ${simulated.join(", ")}, or run in simulation`);
-    const backends = Object.fromEntries(Object.entries(state.devices).map(([parameter, name]) => [parameter, picker.runSpec(name)]));
+  // A hardware run: the devices the picker holds are lent to the run (its backend there is
+  // stopped) and set up again after it.
+  async function lendDevices() {
     const restore = [];
     try {
       for (const name of new Set(Object.values(state.devices))) restore.push(await picker.lend(name));
-      const started = await labwright.start(state.source, { ...options(), simulate: false, backends });
-      return { started, restore };
     } catch (err) {
       for (const again of restore) await again().catch(() => {});
       throw err;
     }
+    return restore;
   }
 
   $("#run-button").addEventListener("click", async () => {
     const message = $("#plan-message");
+    if (!state.plan || state.plan.stale) {
+      message.textContent = "the plan is out of date: plan again, then run";
+      message.className = "bad";
+      return;
+    }
     log.replaceChildren();
     progress.removeAttribute("value");
     message.textContent = "";
     let restore = [];
     try {
-      let started;
-      if (Object.keys(state.devices).length) ({ started, restore } = await startOnDevices());
-      else started = await labwright.start(state.source, { ...options(), simulate: true });
+      const hardware = state.backends !== null;
+      if (hardware) restore = await lendDevices();
+      // Exactly the plan shown: its id, with the values on the form now (a value changed since the
+      // plan was made is refused by the worker as stale, whatever this page missed).
+      const started = await labwright.start(state.source, { ...options(), deck: state.planOptions.deck, planId: state.plan.plan_id });
       state.runId = started.runId;
       root.dataset.runId = started.runId;
       if (started.plan.deck) deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? []);
@@ -311,10 +373,15 @@ export function initWorkbench(labwright, picker = null) {
       progress.value = 1;
       $("#run-status").textContent = result.status;
       root.dataset.runStatus = result.status;
-      if (result.error) appendLog(`${result.error.type}: ${result.error.message} (in ${result.error.command?.machine}.${result.error.command?.command})`, "error");
+      if (result.error) {
+        const where = result.error.line ? ` at line ${result.error.line}` : "";
+        const call = result.error.command ? ` (in ${result.error.command.machine}.${result.error.command.command})` : "";
+        appendLog(`${result.error.type}: ${result.error.message}${where}${call}`, "error");
+      }
     } catch (err) {
       message.textContent = err.message;
       message.className = "bad";
+      if (err.pythonType === "StalePlan") markStale(err.pythonMessage);
     } finally {
       $("#cancel-button").disabled = true;
       for (const again of restore) await again().catch(() => {});
@@ -322,6 +389,7 @@ export function initWorkbench(labwright, picker = null) {
     }
   });
   $("#cancel-button").addEventListener("click", () => state.runId && labwright.cancel(state.runId));
+  $("#replan-button").addEventListener("click", () => plan());
 
   // ---- history --------------------------------------------------------------------------
   async function showHistory() {
@@ -369,14 +437,32 @@ export function initWorkbench(labwright, picker = null) {
     let binary = "";
     for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
     try {
-      await labwright.data.import(btoa(binary));
-      $("#data-message").textContent = `Imported ${file.name}; reloading…`;
-      location.reload();
+      const imported = await labwright.data.import(btoa(binary));
+      const migrated = imported.migrated.length ? ` (brought up to date: ${imported.migrated.join(", ")})` : "";
+      sessionStorage.setItem("labwright.dataMessage", `Imported ${file.name}${migrated}. The database it replaced is kept: "Undo the last import" brings it back.`);
+      location.reload(); // everything on the page is drawn from the new data
     } catch (err) {
-      $("#data-message").textContent = `${file.name}: ${err.message}`;
+      $("#data-message").textContent = `${file.name} was not imported, nothing changed: ${err.pythonMessage ?? err.message}`;
+      $("#data-message").className = "bad";
     }
     event.target.value = "";
   });
+  $("#undo-import").addEventListener("click", async () => {
+    try {
+      await labwright.data.undoImport();
+      sessionStorage.setItem("labwright.dataMessage", "The import was undone: the database from before it is back.");
+      location.reload();
+    } catch (err) {
+      $("#data-message").textContent = err.pythonMessage ?? err.message;
+      $("#data-message").className = "bad";
+    }
+  });
+  const told = sessionStorage.getItem("labwright.dataMessage");
+  if (told) {
+    sessionStorage.removeItem("labwright.dataMessage");
+    $("#data-message").textContent = told;
+  }
+  labwright.data.canUndoImport().then((can) => ($("#undo-import").hidden = !can));
 
   function download(filename, blob) {
     const link = h("a", { href: URL.createObjectURL(blob), download: filename });

@@ -3,6 +3,29 @@
 // requests from the page. Python never runs on the main thread.
 import * as M from "./messages.js";
 import { IOClient } from "./io-protocol.js";
+import { PageStore } from "./page-store.js";
+import { DataOwnership } from "./data-owner.js";
+
+// What Python in this worker must not reach (its `js` module sees the worker's globals): the
+// devices (only the page's port manager opens them, for holders of a grant), the stored data
+// and the snapshot cache. The worker keeps its own references; the globals are removed before
+// Pyodide starts, so no protocol, plan or estimate can find them.
+const hidden = hideFromPython();
+const ownership = new DataOwnership(hidden.locks);
+
+function hideFromPython() {
+  const kept = { indexedDB: self.indexedDB, caches: self.caches, locks: navigator.locks };
+  const remove = (object, name) => {
+    for (let target = object; target; target = Object.getPrototypeOf(target)) {
+      if (Object.getOwnPropertyDescriptor(target, name)) {
+        Object.defineProperty(target, name, { value: undefined, configurable: false, writable: false });
+      }
+    }
+  };
+  for (const name of ["serial", "usb", "hid", "locks"]) remove(navigator, name);
+  for (const name of ["indexedDB", "caches", "Worker", "SharedWorker"]) remove(self, name);
+  return kept;
+}
 
 const BASE = new URL("./", self.location.href);
 const SNAPSHOT_CACHE = "labwright-snapshots";
@@ -81,9 +104,9 @@ async function fetchPrebuiltSnapshot(entry) {
 }
 
 async function readSnapshot(buildId) {
-  if (!self.caches) return null;
+  if (!hidden.caches) return null;
   try {
-    const cache = await caches.open(SNAPSHOT_CACHE);
+    const cache = await hidden.caches.open(SNAPSHOT_CACHE);
     const hit = await cache.match(new URL(`__snapshot__/${buildId}`, BASE));
     return hit ? new Uint8Array(await hit.arrayBuffer()) : null;
   } catch {
@@ -92,8 +115,8 @@ async function readSnapshot(buildId) {
 }
 
 async function writeSnapshot(buildId, bytes) {
-  if (!self.caches) return;
-  const cache = await caches.open(SNAPSHOT_CACHE);
+  if (!hidden.caches) return;
+  const cache = await hidden.caches.open(SNAPSHOT_CACHE);
   for (const request of await cache.keys()) await cache.delete(request);
   await cache.put(new URL(`__snapshot__/${buildId}`, BASE), new Response(bytes));
 }
@@ -206,33 +229,117 @@ async function boot() {
     })();
   }
   await backgroundWork;
-  await mountPersistentData();
   python = pyodide.pyimport("browser_runtime.worker");
   installWebBridge();
+  openData().catch((err) => postDataState("error", err.message));
 }
 
-// The page's database and other state live under /data, an IndexedDB-backed folder: it is
-// loaded once here and written back after every request (only changed files are written),
-// so whatever a request committed survives a reload or a crash once its reply is sent.
-const DATA_DIR = "/data";
+// --- the page's data ---------------------------------------------------------------------------
+// One tab owns the database (data-owner.js); it lives in memory in Python and is saved as SQLite
+// pages in IndexedDB (page-store.js) after each request that changed it, before the reply: what
+// a reply acknowledged is stored. A save that fails fails the request that caused it.
+let store = null;
+let dataState = "opening";
 
-function syncData(populate) {
-  return new Promise((resolve, reject) =>
-    pyodide.FS.syncfs(populate, (err) => (err ? reject(new Error(`persisting ${DATA_DIR}: ${err}`)) : resolve())),
-  );
+function postDataState(state, detail = null, extra = {}) {
+  dataState = state;
+  self.postMessage({ type: M.DATA, state, detail, ...extra });
 }
 
-async function mountPersistentData() {
-  pyodide.FS.mkdirTree(DATA_DIR);
-  try {
-    pyodide.FS.mount(pyodide.FS.filesystems.IDBFS, {}, DATA_DIR);
-    await syncData(true);
-    mark("data");
-  } catch (err) {
-    // Private windows may refuse IndexedDB: keep working in memory and say so.
-    console.warn(`labwright: ${DATA_DIR} is not persistent here:`, err.message);
+async function openData() {
+  store = await PageStore.open(hidden.indexedDB);
+  ownership.onRequested = closeData;
+  ownership.onLost = () => {
+    python.close_session();
+    postDataState("released", "another tab took Labwright's data over");
+  };
+  if (await ownership.claim()) return loadData();
+  postDataState("elsewhere", "Labwright's data is open in another tab of this browser");
+}
+
+async function loadData() {
+  let image = await store.load();
+  let saved = true;
+  if (!image) {
+    image = await store.legacyImage(); // a database an older Labwright kept in IDBFS
+    saved = image === null;
+  }
+  const opened = JSON.parse(python.open_session(image, saved));
+  mark("data");
+  if (!saved) await save();
+  postDataState("open", null, { recovered: opened.recovered });
+}
+
+async function closeData() {
+  await save().catch(() => {});
+  python.close_session();
+  postDataState("released", "Labwright's data was moved to another tab");
+}
+
+async function takeOver() {
+  if (ownership.held) return;
+  postDataState("opening", "asking the other tab to hand the data over");
+  await ownership.takeOver();
+  await loadData();
+}
+
+class PersistError extends Error {
+  constructor(message) {
+    super(message);
+    this.type = "PersistError";
   }
 }
+
+let saving = Promise.resolve();
+let saveQueued = false;
+
+// Save what changed since the last save (nothing, if nothing did); saves run one at a time.
+function save() {
+  const next = saving.then(saveOnce);
+  saving = next.catch(() => {});
+  return next;
+}
+
+async function saveOnce() {
+  if (!python || !store) return;
+  if (store.reset) {
+    // The browser dropped the store under us (site data cleared): write the whole database again.
+    python.database_forget_saved();
+    self.postMessage({ type: M.EVENT, channel: "data", payload: { notice: "this browser's copy of Labwright's data was cleared; it was saved again from the open page" } });
+  }
+  const changes = python.database_changes();
+  if (!changes) return;
+  const [metaJson, blob] = changes.toJs();
+  changes.destroy();
+  const meta = JSON.parse(metaJson);
+  try {
+    await store.write(meta, blob instanceof Uint8Array ? blob : new Uint8Array(blob));
+  } catch (err) {
+    python.database_saved(meta.generation, false);
+    throw new PersistError(
+      `the change was made but could not be saved in this browser (${err?.name ?? "Error"}: ${err?.message ?? err}); ` +
+        "it is kept in memory and saved again with the next change: export the database to keep a copy",
+    );
+  }
+  python.database_saved(meta.generation, true);
+}
+
+// Python calls this after each commit: changes made outside a request (a run that ended) are saved too.
+self.labwrightSaveSoon = () => {
+  if (saveQueued) return;
+  saveQueued = true;
+  setTimeout(() => {
+    saveQueued = false;
+    save().catch((err) => self.postMessage({ type: M.EVENT, channel: "data", payload: { error: err.message } }));
+  }, 0);
+};
+
+// The database an import replaced, so the import can be undone (browser_runtime.page.data).
+self.labwrightBackups = {
+  put: (image, label) => store.putBackup(image, label),
+  get: () => store.getBackup(),
+  clear: () => store.clearBackup(),
+};
 
 function unwrap(replyJson) {
   const reply = JSON.parse(replyJson);
@@ -240,14 +347,20 @@ function unwrap(replyJson) {
   return reply.value;
 }
 
+const grantJson = (grant) => (grant ? JSON.stringify(grant) : null);
+
 const handlers = {
-  async [M.OPS.runPython]({ code }) {
-    return unwrap(await python.run_python(String(code)));
+  async [M.OPS.runPython]({ code, grant }) {
+    return unwrap(await python.run_python(String(code), grantJson(grant)));
   },
   // One general door for the page's APIs: `name` is "<area>.<function>" from the allow-list
-  // in browser_runtime.worker; arguments and result travel as JSON.
-  async [M.OPS.call]({ name, args }) {
-    return unwrap(await python.call(String(name), JSON.stringify(args ?? {})));
+  // in browser_runtime.page.door; arguments and result travel as JSON.
+  async [M.OPS.call]({ id, name, args, grant }) {
+    return unwrap(await python.call(id, String(name), JSON.stringify(args ?? {}), grantJson(grant)));
+  },
+  async [M.OPS.takeOver]() {
+    await takeOver();
+    return dataState;
   },
 };
 
@@ -258,13 +371,6 @@ const booted = boot().catch((err) => {
 
 // Requests start in arrival order and run concurrently: Python interleaves them at its
 // awaits, so a long run (waited on by `runs.wait`) never blocks its own `runs.cancel`.
-// Writes to /data are flushed one at a time.
-let flushing = Promise.resolve();
-function flushData() {
-  flushing = flushing.then(() => syncData(false).catch((err) => console.warn(err.message)));
-  return flushing;
-}
-
 self.onmessage = (event) => {
   const message = event.data;
   if (io.receive(message)) return; // web bridge: a device IO reply from the port manager
@@ -280,15 +386,13 @@ self.onmessage = (event) => {
       await backgroundWork;
       const handler = handlers[message.op];
       if (!handler) throw { type: "ProtocolError", message: `unknown operation ${message.op}` };
-      let value;
-      try {
-        value = await handler(message);
-      } finally {
-        await flushData();
-      }
+      const value = await handler(message);
+      await save(); // what the reply acknowledges is stored first
       self.postMessage({ type: M.RESULT, id: message.id, value });
     } catch (err) {
       self.postMessage({ type: M.FAILURE, id: message.id, error: M.errorPayload(err) });
+    } finally {
+      python?.reply_sent(message.id); // a run it started may begin now
     }
   })();
 };
