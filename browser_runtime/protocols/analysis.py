@@ -27,6 +27,7 @@ from .visitors import (
     NotLiteral,
     ProtocolFunctionVisitor,
     ProtocolRequirementExtractor,
+    helper_aliases,
 )
 
 _DECORATOR_FIELDS = ("name", "version", "description", "data_views", "deck_layout_path",
@@ -107,6 +108,30 @@ def analyze_source(source: str, filename: str = "<protocol>", catalog: Any | Non
     protocols = [_definition(found, visitor, module, catalog, errors, filename)
                  for found in visitor.found]
     return ProtocolFile(filename, protocols, errors)
+
+
+def _follow_helpers(extractor: ProtocolRequirementExtractor, functions: dict[str, cst.FunctionDef],
+                    factory: Any) -> None:
+    """What the file's own functions do with the machines a protocol hands them counts as the
+    protocol's: ``await transfer(lh, ...)`` whose body aspirates makes the protocol pipette."""
+    pending = list(extractor.helper_calls)
+    seen: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
+    while pending:
+        call = pending.pop()
+        helper = functions.get(call.function)
+        if helper is None:
+            continue
+        aliases = helper_aliases(helper, call)
+        key = (call.function, tuple(sorted(aliases.items())))
+        if not aliases or key in seen:
+            continue
+        seen.add(key)
+        inner = ProtocolRequirementExtractor(aliases, factory)
+        helper.body.visit(inner)
+        for machine, methods in inner.calls.items():
+            extractor.calls.setdefault(machine, set()).update(methods)
+        extractor.created.extend(inner.created)
+        pending.extend(inner.helper_calls)
 
 
 def _line(source: str, number: int) -> str:
@@ -193,6 +218,7 @@ def _definition(found: FoundProtocol, visitor: ProtocolFunctionVisitor, module: 
     machines = {p.name for p in parameters if p.kind == "machine"}
     extractor = ProtocolRequirementExtractor(machines, factory)
     node.body.visit(extractor)
+    _follow_helpers(extractor, visitor.functions, factory)
     requirements = Requirements(
         machines=[MachineRequirement(
             parameter=p.name, machine_kind=p.machine_kind or "", type=p.type or "",

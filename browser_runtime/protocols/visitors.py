@@ -52,6 +52,8 @@ class ProtocolFunctionVisitor(cst.CSTVisitor):
         self.positions = positions or {}
         self.imports = ImportTable()
         self.found: list[FoundProtocol] = []
+        #: The file's own top-level functions by name: the helpers a protocol may call.
+        self.functions: dict[str, cst.FunctionDef] = {}
         self._candidates: list[tuple[cst.FunctionDef, list[cst.Decorator], str, bool]] = []
         self._scope: list[tuple[str, str]] = []  # (kind, name)
 
@@ -72,6 +74,7 @@ class ProtocolFunctionVisitor(cst.CSTVisitor):
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not self._scope:
             self.imports.local_definitions.add(node.name.value)
+            self.functions[node.name.value] = node
         qualname = ".".join([name for _, name in self._scope] + [node.name.value])
         in_class = bool(self._scope) and self._scope[-1][0] == "class"
         if node.decorators:
@@ -156,22 +159,38 @@ class ProtocolFunctionVisitor(cst.CSTVisitor):
             raise NotLiteral(node, code.strip()) from None
 
 
-class ProtocolRequirementExtractor(cst.CSTVisitor):
-    """Walks one protocol function's body: methods called on each machine parameter (directly or
-    through a local alias), and labware the body creates by calling catalog factories."""
+@dataclasses.dataclass(frozen=True)
+class HelperCall:
+    """A call of one of the file's own functions that hands it machines: ``wash(lh, plate)``."""
 
-    def __init__(self, machine_parameters: set[str], factory_resolver: Any) -> None:
+    function: str
+    machines: tuple[tuple[int | str, str], ...]  # (position or keyword, the protocol's machine)
+
+
+class ProtocolRequirementExtractor(cst.CSTVisitor):
+    """Walks one function's body: methods called on each machine (a parameter, directly or through
+    a local alias), labware the body creates by calling catalog factories, and calls of the file's
+    own functions that are handed a machine (their bodies are walked the same way by the analysis).
+
+    ``aliases`` maps a local name to the protocol's machine parameter it stands for: in a protocol
+    its machine parameters themselves, in a helper the helper's parameters the protocol filled."""
+
+    def __init__(self, machine_parameters: set[str] | dict[str, str], factory_resolver: Any) -> None:
         super().__init__()
-        self._aliases: dict[str, str] = {name: name for name in machine_parameters}
-        self.calls: dict[str, set[str]] = {name: set() for name in machine_parameters}
+        aliases = machine_parameters if isinstance(machine_parameters, dict) else {
+            name: name for name in machine_parameters}
+        self._aliases: dict[str, str] = dict(aliases)
+        self._parameters = set(aliases)
+        self.calls: dict[str, set[str]] = {machine: set() for machine in aliases.values()}
         self._factory_resolver = factory_resolver
         self.created: list[tuple[str, str | None, cst.Call]] = []  # (factory fqn, name, call)
+        self.helper_calls: list[HelperCall] = []
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name) and isinstance(value, cst.Name):
             if value.value in self._aliases:
                 self._aliases[target.value] = self._aliases[value.value]
-            elif target.value in self._aliases and target.value not in self.calls:
+            elif target.value in self._aliases and target.value not in self._parameters:
                 del self._aliases[target.value]  # rebinding a local alias to something else ends it
         elif isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, (cst.Tuple, cst.List)):
             for t, v in zip(target.elements, value.elements):
@@ -195,9 +214,32 @@ class ProtocolRequirementExtractor(cst.CSTVisitor):
             if machine is not None:
                 self.calls[machine].add(func.attr.value)
                 return
+        if isinstance(func, cst.Name):
+            handed = []
+            for index, arg in enumerate(node.args):
+                if arg.star or not isinstance(arg.value, cst.Name) or arg.value.value not in self._aliases:
+                    continue
+                where: int | str = arg.keyword.value if arg.keyword is not None else index
+                handed.append((where, self._aliases[arg.value.value]))
+            if handed:
+                self.helper_calls.append(HelperCall(func.value, tuple(handed)))
         factory = self._factory_resolver(func)
         if factory is not None:
             self.created.append((factory, _name_argument(node), node))
+
+
+def helper_aliases(helper: cst.FunctionDef, call: HelperCall) -> dict[str, str]:
+    """The helper's parameter names that stand for the protocol's machines in ``call``."""
+    params = [*helper.params.posonly_params, *helper.params.params]
+    by_keyword = {p.name.value for p in [*params, *helper.params.kwonly_params]}
+    aliases = {}
+    for where, machine in call.machines:
+        if isinstance(where, int):
+            if where < len(params):
+                aliases[params[where].name.value] = machine
+        elif where in by_keyword:
+            aliases[where] = machine
+    return aliases
 
 
 def _name_argument(call: cst.Call) -> str | None:
