@@ -1,16 +1,31 @@
-"""Area ``protocols``: the LibCST analysis of a protocol file against the loaded catalog."""
+"""Area ``protocols``: the LibCST analysis of a protocol file and the editor's diagnostics."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from browser_runtime.page.session import PageSession
+from browser_runtime.runner.plans import PlanInputs
 
-__all__ = ["analyze"]
+__all__ = ["analyze", "diagnose"]
 
 
 def analyze(session: PageSession, source: str, filename: str = "protocol.py") -> dict[str, Any]:
     """The analysis document (schema_version 1.0); syntax problems come back as ``errors``."""
-    from browser_runtime.protocols import analyze_source
+    return session.runs.analyses.analyze(source, filename, session.catalog).to_dict()
 
-    return analyze_source(source, filename, session.catalog).to_dict()
+
+def diagnose(session: PageSession, source: str, filename: str = "protocol.py",
+             plan: bool = True) -> list[dict[str, Any]]:
+    """Every problem at its line and column: syntax, pyflakes, PLR names, analysis and (``plan``)
+    what planning each protocol with the page's inventory would refuse. Runs none of its code."""
+    from browser_runtime.protocols.diagnostics import diagnose as find
+
+    catalog = session.catalog
+    analysis = session.runs.analyses.analyze(source, filename, catalog)
+
+    def try_plan(function: str) -> Any:
+        return session.runs.plan(PlanInputs(source=source, filename=filename, function=function), keep=False)
+
+    return [d.to_dict() for d in find(source, filename, catalog, analysis=analysis,
+                                      plan=try_plan if plan else None)]

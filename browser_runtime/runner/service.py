@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from browser_runtime.protocols.cache import AnalysisCache
 from browser_runtime.runner.events import EventLog
 from browser_runtime.runner.history import RunHistory
 from browser_runtime.runner.plans import Plan, PlanError, PlanInputs, StalePlan
@@ -51,18 +52,25 @@ class Runs:
     emit: EventSink = lambda channel, payload: None
     #: Called with a finished run's objects (machines, deck, labware), e.g. to put them in the REPL.
     on_finished: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
+    #: Analyses by source, shared with the editor's diagnostics: a file is analysed once.
+    analyses: AnalysisCache = field(default_factory=AnalysisCache)
     _plans: OrderedDict[str, Plan] = field(default_factory=OrderedDict)
     _active: dict[str, ActiveRun] = field(default_factory=dict)
 
     # ---- plans ------------------------------------------------------------------------------
 
-    def plan(self, inputs: PlanInputs) -> Plan:
-        """A plan the user can look at and then run by its id (nothing is reserved yet)."""
-        from browser_runtime.runner.planner import Planner
+    def plan(self, inputs: PlanInputs, *, keep: bool = True) -> Plan:
+        """A plan the user can look at and then run by its id (nothing is reserved yet);
+        ``keep=False`` only tries (the editor's diagnostics): no id to run it by."""
+        from browser_runtime.runner.planner import Planner, choose_protocol
         from browser_runtime.webbridge.grants import sandboxed
 
+        catalog = self.catalog()
+        protocol = choose_protocol(self.analyses.analyze(inputs.source, inputs.filename, catalog), inputs.function)
         with sandboxed("planning"):
-            plan = Planner(self.catalog(), self.inventory).plan(inputs)
+            plan = Planner(catalog, self.inventory).plan(inputs, protocol=protocol)
+        if not keep:
+            return plan
         self._plans[plan.plan_id] = plan
         while len(self._plans) > _KEPT_PLANS:
             self._plans.popitem(last=False)
