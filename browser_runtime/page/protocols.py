@@ -7,7 +7,7 @@ from typing import Any
 from browser_runtime.page.session import PageSession
 from browser_runtime.runner.plans import PlanInputs
 
-__all__ = ["analyze", "diagnose"]
+__all__ = ["analyze", "diagnose", "to_protocol"]
 
 
 def analyze(session: PageSession, source: str, filename: str = "protocol.py") -> dict[str, Any]:
@@ -29,3 +29,11 @@ def diagnose(session: PageSession, source: str, filename: str = "protocol.py",
 
     return [d.to_dict() for d in find(source, filename, catalog, analysis=analysis,
                                       plan=try_plan if plan else None)]
+
+
+def to_protocol(session: PageSession, source: str, filename: str = "script.py") -> dict[str, Any]:
+    """A plain PLR script as a @protocol_function (its machines and labware as parameters):
+    ``{source, diff, function, parameters, removed}``, for the page to show before applying."""
+    from browser_runtime.protocols.codemod import script_to_protocol
+
+    return script_to_protocol(source, filename, session.catalog).to_dict()

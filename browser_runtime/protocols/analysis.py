@@ -107,7 +107,12 @@ def analyze_source(source: str, filename: str = "<protocol>", catalog: Any | Non
     errors: list[AnalysisError] = []
     protocols = [_definition(found, visitor, module, catalog, errors, filename)
                  for found in visitor.found]
-    return ProtocolFile(filename, protocols, errors)
+    script = None
+    if not protocols:
+        from .scripts import analyze_script
+
+        script = analyze_script(module, wrapper, visitor, catalog)
+    return ProtocolFile(filename, protocols, errors, script=script)
 
 
 def _follow_helpers(extractor: ProtocolRequirementExtractor, functions: dict[str, cst.FunctionDef],

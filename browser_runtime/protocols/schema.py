@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 # Major bumps break readers; minor bumps only add fields.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: ``script`` (a plain PLR script's machines and labware)
 
 
 @dataclasses.dataclass
@@ -95,6 +95,7 @@ class ProtocolFile:
     protocols: list[ProtocolDefinition]
     errors: list[AnalysisError]
     schema_version: str = SCHEMA_VERSION
+    script: Any = None  # protocols.scripts.ScriptDefinition: a file that builds machines itself
 
     def to_dict(self) -> dict[str, Any]:
         document = dataclasses.asdict(self)
@@ -118,6 +119,14 @@ class ProtocolFile:
                     resources=[ResourceRequirement(**r) for r in requirements["resources"]]),
                 "data_views": [DataView(**v) for v in entry["data_views"]],
             }))
+        script = None
+        if document.get("script"):
+            from .scripts import ScriptDefinition, ScriptMachine, ScriptResource
+
+            script = ScriptDefinition(
+                entry=document["script"]["entry"],
+                machines=[ScriptMachine(**m) for m in document["script"]["machines"]],
+                resources=[ScriptResource(**r) for r in document["script"]["resources"]])
         return cls(filename=document["filename"], protocols=protocols,
                    errors=[AnalysisError(**e) for e in document["errors"]],
-                   schema_version=document["schema_version"])
+                   schema_version=document["schema_version"], script=script)

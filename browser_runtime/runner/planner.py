@@ -96,6 +96,41 @@ class Planner:
 
     # ---- steps --------------------------------------------------------------------------------
 
+    def plan_script(self, inputs: PlanInputs, analysis: Any) -> Plan:
+        """A plain script's plan: the machines it builds, each on its kind's PLR simulator."""
+        from browser_runtime.inventory.store import utcnow
+        from browser_runtime.protocols.scripts import simulated_script
+
+        if not inputs.simulate:
+            raise PlanError(f"{inputs.filename} is a plain script: it runs in simulation only; to run it on "
+                            "devices, turn it into a @protocol_function (its machines become parameters)")
+        if inputs.parameters or inputs.deck:
+            raise PlanError(f"{inputs.filename} is a plain script: it takes no parameters and builds its own deck")
+        source, swaps, script = simulated_script(inputs.source, inputs.filename, self.catalog)
+        plan = Plan(plan_id=uuid.uuid4().hex[:12], inputs=inputs, protocol=inputs.filename.rsplit("/", 1)[-1],
+                    function="<script>", created_at=utcnow(), script_source=source,
+                    swaps=[{"variable": s.variable, "machine_kind": s.machine_kind, "backend": s.backend,
+                            "line": s.line} for s in swaps])
+        swapped = {s.variable: s for s in swaps}
+        problems = []
+        for machine in script.machines:
+            try:
+                simulator = simulator_backend_for(self.catalog, machine.machine_kind)["fqn"]
+            except SimulationError as error:
+                problems.append({"parameter": machine.variable, "message": str(error)})
+                continue
+            built = machine.backend.rpartition(".")[2] if machine.backend else "its backend"
+            reasons = ([f"the script builds {built}; in simulation it runs on {simulator.rpartition('.')[2]}"]
+                       if machine.variable in swapped else [f"the script builds {built}, a simulator already"])
+            plan.machines[machine.variable] = MachineChoice(
+                parameter=machine.variable, machine_kind=machine.machine_kind, capabilities=machine.capabilities,
+                backend=simulator if machine.variable in swapped else (machine.backend or simulator),
+                hardware=False, reasons=reasons)
+            plan.parameter_order.append(machine.variable)
+        if problems:
+            raise _problems(problems)
+        return plan
+
     def protocol(self, inputs: PlanInputs) -> Any:
         from browser_runtime.protocols import analyze_source
 

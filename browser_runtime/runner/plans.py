@@ -150,6 +150,14 @@ class Plan:
     deck: dict[str, Any] | None = None  # PLR's serialize() of the planned deck
     deck_state: dict[str, Any] | None = None
     data_views: list[dict[str, Any]] = field(default_factory=list)
+    #: A plain PLR script (no @protocol_function): it builds its machines and deck itself, and
+    #: runs as ``script_source``, the script with its real backends swapped for simulators.
+    script_source: str | None = None
+    swaps: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_script(self) -> bool:
+        return self.script_source is not None
 
     @property
     def digest(self) -> str:
@@ -185,4 +193,6 @@ class Plan:
             "deck": self.deck,
             "deck_state": self.deck_state,
             "data_views": self.data_views,
+            "kind": "script" if self.is_script else "protocol",
+            "swaps": self.swaps,
         }

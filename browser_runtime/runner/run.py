@@ -64,15 +64,23 @@ def load_protocol_function(source: str, filename: str, function: str) -> Callabl
     return target
 
 
+class Loadable:
+    """What a run calls is made when it starts (its module's code runs then, not before):
+    ``load(run)`` returns the function the run awaits."""
+
+    def __call__(self, run: ProtocolRun) -> Callable[..., Any]:
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
-class ProtocolSource:
-    """A protocol function still to be loaded: its module runs when the run starts, not before."""
+class ProtocolSource(Loadable):
+    """A protocol function still to be loaded from its file's source."""
 
     source: str
     filename: str
     function: str
 
-    def __call__(self) -> Callable[..., Any]:
+    def __call__(self, run: ProtocolRun) -> Callable[..., Any]:
         return load_protocol_function(self.source, self.filename, self.function)
 
 
@@ -133,7 +141,7 @@ def _backend_commands(backend: Any) -> list[str]:
 class ProtocolRun:
     """Everything one run needs; ``execute`` is awaited once (as a task, to be cancellable)."""
 
-    function: Callable[..., Any] | ProtocolSource
+    function: Callable[..., Any] | Loadable
     arguments: dict[str, Any]
     machines: dict[str, Any] = field(default_factory=dict)
     deck: Any = None
@@ -146,6 +154,8 @@ class ProtocolRun:
     _current_command: dict[str, Any] | None = None
     _failed_call: dict[str, Any] | None = None
     _undo: list[Callable[[], None]] = field(default_factory=list)
+    _decks: list[Any] = field(default_factory=list)
+    _watched: set[int] = field(default_factory=set)
 
     def _instrument_frontend(self, parameter: str, machine: Any) -> None:
         """Remember which protocol-level call (``lh.aspirate(...)``) was running when one raises.
@@ -175,8 +185,12 @@ class ProtocolRun:
 
     def _instrument_machine(self, parameter: str, machine: Any) -> None:
         backend = getattr(machine, "backend", None)
-        if backend is None:
-            return
+        if backend is not None:
+            self.attach_backend(parameter, backend)
+
+    def attach_backend(self, parameter: str, backend: Any) -> None:
+        """Record every command ``backend`` receives as ``parameter``'s (also for backends a
+        script builds while it runs); a deck the backend is given is watched from then on."""
         for command in _backend_commands(backend):
             original = getattr(backend, command)
 
@@ -189,6 +203,7 @@ class ProtocolRun:
                 event = {"machine": parameter, "command": __command, "args": jsonable(bound)}
                 self._current_command = event
                 self.log.emit("command", **event)
+                self._watch_deck(getattr(backend, "_deck", None))  # PLR gives the backend its deck at setup
                 result = await __original(*args, **kwargs)
                 self._commands += 1
                 fraction = (
@@ -201,19 +216,35 @@ class ProtocolRun:
             self._undo.append(lambda backend=backend, command=command: delattr(backend, command))
 
     def _watch_state(self) -> None:
-        if self.deck is None:
+        self._watch_deck(self.deck)
+
+    def _watch_deck(self, deck: Any) -> None:
+        """State events (tips, volumes) of every resource on ``deck``, and of what is put on it later."""
+        if deck is None or any(watched is deck for watched in self._decks):
             return
-        for resource in self.deck.get_all_resources():
-            if not hasattr(resource, "tracker"):
-                continue  # only tip spots and containers have tip / volume state
+        self._decks.append(deck)
+        for resource in deck.get_all_resources():
+            self._watch_resource(resource)
 
-            def changed(state: dict[str, Any], name: str = resource.name) -> None:
-                self.log.emit("state", resource=name, state=jsonable(state))
+        def assigned(resource: Any) -> None:
+            for item in [resource, *resource.get_all_children()]:
+                self._watch_resource(item)
 
-            resource.register_state_update_callback(changed)
-            self._undo.append(
-                lambda resource=resource, changed=changed: resource.deregister_state_update_callback(changed)
-            )
+        deck.register_did_assign_resource_callback(assigned)
+        self._undo.append(lambda deck=deck, assigned=assigned: deck.deregister_did_assign_resource_callback(assigned))
+
+    def _watch_resource(self, resource: Any) -> None:
+        if not hasattr(resource, "tracker") or id(resource) in self._watched:
+            return  # only tip spots and containers have tip / volume state
+        self._watched.add(id(resource))
+
+        def changed(state: dict[str, Any], name: str = resource.name) -> None:
+            self.log.emit("state", resource=name, state=jsonable(state))
+
+        resource.register_state_update_callback(changed)
+        self._undo.append(
+            lambda resource=resource, changed=changed: resource.deregister_state_update_callback(changed)
+        )
 
     async def execute(self) -> RunResult:
         started = time.perf_counter()
@@ -231,7 +262,7 @@ class ProtocolRun:
                     self._instrument_machine(parameter, machine)
                     self._instrument_frontend(parameter, machine)
                 self._watch_state()
-                function = self.function() if isinstance(self.function, ProtocolSource) else self.function
+                function = self.function(self) if isinstance(self.function, Loadable) else self.function
                 if self.setup_machines:
                     for machine in self.machines.values():
                         await machine.setup()

@@ -24,6 +24,7 @@ from browser_runtime.runner.events import EventLog
 from browser_runtime.runner.history import RunHistory
 from browser_runtime.runner.plans import Plan, PlanError, PlanInputs, StalePlan
 from browser_runtime.runner.run import ProtocolRun, ProtocolSource
+from browser_runtime.runner.scripts import ScriptSource
 from browser_runtime.webbridge import grants
 
 __all__ = ["ActiveRun", "Runs"]
@@ -66,9 +67,13 @@ class Runs:
         from browser_runtime.webbridge.grants import sandboxed
 
         catalog = self.catalog()
-        protocol = choose_protocol(self.analyses.analyze(inputs.source, inputs.filename, catalog), inputs.function)
+        analysis = self.analyses.analyze(inputs.source, inputs.filename, catalog)
+        planner = Planner(catalog, self.inventory)
         with sandboxed("planning"):
-            plan = Planner(catalog, self.inventory).plan(inputs, protocol=protocol)
+            if not analysis.protocols and analysis.script is not None and inputs.function is None:
+                plan = planner.plan_script(inputs, analysis)
+            else:
+                plan = planner.plan(inputs, protocol=choose_protocol(analysis, inputs.function))
         if not keep:
             return plan
         self._plans[plan.plan_id] = plan
@@ -125,9 +130,9 @@ class Runs:
         run_id = run_id or uuid.uuid4().hex[:12]
         if run_id in self._active:
             raise PlanError(f"run {run_id} is running already")
-        built = materialize(plan, self.catalog(), self.inventory)
+        built = materialize(plan, self.catalog(), self.inventory) if not plan.is_script else None
         changed = [f"{name}: planned with {plan.labware[name].contents}, now {contents}"
-                   for name, contents in built.contents.items()
+                   for name, contents in (built.contents.items() if built else ())
                    if plan.labware[name].asset_id is not None and contents != plan.labware[name].contents]
         if changed:
             raise StalePlan("the plan is stale: its labware changed since it was made: " + "; ".join(changed)
@@ -149,9 +154,14 @@ class Runs:
                 {"field": "reservation", "message": message} for message in conflict.conflicts]) from None
 
         log = EventLog(listener=lambda event: self.emit("run", {"runId": run_id, "event": event}))
-        run = ProtocolRun(ProtocolSource(plan.inputs.source, plan.inputs.filename, plan.function),
-                          built.arguments, machines=built.machines, deck=built.deck, log=log,
-                          filename=plan.inputs.filename)
+        if plan.is_script:
+            simulators = {m.machine_kind: m.backend for m in plan.machines.values()}
+            run = ProtocolRun(ScriptSource(plan.script_source or "", plan.inputs.filename, simulators), {},
+                              log=log, filename=plan.inputs.filename)
+        else:
+            run = ProtocolRun(ProtocolSource(plan.inputs.source, plan.inputs.filename, plan.function),
+                              built.arguments, machines=built.machines, deck=built.deck, log=log,
+                              filename=plan.inputs.filename)
 
         async def execute() -> dict[str, Any]:
             try:
@@ -165,7 +175,7 @@ class Runs:
             self.history.finished(run_id, result)
             self._active.pop(run_id, None)
             for listener in self.on_finished:
-                listener({**built.arguments, "deck": built.deck})
+                listener({**built.arguments, "deck": built.deck} if built else dict(run.machines))
             if on_end is not None:
                 on_end(result)
             return result
