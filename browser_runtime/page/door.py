@@ -27,6 +27,7 @@ AREAS: dict[str, str] = {
     "data": "browser_runtime.page.data",
     "schedule": "browser_runtime.page.schedule",
     "devices": "browser_runtime.page.devices",
+    "library": "browser_runtime.page.library",
 }
 
 

@@ -18,6 +18,8 @@ from browser_runtime.catalog.store import COMPONENT as CATALOG
 from browser_runtime.catalog.store import CatalogStore
 from browser_runtime.inventory import InventoryStore
 from browser_runtime.inventory.schema import component as inventory_component
+from browser_runtime.protocols.library import COMPONENT as LIBRARY
+from browser_runtime.protocols.library import ProtocolLibrary
 from browser_runtime.repl.session import ReplSession
 from browser_runtime.runner.history import COMPONENT as RUNS
 from browser_runtime.runner.history import RunHistory
@@ -34,7 +36,7 @@ EventSink = Callable[[str, Any], None]
 
 def components() -> tuple[Component, ...]:
     """Every part of the page's database, in the order they are migrated."""
-    return (inventory_component(), RUNS, SAVED_PLANS, CATALOG)
+    return (inventory_component(), RUNS, SAVED_PLANS, CATALOG, LIBRARY)
 
 
 COMPONENTS = components()
@@ -87,6 +89,7 @@ class PageSession:
     inventory: InventoryStore
     history: RunHistory
     saved_plans: SavedPlans
+    library: ProtocolLibrary
     runs: Runs
     console: Console
     recovered: list[str] = field(default_factory=list)  # runs a reload cut short, found at start
@@ -112,7 +115,7 @@ class PageSession:
         runs.on_finished.append(console.add_to_scope)
         session = cls(database=database, emit=emit, backups=backups or MemoryBackups(),
                       catalog_loader=loader, inventory=inventory, history=history,
-                      saved_plans=SavedPlans(database), runs=runs, console=console, reply_sent=gate)
+                      saved_plans=SavedPlans(database), library=ProtocolLibrary(database), runs=runs, console=console, reply_sent=gate)
         session.recovered = runs.recover()
         return session
 
