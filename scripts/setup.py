@@ -74,12 +74,40 @@ def ensure_venv(with_test: bool) -> None:
 # -- Pyodide from the npm package ---------------------------------------------------------
 
 
+def ensure_node_modules() -> None:
+    """``npm ci`` when node_modules is not what package-lock.json pins (npm's own record of it)."""
+    lock = ROOT / "package-lock.json"
+    installed = ROOT / "node_modules" / ".labwright-lock"
+    stamp = sha256_file(lock)
+    if installed.exists() and installed.read_text().strip() == stamp:
+        return
+    log("fetching the pinned npm packages (pyodide, codemirror, esbuild)")
+    run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT)
+    installed.write_text(stamp + "\n")
+
+
+VENDOR = ROOT / "web" / "vendor"
+
+
+def ensure_vendor() -> None:
+    """Bundle the page's browser libraries (CodeMirror 6) into web/vendor/ when their inputs changed."""
+    inputs = [ROOT / "package-lock.json", ROOT / "scripts" / "build_vendor.mjs",
+              *sorted((ROOT / "scripts" / "vendor").glob("*.js"))]
+    stamp = hashlib.sha256(b"".join(path.read_bytes() for path in inputs)).hexdigest()
+    marker = VENDOR / ".stamp"
+    if marker.exists() and marker.read_text().strip() == stamp and (VENDOR / "codemirror.js").exists():
+        return
+    log("bundling the page's browser libraries into web/vendor")
+    run(["node", str(ROOT / "scripts" / "build_vendor.mjs"), str(VENDOR)], cwd=ROOT)
+    marker.write_text(stamp + "\n")
+
+
 def ensure_pyodide(version: str) -> Path:
     package = ROOT / "node_modules" / "pyodide"
     installed = package / "package.json"
     if not installed.exists() or json.loads(installed.read_text())["version"] != version:
-        log(f"fetching npm pyodide@{version}")
-        run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=ROOT)
+        raise SystemExit(f"node_modules has pyodide {json.loads(installed.read_text())['version'] if installed.exists() else 'missing'}, "
+                         f"wheels/manifest.json pins {version}: make package.json pin the same")
     out = PYODIDE_OUT / version
     files = [
         "pyodide.mjs",
@@ -366,6 +394,8 @@ def ensure_catalog() -> dict[str, object] | None:
 
 def build_page_assets(with_test: bool) -> None:
     pins = json.loads(PINS.read_text())
+    ensure_node_modules()
+    ensure_vendor()
     pyodide_dir = ensure_pyodide(pins["pyodide"]["version"])
     python_version = pins["pyodide"]["python"]
     sources: list[tuple[dict[str, str], Path]] = []
