@@ -102,6 +102,64 @@ def ensure_vendor() -> None:
     marker.write_text(stamp + "\n")
 
 
+# What PLR's visualizer loads from CDNs, served from the page's own origin instead (npm packages).
+_VISUALIZER_LIBRARIES = {
+    "https://unpkg.com/konva@8/konva.min.js": ("konva/konva.min.js", "konva.min.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/jszip/3.7.1/jszip.min.js": ("jszip/dist/jszip.min.js", "jszip.min.js"),
+    "https://cdnjs.cloudflare.com/ajax/libs/html2canvas/1.4.1/html2canvas.min.js":
+        ("html2canvas/dist/html2canvas.min.js", "html2canvas.min.js"),
+    "https://cdn.jsdelivr.net/npm/bootstrap@5.1.3/dist/css/bootstrap.min.css":
+        ("bootstrap/dist/css/bootstrap.min.css", "bootstrap.min.css"),
+    "https://cdn.jsdelivr.net/npm/bootstrap-icons@1.8.3/font/bootstrap-icons.css":
+        ("bootstrap-icons/font/bootstrap-icons.css", "bootstrap-icons.css"),
+}
+
+
+def ensure_plr_visualizer(plr_wheel: Path) -> None:
+    """PLR's own visualizer (from the pinned PLR wheel) in web/vendor/plr-visualizer/, with the
+    libraries it takes from CDNs served locally and its WebSocket carried over postMessage by
+    scripts/vendor/plr-visualizer-bridge.js, so the page can draw decks as PLR does, offline."""
+    import re
+    import zipfile
+
+    out = VENDOR / "plr-visualizer"
+    bridge = ROOT / "scripts" / "vendor" / "plr-visualizer-bridge.js"
+    stamp = hashlib.sha256(sha256_file(plr_wheel).encode() + bridge.read_bytes()
+                           + sha256_file(ROOT / "package-lock.json").encode()).hexdigest()
+    marker = out / ".stamp"
+    if marker.exists() and marker.read_text().strip() == stamp:
+        return
+    log("building PLR's visualizer for the page (web/vendor/plr-visualizer)")
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "fonts").mkdir(parents=True)
+    with zipfile.ZipFile(plr_wheel) as wheel:
+        for name in wheel.namelist():
+            if name.startswith("pylabrobot/visualizer/") and not name.endswith((".py", "/")):
+                target = out / name.removeprefix("pylabrobot/visualizer/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(wheel.read(name))
+    page = (out / "index.html").read_text(encoding="utf-8")
+    for url, (module_path, local) in _VISUALIZER_LIBRARIES.items():
+        if url not in page:
+            raise SystemExit(f"PLR's visualizer no longer loads {url}: update _VISUALIZER_LIBRARIES")
+        shutil.copyfile(ROOT / "node_modules" / module_path, out / local)
+        page = page.replace(url, f"./{local}")
+    for font in (ROOT / "node_modules" / "bootstrap-icons" / "font" / "fonts").iterdir():
+        shutil.copyfile(font, out / "fonts" / font.name)
+    # Subresource integrity and CORS attributes were for the CDN copies.
+    page = re.sub(r'\s+integrity="[^"]*"\s+crossorigin="anonymous"', "", page)
+    page = page.replace('<script src="./lib.js', '<script src="./plr-visualizer-bridge.js"></script>\n    <script src="./lib.js')
+    page = page.replace("/favicon.png", "./img/logo.png")
+    page = page.replace("{{ source_filename }}", "").replace("{{ fs_port }}", "0").replace("{{ ws_port }}", "0")
+    page = page.replace("{{ liquid_color }}", "F39C12")
+    if "{{" in page:
+        raise SystemExit("PLR's visualizer page has a template field set-up does not fill: " + page[page.index("{{"):][:60])
+    (out / "index.html").write_text(page, encoding="utf-8")
+    shutil.copyfile(bridge, out / "plr-visualizer-bridge.js")
+    marker.write_text(stamp + "\n")
+
+
 def ensure_pyodide(version: str) -> Path:
     package = ROOT / "node_modules" / "pyodide"
     installed = package / "package.json"
@@ -401,6 +459,8 @@ def build_page_assets(with_test: bool) -> None:
     sources: list[tuple[dict[str, str], Path]] = []
     for entry in pins["packages"]:
         sources.append((entry, ensure_pinned(entry, python_version)))
+        if entry["name"] == "pylabrobot":
+            ensure_plr_visualizer(sources[-1][1])
     for entry in pins["sdists"]:
         sdist = ensure_pinned(entry, python_version)
         sources.append((entry, build_libcst_wheel(sdist, entry["version"])))

@@ -1,0 +1,37 @@
+// PLR's own visualizer (pylabrobot/visualizer: lib.js + vis.js, unchanged) talks to its Python
+// server over a WebSocket. In Labwright it runs in a frame of the page, fed by the page's deck
+// view: this stands in for that WebSocket and carries the very same messages over postMessage
+// with the parent page (same origin only). Loaded before vis.js by the index.html set-up writes.
+(() => {
+  const origin = location.origin;
+
+  class FramedSocket extends EventTarget {
+    constructor(url) {
+      super();
+      this.url = url;
+      this.readyState = FramedSocket.CONNECTING;
+      for (const type of ["open", "close", "error", "message"]) {
+        this.addEventListener(type, (event) => this[`on${type}`]?.(event));
+      }
+      window.addEventListener("message", (event) => {
+        if (event.origin !== origin || event.source !== window.parent) return;
+        const message = event.data?.labwrightVisualizer;
+        if (typeof message === "string") this.dispatchEvent(new MessageEvent("message", { data: message }));
+      });
+      setTimeout(() => {
+        this.readyState = FramedSocket.OPEN;
+        this.dispatchEvent(new Event("open"));
+      });
+    }
+
+    send(text) {
+      window.parent.postMessage({ labwrightVisualizerReply: String(text) }, origin);
+    }
+
+    close() {
+      this.readyState = FramedSocket.CLOSED;
+    }
+  }
+  Object.assign(FramedSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+  window.WebSocket = FramedSocket;
+})();
