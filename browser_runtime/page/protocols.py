@@ -7,7 +7,7 @@ from typing import Any
 from browser_runtime.page.session import PageSession
 from browser_runtime.runner.plans import PlanInputs
 
-__all__ = ["analyze", "diagnose", "to_protocol"]
+__all__ = ["analyze", "diagnose", "to_protocol", "complete", "signatures"]
 
 
 def analyze(session: PageSession, source: str, filename: str = "protocol.py") -> dict[str, Any]:
@@ -37,3 +37,18 @@ def to_protocol(session: PageSession, source: str, filename: str = "script.py") 
     from browser_runtime.protocols.codemod import script_to_protocol
 
     return script_to_protocol(source, filename, session.catalog).to_dict()
+
+
+def complete(session: PageSession, source: str, line: int, column: int, limit: int = 60) -> list[dict[str, Any]]:
+    """Jedi's completions at (1-based ``line``, 0-based ``column``) of a protocol file being edited
+    (static: the file's own imports and definitions; nothing of it runs)."""
+    import dataclasses
+
+    return [dataclasses.asdict(c) for c in session.editor.complete(source, line, column, limit=limit)]
+
+
+def signatures(session: PageSession, source: str, line: int, column: int) -> list[dict[str, Any]]:
+    """The signature of the call the cursor is in, with the parameter it is at."""
+    import dataclasses
+
+    return [dataclasses.asdict(s) for s in session.editor.signatures(source, line, column)]

@@ -92,6 +92,8 @@ class PageSession:
     library: ProtocolLibrary
     runs: Runs
     console: Console
+    #: Completion for files being edited: Jedi over the file alone (an empty namespace).
+    editor: ReplSession = field(default_factory=lambda: ReplSession({}))
     recovered: list[str] = field(default_factory=list)  # runs a reload cut short, found at start
     #: Done once the reply to the request being served is sent (runs started by it wait for it).
     reply_sent: Callable[[], Awaitable[None]] | None = None
