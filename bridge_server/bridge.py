@@ -11,6 +11,7 @@ from typing import Any
 from starlette.applications import Starlette
 
 from bridge_server.definitions import CatalogService
+from bridge_server.estimates import Estimates
 from bridge_server.discovery import NetworkBrowser, serial_devices, simulator_devices
 from bridge_server.repl_host import SessionManager
 from bridge_server.settings import DEFAULT_MDNS_TYPES, Settings
@@ -28,6 +29,8 @@ class Bridge:
         self.network = NetworkBrowser(DEFAULT_MDNS_TYPES + settings.mdns_extra_types,
                                       settings.mdns_interfaces)
         self.sessions = SessionManager(settings.repl_time_limit)
+        self.estimates = Estimates(settings.estimate_time_limit, settings.estimate_memory_limit,
+                                   settings.estimate_workers)
         self.schedule_book: Any = None  # opened by the schedule API on first use
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -44,6 +47,7 @@ class Bridge:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sessions.close_all()
+        await self.estimates.close()
         if self.settings.mdns:
             await asyncio.to_thread(self.network.stop)
         self.store.close()

@@ -69,6 +69,7 @@ class CatalogService:
         self._future: asyncio.Future[CatalogSnapshot] | None = None
         self._build_lock = threading.Lock()
         self._sync_lock: asyncio.Lock | None = None
+        self._files: dict[str, Path] = {}
 
     def _load(self) -> CatalogSnapshot:
         with self._build_lock:
@@ -103,6 +104,26 @@ class CatalogService:
         self.start()
         assert self._future is not None
         return await asyncio.shield(self._future)
+
+    async def file(self) -> Path:
+        """The current catalog as a file, for worker processes (REPL, estimates) to load."""
+        snapshot = await self.get()
+        path = self._files.get(snapshot.etag)
+        if path is None:
+            path = await asyncio.to_thread(self._write, snapshot)
+            self._files[snapshot.etag] = path
+        return path
+
+    def _write(self, snapshot: CatalogSnapshot) -> Path:
+        if snapshot.origin == "prebuilt" and self.prebuilt.is_file():
+            return self.prebuilt
+        path = self.cache_dir / f"served-{snapshot.etag.strip(chr(34))}.json"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(snapshot.body)
+            partial.replace(path)  # a reader never sees half a file
+        return path
 
     async def sync(self) -> dict[str, Any]:
         """Rebuild from the sources now (keeping geometry if the current catalog has it)."""

@@ -31,6 +31,21 @@ def default_data_dir() -> Path:
     return base / "labwright"
 
 
+def _mebibytes(value: str) -> int:
+    return int(float(value) * 2**20)
+
+
+#: Limits settable from the environment: (variable, setting, parse).
+_LIMITS = (
+    ("LABWRIGHT_REPL_MEMORY_MB", "repl_memory_limit", _mebibytes),
+    ("LABWRIGHT_REPL_MAX_SESSIONS", "repl_max_sessions", int),
+    ("LABWRIGHT_REPL_OUTPUT_LIMIT", "repl_output_limit", int),
+    ("LABWRIGHT_ESTIMATE_TIME_LIMIT", "estimate_time_limit", float),
+    ("LABWRIGHT_ESTIMATE_MEMORY_MB", "estimate_memory_limit", _mebibytes),
+    ("LABWRIGHT_ESTIMATE_WORKERS", "estimate_workers", int),
+)
+
+
 def _split(value: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in value.replace(",", os.pathsep).split(os.pathsep) if part.strip())
 
@@ -69,6 +84,22 @@ class Settings:
     mdns_extra_types: tuple[str, ...] = field(default_factory=tuple)
     #: Seconds one REPL statement may run before it is interrupted.
     repl_time_limit: float = 30.0
+    #: Address space one REPL process may use, in bytes.
+    repl_memory_limit: int = 2 * 2**30
+    #: REPL sessions (processes) alive at once; one more is refused with 503.
+    repl_max_sessions: int = 8
+    #: Characters of output (and of a result's repr) one REPL statement may produce; the rest is
+    #: dropped with a note saying so.
+    repl_output_limit: int = 1_000_000
+    #: Seconds the scheduler's estimate of one submitted protocol may take.
+    estimate_time_limit: float = 30.0
+    #: Address space one estimate process may use, in bytes.
+    estimate_memory_limit: int = 2**30
+    #: Estimates running at once (each in its own process); more wait.
+    estimate_workers: int = 2
+    #: Host names (``name`` or ``name:port``) besides the bound address that requests may carry in
+    #: ``Host``; needed when binding a non-loopback address (the names the lab uses for this PC).
+    allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -96,6 +127,11 @@ class Settings:
             values["mdns"] = False
         if env.get("LABWRIGHT_REPL_TIME_LIMIT"):
             values["repl_time_limit"] = float(env["LABWRIGHT_REPL_TIME_LIMIT"])
+        for name, key, cast in _LIMITS:
+            if env.get(name):
+                values[key] = cast(env[name])
+        if env.get("LABWRIGHT_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = _split(env["LABWRIGHT_ALLOWED_HOSTS"])
         if env.get("LABWRIGHT_CATALOG_SOURCES"):
             values["catalog_sources"] = tuple(Path(p) for p in _split(env["LABWRIGHT_CATALOG_SOURCES"]))
         if env.get("LABWRIGHT_CATALOG_CACHE"):
