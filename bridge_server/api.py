@@ -26,6 +26,7 @@ from bridge_server.security import (
     valid_client_id,
     websocket_credentials,
 )
+from bridge_server.repl_host import SessionsFull
 from bridge_server.store import Lease, LeaseOutcome
 
 _AUTH_TIMEOUT = 10.0
@@ -292,7 +293,11 @@ async def _machines_for(bridge: Bridge, client: str) -> dict[str, dict[str, Any]
 
 
 async def _session_for(bridge: Bridge, client: str) -> tuple[Any, dict[str, str]]:
-    session = await bridge.sessions.get(client)
+    try:
+        session = await bridge.sessions.get(client)
+    except SessionsFull as error:
+        raise ApiError(503, str(error), kind="repl-sessions-full", headers={"Retry-After": "10"},
+                       limit=bridge.sessions.limits.sessions) from None
     errors = await session.sync_machines(await _machines_for(bridge, client))
     return session, errors
 
@@ -358,8 +363,16 @@ async def repl_socket(websocket: WebSocket) -> None:
         async with send_lock:
             await websocket.send_json(message)
 
+    async def refused(ident: Any, error: ApiError) -> None:
+        await send({"type": "error", "id": ident, "status": error.status, "kind": error.kind,
+                    "detail": error.detail})
+
     async def execute(ident: Any, code: str) -> None:
-        session, errors = await _session_for(bridge, client)
+        try:
+            session, errors = await _session_for(bridge, client)
+        except ApiError as error:
+            await refused(ident, error)
+            return
         for device_id, error in errors.items():
             await send({"type": "stream", "id": ident, "name": "stderr",
                         "text": f"could not set up {device_id}: {error}\n"})
@@ -381,7 +394,11 @@ async def repl_socket(websocket: WebSocket) -> None:
                 running.add(task)
                 task.add_done_callback(running.discard)
             elif kind in ("complete", "signatures") and isinstance(message.get("code"), str):
-                session, _ = await _session_for(bridge, client)
+                try:
+                    session, _ = await _session_for(bridge, client)
+                except ApiError as error:
+                    await refused(ident, error)
+                    continue
                 line, column = message.get("line"), message.get("column")
                 reply = await session.complete(message["code"], line if isinstance(line, int) else None,
                                                column if isinstance(column, int) else None, kind)

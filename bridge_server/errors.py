@@ -16,18 +16,20 @@ _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
     415: "Unsupported media type", 422: "Unprocessable request", 500: "Internal error",
-    503: "Not ready",
+    503: "Service unavailable",
 }
 
 
 class ApiError(Exception):
     """Raised by handlers; turned into a problem-details response by :func:`api_error_handler`."""
 
-    def __init__(self, status: int, detail: str, *, kind: str | None = None, **extra: Any) -> None:
+    def __init__(self, status: int, detail: str, *, kind: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -45,8 +47,10 @@ def problem(status: int, detail: str, kind: str | None = None, headers: dict[str
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": 'Bearer realm="labwright"'} if exc.status == 401 else None
-    return problem(exc.status, exc.detail, exc.kind, headers=headers, **exc.extra)
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="labwright"'
+    return problem(exc.status, exc.detail, exc.kind, headers=headers or None, **exc.extra)
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
