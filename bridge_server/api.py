@@ -304,12 +304,17 @@ async def _session_for(bridge: Bridge, client: str) -> tuple[Any, dict[str, str]
 
 async def repl(request: Request) -> JSONResponse:
     require_token(request)
+    client = client_id(request)
     body = await _body(request, schemas.REPL)
     bridge = _bridge(request)
     lease: Lease | None = bridge.store.lease(body["device_id"])
     if lease is None:
         raise ApiError(404, f"no connection to {body['device_id']}: connect first", kind="not-connected")
-    session, errors = await _session_for(bridge, lease.client_id)
+    if lease.client_id != client:
+        # A device's session is its lease holder's: nobody else reads or changes its namespace.
+        raise ApiError(403, f"the REPL session of {body['device_id']} belongs to client "
+                            f"{lease.client_id!r}, which holds its lease", kind="not-your-session")
+    session, errors = await _session_for(bridge, client)
     if body["device_id"] in errors:
         return JSONResponse({"output": "", "result": None,
                              "error": {"type": "MachineError", "message": errors[body["device_id"]],
@@ -355,7 +360,15 @@ async def repl_socket(websocket: WebSocket) -> None:
     if client is None:
         return
     bridge = _bridge(websocket)
-    bridge.sessions.sockets[client] = bridge.sessions.sockets.get(client, 0) + 1
+    if bridge.sessions.sockets.get(client):
+        # One socket per session: a second one claiming a live session's client id is refused,
+        # so it can neither read that session nor end it by closing.
+        await websocket.send_json({"type": "error", "status": 409, "kind": "session-in-use",
+                                   "detail": f"client {client!r} already has a REPL socket open; "
+                                             "one socket per client"})
+        await websocket.close(code=4409, reason="session in use")
+        return
+    bridge.sessions.sockets[client] = 1
     running: set[asyncio.Task[None]] = set()
     send_lock = asyncio.Lock()
 
@@ -417,9 +430,9 @@ async def repl_socket(websocket: WebSocket) -> None:
     finally:
         for task in running:
             task.cancel()
-        bridge.sessions.sockets[client] -= 1
-        if bridge.sessions.sockets[client] <= 0:
-            bridge.sessions.sockets.pop(client, None)
+        bridge.sessions.sockets.pop(client, None)
+        if not bridge.store.leases(client):
+            # A session held by a lease is the device's; it ends with the lease, not a socket.
             await bridge.sessions.close(client)
 
 

@@ -82,8 +82,8 @@ PATHS: dict[str, dict[str, Any]] = {
                    params=[_DEVICE_PATH], errors=(404,)),
         "delete": _op("delete a device profile", schemas.PROFILE, params=[_DEVICE_PATH], errors=(404, 422)),
     },
-    f"{_HARDWARE}/repl": {"post": _op("run code in the lease holder's session", schemas.REPL_RESULT,
-                                      body=schemas.REPL, errors=(404,))},
+    f"{_HARDWARE}/repl": {"post": _op("run code in the session of a device the caller holds", schemas.REPL_RESULT,
+                                      body=schemas.REPL, params=[_CLIENT], errors=(403, 404, 503))},
 }
 
 _SCHEDULE = schedule.PREFIX
