@@ -15,7 +15,7 @@ from bridge_server import api, remote_serial, schedule
 from bridge_server.bridge import Bridge, lifespan
 from bridge_server.errors import EXCEPTION_HANDLERS
 from bridge_server.openapi import openapi
-from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard
+from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard, HostGuard
 from bridge_server.settings import Settings
 from bridge_server.static import CachedStaticFiles
 
@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Mount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
     ]
     middleware = [
+        # First: a request naming another host (DNS rebinding) reaches nothing, not even files.
+        Middleware(HostGuard, settings=settings),
         Middleware(CrossOriginIsolation),
         # CORS names each allowed origin; never "*" (the list never contains it).
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),

@@ -15,7 +15,8 @@ PROBLEM_TYPE = "https://labwright.invalid/problems/"
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
-    415: "Unsupported media type", 422: "Unprocessable request", 500: "Internal error",
+    415: "Unsupported media type", 421: "Misdirected request", 422: "Unprocessable request",
+    500: "Internal error",
     503: "Service unavailable",
 }
 

@@ -1,4 +1,5 @@
-"""The security model: a bearer token for what mutates or runs code, client ids, Origin checks."""
+"""The security model: the Host a request names, a bearer token for what mutates or runs code,
+client ids, Origin checks."""
 
 from __future__ import annotations
 
@@ -81,3 +82,34 @@ class ForeignOriginGuard:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class HostGuard:
+    """Answers only requests whose ``Host`` names this server (``Settings.allowed_host_headers``).
+
+    A page on a DNS-rebinding domain (``evil.example`` resolving to 127.0.0.1) is same-origin
+    with itself, so Origin checks and CORS never see it; its requests still say
+    ``Host: evil.example``. Those get 421 for HTTP (reads and static files included) and a
+    refused handshake (403) for WebSockets, before any route runs.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.allowed = settings.allowed_host_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        if host is not None and host.strip().lower() in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "host not allowed"})
+            return
+        response: Response = problem(
+            421, f"this server answers to Host {', '.join(sorted(self.allowed))}, not {host!r}; a page "
+                 "reaching it under another name is refused (add a name the lab uses for this PC "
+                 "with --allowed-host or LABWRIGHT_ALLOWED_HOSTS)", "misdirected-request")
+        await response(scope, receive, send)

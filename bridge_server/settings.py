@@ -14,6 +14,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_CONNECTION_TTL = 120.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Binding these listens on every address, loopback included.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 #: Service types the continuous mDNS browser watches by default: Opentrons robots announce
 #: ``_http._tcp`` (port 31950) and ``_opentrons._tcp``; SiLA 2 servers ``_sila._tcp``.
@@ -44,6 +46,22 @@ _LIMITS = (
     ("LABWRIGHT_ESTIMATE_MEMORY_MB", "estimate_memory_limit", _mebibytes),
     ("LABWRIGHT_ESTIMATE_WORKERS", "estimate_workers", int),
 )
+
+
+def _host_values(name: str, port: int) -> set[str]:
+    """``name`` as a ``Host`` header carries it: with ``port`` unless it names its own."""
+    name = name.strip().lower()
+    if name.startswith("["):  # [v6] or [v6]:port
+        if "]:" in name:
+            return {name}
+        bare = name
+    elif name.count(":") > 1:  # a bare IPv6 address
+        bare = f"[{name}]"
+    elif ":" in name:  # name:port
+        return {name}
+    else:
+        bare = name
+    return {f"{bare}:{port}"} | ({bare} if port == 80 else set())
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -154,6 +172,22 @@ class Settings:
             own |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}",
                     f"http://[::1]:{self.port}"}
         return tuple(sorted(own)) + tuple(o for o in self.extra_origins if o not in own and o != "*")
+
+    @property
+    def allowed_host_headers(self) -> frozenset[str]:
+        """The ``Host`` values this server answers (lower case, ``name:port``).
+
+        Its bound address and port; every loopback name when it listens on loopback (or on every
+        address, which includes loopback); and the names in ``allowed_hosts``. Anything else is a
+        page that reached this server under a foreign name (DNS rebinding) and is refused.
+        """
+        names = _host_values(self.host, self.port)
+        if self.host in LOOPBACK_HOSTS or self.host in WILDCARD_HOSTS:
+            for name in LOOPBACK_HOSTS:
+                names |= _host_values(name, self.port)
+        for name in self.allowed_hosts:
+            names |= _host_values(name, self.port)
+        return frozenset(names)
 
     @property
     def start_url(self) -> str:

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.cpython
 @pytest.fixture
 def client(tmp_path: Path, catalog_file: Path) -> TestClient:
     settings = Settings(data_dir=tmp_path, token="t", prebuilt_catalog=catalog_file, mdns=False)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(settings), raise_server_exceptions=False,
+                    base_url=f"http://127.0.0.1:{settings.port}") as test_client:
         yield test_client
 
 
