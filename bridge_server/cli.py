@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from bridge_server.data_dir import DataDirInUse, lock_data_dir
 from bridge_server.settings import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_HOSTS, Settings
 
 
@@ -38,6 +39,13 @@ def serve(args: argparse.Namespace) -> int:
             )
         else:
             print(f"labwright: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        lock = lock_data_dir(settings.data_dir)  # noqa: F841 - held until the process ends
+    except (DataDirInUse, OSError) as exc:
+        sock.close()
+        reason = exc if isinstance(exc, DataDirInUse) else f"cannot lock the data dir {settings.data_dir}: {exc}"
+        print(f"labwright: {reason}", file=sys.stderr)
         return 1
     if settings.host not in LOOPBACK_HOSTS:
         print(

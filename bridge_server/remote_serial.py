@@ -98,10 +98,12 @@ class LineSettings:
 
     def open(self, path: str) -> serial.Serial:
         # timeout: the reader thread's poll; writes block until the OS took the bytes.
+        # exclusive: an flock on the port, so no other program that asks the same (pyserial,
+        # another server) talks to the instrument at the same time.
         return serial.Serial(path, baudrate=self.baud_rate, bytesize=self.data_bits,
                              parity=_PARITY[self.parity], stopbits=_STOP_BITS[self.stop_bits],
                              rtscts=self.flow_control == "hardware", timeout=_READ_POLL,
-                             write_timeout=10)
+                             write_timeout=10, exclusive=True)
 
 
 @dataclass
