@@ -28,6 +28,11 @@ class CatalogSnapshot:
     etag: str
     origin: str  # "prebuilt" | "built"
 
+    @property
+    def has_geometry(self) -> bool:
+        """Whether PLR's factories were called for this document (sizes and geometry filled)."""
+        return any(entry.get("size") for entry in self.document.get("resources", []))
+
     @classmethod
     def of(cls, document: dict[str, Any], origin: str) -> CatalogSnapshot:
         body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
@@ -126,12 +131,13 @@ class CatalogService:
         return path
 
     async def sync(self) -> dict[str, Any]:
-        """Rebuild from the sources now (keeping geometry if the current catalog has it)."""
+        """Rebuild from the sources now (keeping geometry if the current catalog has it, so a
+        second sync keeps it too)."""
         if self._sync_lock is None:
             self._sync_lock = asyncio.Lock()
         async with self._sync_lock:
             current = await self.get()
-            geometry = current.origin == "prebuilt"
+            geometry = current.has_geometry
             fresh = await asyncio.to_thread(self._build, geometry)
             changes = diff(current.document, fresh.document)
             self._snapshot = fresh
