@@ -17,7 +17,7 @@ from bridge_server.errors import EXCEPTION_HANDLERS
 from bridge_server.openapi import openapi
 from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard, HostGuard
 from bridge_server.settings import Settings
-from bridge_server.static import CachedStaticFiles
+from bridge_server.static import CachedStaticFiles, PageMount
 
 HARDWARE = "/api/v1/hardware"
 
@@ -84,7 +84,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *schedule.ROUTES,
         Mount("/pyodide", app=CachedStaticFiles(directory=settings.pyodide_dir, immutable=True)),
         Mount("/wheels", app=CachedStaticFiles(directory=settings.wheels_dir, immutable=True)),
-        Mount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
+        PageMount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
     ]
     middleware = [
         # First: a request naming another host (DNS rebinding) reaches nothing, not even files.
