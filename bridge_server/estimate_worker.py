@@ -1,7 +1,8 @@
 """One scheduler estimate in a process of its own: a run request's document in, filled out.
 
-Run as ``python -m bridge_server.estimate_worker`` by :mod:`bridge_server.estimates`. It
-imports the runtime first and says ``ready`` (so a spare worker is warm), then reads exactly
+Run as ``python -m bridge_server.estimate_worker [CATALOG]`` by :mod:`bridge_server.estimates`.
+It imports the runtime (and, given the catalog, estimates a small built-in protocol) first and
+says ``ready`` (so a spare worker is warm), then reads exactly
 one job line ``{document, where, catalog, memory_limit, cpu_limit}``, limits its own memory
 and CPU time, runs the protocol's analysis and estimate (the protocol's code runs here), answers
 one line ``{event: "done", document}`` or ``{event: "failed", error: {type, message, limit}}``
@@ -19,13 +20,42 @@ from typing import Any
 from bridge_server.sandbox import limit_cpu, limit_memory, private_channel
 
 
+#: Estimated once while a spare worker waits, so the first request does not pay for what every
+#: estimate needs (PLR's liquid handling, a deck, labware, the planner's and runner's imports).
+_WARM_UP = '''
+from pylabrobot.liquid_handling import LiquidHandler
+from pylabrobot.resources import Plate, TipRack
+from browser_runtime.protocols import protocol_function
+
+@protocol_function(name="warm-up", version="1")
+async def warm_up(lh: LiquidHandler, tips: TipRack, plate: Plate):
+    await lh.pick_up_tips(tips["A1"])
+    await lh.aspirate(plate["A1"], vols=[10])
+    await lh.dispense(plate["A2"], vols=[10])
+    await lh.drop_tips(tips["A1"])
+'''
+_catalogs: dict[str, Any] = {}
+
+
 def _load_catalog(path: str | None) -> Any:
     from browser_runtime.catalog import Catalog
 
     if not path:
         return None
-    with open(path, encoding="utf-8") as file:
-        return Catalog(json.load(file))
+    if path not in _catalogs:
+        with open(path, encoding="utf-8") as file:
+            _catalogs[path] = Catalog(json.load(file))
+    return _catalogs[path]
+
+
+def _warm_up(catalog_path: str | None) -> None:
+    from browser_runtime.scheduler.submission import complete_from_source
+
+    try:
+        asyncio.run(complete_from_source({"id": "warm-up", "source": _WARM_UP}, _load_catalog(catalog_path),
+                                         "warm-up"))
+    except Exception:  # noqa: BLE001 - only a head start; a real estimate reports its own errors
+        pass
 
 
 def _caused_by_memory(error: BaseException) -> bool:
@@ -77,6 +107,8 @@ def main() -> int:
     import browser_runtime.scheduler.simulation  # noqa: F401
     import browser_runtime.scheduler.submission  # noqa: F401
 
+    if len(sys.argv) > 1:
+        _warm_up(sys.argv[1])
     channel.write(json.dumps({"event": "ready", "pid": os.getpid()}) + "\n")
     line = sys.stdin.readline()
     if not line:

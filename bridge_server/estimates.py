@@ -52,9 +52,9 @@ class _Worker:
         self.process = process
 
     @classmethod
-    async def start(cls) -> _Worker:
+    async def start(cls, catalog: str | None) -> _Worker:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bridge_server.estimate_worker",
+            sys.executable, "-m", "bridge_server.estimate_worker", *([catalog] if catalog else []),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL, env=child_env(), limit=_LINE_LIMIT,
             start_new_session=True)
@@ -86,15 +86,15 @@ class Estimates:
         self._slots: asyncio.Semaphore | None = None
         self._spare: asyncio.Task[_Worker] | None = None
 
-    def _take_spare(self) -> asyncio.Task[_Worker]:
+    def _take_spare(self, catalog: str | None) -> asyncio.Task[_Worker]:
         spare, self._spare = self._spare, None
         if spare is None:
-            spare = asyncio.ensure_future(_Worker.start())
+            spare = asyncio.ensure_future(_Worker.start(None))  # cold: no warm-up on the request's time
         return spare
 
-    def _start_spare(self) -> None:
+    def _start_spare(self, catalog: str | None) -> None:
         if self._spare is None:
-            self._spare = asyncio.ensure_future(_Worker.start())
+            self._spare = asyncio.ensure_future(_Worker.start(catalog))
 
     async def complete(self, document: dict[str, Any], catalog: str | None, where: str) -> dict[str, Any]:
         """``document`` filled from its source (needs from the analysis, duration from an estimate).
@@ -105,8 +105,8 @@ class Estimates:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.concurrency)
         async with self._slots:
-            worker = await self._take_spare()
-            self._start_spare()
+            worker = await self._take_spare(catalog)
+            self._start_spare(catalog)
             try:
                 return await self._run(worker, {
                     "document": document, "where": where, "catalog": catalog,
