@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from browser_runtime.catalog import Catalog, build_catalog
+from browser_runtime.catalog import SCHEMA_VERSION, Catalog, build_catalog
 
 log = logging.getLogger("labwright")
 
@@ -83,10 +83,12 @@ class CatalogService:
             if self.prebuilt.is_file() and not self.sources:
                 try:
                     document = json.loads(self.prebuilt.read_text(encoding="utf-8"))
+                    if document.get("schema_version") != SCHEMA_VERSION:
+                        raise ValueError(f"schema {document.get('schema_version')!r}, not {SCHEMA_VERSION!r}")
                     self._snapshot = CatalogSnapshot.of(document, "prebuilt")
                     return self._snapshot
                 except (OSError, ValueError) as exc:
-                    log.warning("prebuilt catalog %s unreadable (%s); building", self.prebuilt, exc)
+                    log.warning("prebuilt catalog %s unusable (%s); building", self.prebuilt, exc)
             self._snapshot = self._build(geometry=False)
             return self._snapshot
 

@@ -11,6 +11,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from browser_runtime.errors import LabwrightError, NotFound
+
 log = logging.getLogger("labwright")
 
 PROBLEM_TYPE = "https://labwright.invalid/problems/"
@@ -23,7 +25,7 @@ _TITLES = {
 }
 
 
-class ApiError(Exception):
+class ApiError(LabwrightError):
     """Raised by handlers; turned into a problem-details response by :func:`api_error_handler`."""
 
     def __init__(self, status: int, detail: str, *, kind: str | None = None,
@@ -54,6 +56,12 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="labwright"'
     return problem(exc.status, exc.detail, exc.kind, headers=headers or None, **exc.extra)
+
+
+async def not_found_handler(request: Request, exc: Exception) -> Response:
+    # Any domain's "that does not exist" (a run, a workcell, an asset) is a 404, by its type.
+    assert isinstance(exc, NotFound)
+    return problem(404, str(exc), "not-found")
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -98,6 +106,7 @@ async def storage_error_handler(request: Request, exc: Exception) -> Response:
 
 EXCEPTION_HANDLERS = {
     ApiError: api_error_handler,
+    NotFound: not_found_handler,
     HTTPException: http_error_handler,
     sqlite3.OperationalError: storage_error_handler,
     OSError: storage_error_handler,

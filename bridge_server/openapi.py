@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-
-from bridge_server import schedule, schemas
+from bridge_server import schemas
+from bridge_server.routes import schedule
 
 _HARDWARE = "/api/v1/hardware"
 _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
@@ -158,6 +156,3 @@ DOCUMENT: dict[str, Any] = {
     "x-websockets": WEBSOCKETS,
 }
 
-
-async def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(DOCUMENT)

@@ -136,13 +136,13 @@ class _Worker:
             self.send({"event": "error", "id": ident, "message": f"unknown op {op!r}"})
 
     def _attach(self, request: dict[str, Any]) -> None:
-        from bridge_server.machines import build_machine
+        from browser_runtime.machines import build_device_machine
 
         device_id = request["device_id"]
         try:
-            machine = build_machine(request["backend"], request.get("frontend"),
-                                    request.get("config") or {}, request.get("name") or "machine",
-                                    bool(request.get("simulator")))
+            machine = build_device_machine(_catalog(request.get("catalog")), request["backend"],
+                                           request.get("config") or {}, request.get("name") or "machine",
+                                           simulated=bool(request.get("simulator")))
             if hasattr(machine, "setup"):
                 self.run(machine.setup())
         except BaseException as exc:  # noqa: BLE001 - reported, the session goes on
@@ -153,6 +153,21 @@ class _Worker:
         self.session.namespace["machine"] = machine
         self.send({"event": "attached", "id": request.get("id"), "device_id": device_id,
                    "machine": type(machine).__name__})
+
+
+_catalogs: dict[str, Any] = {}
+
+
+def _catalog(path: str | None) -> Any:
+    """The server's catalog (a file it wrote or its prebuilt one), read once per path."""
+    from browser_runtime.catalog import Catalog
+
+    if not path:
+        raise ValueError("the server gave no catalog to build the machine from")
+    if path not in _catalogs:
+        with open(path, encoding="utf-8") as file:
+            _catalogs[path] = Catalog(json.load(file))
+    return _catalogs[path]
 
 
 def main() -> int:

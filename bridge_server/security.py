@@ -3,6 +3,8 @@ client ids, Origin checks."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import secrets
 from typing import Any
@@ -10,6 +12,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bridge_server.errors import ApiError, problem
 from bridge_server.settings import Settings
@@ -18,6 +21,8 @@ CLIENT_HEADER = "x-labwright-client"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 #: WebSocket subprotocols: the page offers ``["labwright", "bearer.<token>", "client.<id>"]``.
 SUBPROTOCOL = "labwright"
+#: Seconds a WebSocket without a token subprotocol has to send its ``{type: "auth"}`` message.
+AUTH_TIMEOUT = 10.0
 
 
 def token_matches(settings: Settings, candidate: str | None) -> bool:
@@ -64,6 +69,44 @@ def websocket_credentials(scope: dict[str, Any]) -> tuple[str | None, str | None
         elif protocol.startswith("client."):
             client = protocol.removeprefix("client.")
     return token, client
+
+
+async def authenticate_websocket(websocket: WebSocket) -> str | None:
+    """Origin, then the token (subprotocol or first message); the client id, or None when refused.
+
+    Every bridge WebSocket starts here. A refused socket is closed with the reason (1008 at the
+    handshake, 4401 after a wrong first message); an accepted one is told ``{type: "ready",
+    client}``. A socket that names no valid client id gets one of its own.
+    """
+    settings: Settings = websocket.app.state.settings
+    if not origin_allowed(settings, websocket.headers.get("origin")):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return None
+    token, client = websocket_credentials(websocket.scope)
+    client = client or websocket.headers.get(CLIENT_HEADER)
+    if token is not None:
+        if not token_matches(settings, token):
+            await websocket.close(code=1008, reason="bad token")
+            return None
+        offered = websocket.scope.get("subprotocols") or []
+        await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    else:
+        await websocket.accept()
+        try:
+            first = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
+        except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+            first = {}
+        if not isinstance(first, dict) or first.get("type") != "auth" or \
+                not token_matches(settings, str(first.get("token"))):
+            await websocket.send_json({"type": "error", "status": 401,
+                                       "detail": "send {type: 'auth', token} first"})
+            await websocket.close(code=4401, reason="unauthorized")
+            return None
+        client = first.get("client") or client
+    if not valid_client_id(client):
+        client = f"ws-{id(websocket):x}"
+    await websocket.send_json({"type": "ready", "client": client})
+    return client
 
 
 class ForeignOriginGuard:

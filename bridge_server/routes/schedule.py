@@ -18,6 +18,7 @@ from starlette.routing import Route
 from bridge_server import schemas
 from bridge_server.errors import ApiError
 from bridge_server.security import require_token
+from browser_runtime.errors import NotFound
 
 PREFIX = "/api/v1/schedule"
 
@@ -128,10 +129,9 @@ def _problem(error: Exception) -> ApiError:
 
     if isinstance(error, ScheduleConflict):
         return ApiError(409, str(error), kind="schedule-conflict", revision=error.revision)
-    message = str(error)
-    if message.startswith("no "):
-        return ApiError(404, message, kind="not-found")
-    return ApiError(422, message, kind="validation")
+    if isinstance(error, NotFound):  # a run, workcell or reservation the schedule does not have
+        return ApiError(404, str(error), kind="not-found")
+    return ApiError(422, str(error), kind="validation")
 
 
 def _errors() -> tuple[type[Exception], ...]:

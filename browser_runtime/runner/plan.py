@@ -18,13 +18,14 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from browser_runtime.runner.events import json_safe, jsonable
-from browser_runtime.runner.machines import (
+from browser_runtime.errors import LabwrightError
+from browser_runtime.machines import (
     SimulationError,
     build_machine,
     build_simulated_machine,
     hardware_backend,
 )
+from browser_runtime.runner.events import json_safe, jsonable
 from browser_runtime.runner.run import load_protocol_function
 
 DEFAULT_DECK = "pylabrobot.resources.hamilton.hamilton_decks.STARLetDeck"
@@ -34,7 +35,7 @@ DEFAULT_WINDOW = timedelta(hours=1)
 _VALUE_TYPES: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 
 
-class PlanError(ValueError):
+class PlanError(LabwrightError, ValueError):
     """A run that cannot be planned; ``problems`` lists each parameter or field and why."""
 
     def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:
