@@ -28,7 +28,8 @@ def _op(summary: str, response: schemas.JsonSchema | None = None, *, body: schem
     responses: dict[str, Any] = {str(status): {"description": "OK"}}
     if response is not None:
         responses[str(status)]["content"] = _json(response)
-    codes = set(errors) | ({401} if auth else set()) | ({400, 413, 422} if body else set())
+    # Every request may name a foreign Host (421); every write may find the disk full (507).
+    codes = set(errors) | {421} | ({401} if auth else set()) | ({400, 413, 422, 507} if body else set())
     for code in sorted(codes):
         responses[str(code)] = {"description": "problem details",
                                 "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
