@@ -1,4 +1,5 @@
-"""The server's state, built per app: store, catalog, mDNS browser, REPL sessions, and their lifespan."""
+"""The server's state, built per app: store, catalog, mDNS browser, REPL sessions, estimates, and
+their lifespan."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any
 from starlette.applications import Starlette
 
 from bridge_server.definitions import CatalogService
-from bridge_server.estimates import Estimates
 from bridge_server.discovery import NetworkBrowser, serial_devices, simulator_devices
+from bridge_server.estimates import Estimates
 from bridge_server.repl_host import ReplLimits, SessionManager
 from bridge_server.settings import DEFAULT_MDNS_TYPES, Settings
 from bridge_server.store import Store

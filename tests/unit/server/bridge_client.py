@@ -92,3 +92,15 @@ async def run_code(socket_, code: str, ident: int = 1, timeout: float = 30) -> t
 
     await socket_.send(json.dumps({"type": "execute", "id": ident, "code": code}))
     return await until(socket_, "result", timeout)
+
+
+def process_alive(pid: int) -> bool:
+    """Is ``pid`` still running (a zombie waiting for its reaper counts as gone)?"""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0] != "Z"

@@ -5,7 +5,6 @@ and the server keeps answering (a real `labwright serve`, real protocols)."""
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.serving import running_server
-from tests.unit.server.bridge_client import HARDWARE, TOKEN, Bridge
+from tests.unit.server.bridge_client import HARDWARE, TOKEN, Bridge, process_alive
 
 pytestmark = pytest.mark.cpython
 
@@ -103,15 +102,7 @@ def test_processes_a_protocol_starts_end_with_its_estimate(server: Bridge, tmp_p
     assert submit(server, body).status_code == 201
     pid = int(pid_file.read_text())
     deadline = time.monotonic() + 10
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(pid), f"the protocol's child {pid} outlived its estimate"
+    assert not process_alive(pid), f"the protocol's child {pid} outlived its estimate"
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its reaper is gone too
-        return stat.read().rpartition(")")[2].split()[0] != "Z"

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.serving import running_server
-from tests.unit.server.bridge_client import TOKEN, Bridge, repl_socket, run_code
-from tests.unit.server.test_estimate_isolation import _alive
+from tests.unit.server.bridge_client import TOKEN, Bridge, process_alive, repl_socket, run_code
 
 pytestmark = pytest.mark.cpython
 
@@ -74,9 +73,9 @@ def test_processes_the_code_started_end_with_the_session(server: Bridge, run_asy
 
     pid = run_async(main())
     deadline = time.monotonic() + 15
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert not _alive(pid), f"process {pid} started in the REPL outlived its session"
+    assert not process_alive(pid), f"process {pid} started in the REPL outlived its session"
 
 
 def test_sessions_beyond_the_cap_are_refused_with_503(server: Bridge, run_async):
