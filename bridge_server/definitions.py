@@ -130,6 +130,9 @@ class CatalogService:
             partial = path.with_suffix(".partial")
             partial.write_bytes(snapshot.body)
             partial.replace(path)  # a reader never sees half a file
+            for older in self.cache_dir.glob("served-*.json"):  # workers ask for the current one
+                if older != path:
+                    older.unlink(missing_ok=True)
         return path
 
     async def sync(self) -> dict[str, Any]:
