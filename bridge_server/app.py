@@ -1,33 +1,19 @@
-"""The Starlette application: every route of the bridge server is listed here."""
+"""The Starlette application: every route of the bridge server is listed here, with its middleware."""
 
 from __future__ import annotations
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-import browser_runtime
-from bridge_server import api, remote_serial, schedule
 from bridge_server.bridge import Bridge, lifespan
 from bridge_server.errors import EXCEPTION_HANDLERS
-from bridge_server.openapi import openapi
-from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard
+from bridge_server.routes import definitions, devices, discovery, leases, remote_serial, repl, schedule, service
+from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard, HostGuard
 from bridge_server.settings import Settings
-from bridge_server.static import CachedStaticFiles
-
-HARDWARE = "/api/v1/hardware"
-
-
-async def health(request: Request) -> JSONResponse:
-    import pylabrobot
-
-    return JSONResponse(
-        {"status": "ok", "labwright": browser_runtime.__version__, "pylabrobot": pylabrobot.__version__}
-    )
+from bridge_server.static import CachedStaticFiles, PageMount
 
 
 class CrossOriginIsolation:
@@ -60,33 +46,23 @@ class CrossOriginIsolation:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
-    routes = [
-        Route("/api/v1/health", health, methods=["GET"]),
-        Route("/api/v1/openapi.json", openapi, methods=["GET"]),
-        Route("/api/v1/definitions", api.definitions, methods=["GET"]),
-        Route("/api/v1/definitions/sync", api.definitions_sync, methods=["POST"]),
-        Route(f"{HARDWARE}/discover", api.discover, methods=["GET"]),
-        Route(f"{HARDWARE}/discover/serial", api.discover_serial, methods=["GET"]),
-        Route(f"{HARDWARE}/discover/simulators", api.discover_simulators, methods=["GET"]),
-        Route(f"{HARDWARE}/discover/network", api.discover_network, methods=["GET"]),
-        Route(f"{HARDWARE}/connect", api.connect, methods=["POST"]),
-        Route(f"{HARDWARE}/disconnect", api.disconnect, methods=["POST"]),
-        Route(f"{HARDWARE}/heartbeat", api.heartbeat, methods=["POST"]),
-        Route(f"{HARDWARE}/connections", api.connections, methods=["GET"]),
-        Route(f"{HARDWARE}/connections/{{device_id:path}}", api.connection, methods=["GET"]),
-        Route(f"{HARDWARE}/register", api.register, methods=["POST"]),
-        Route(f"{HARDWARE}/devices", api.devices, methods=["GET"]),
-        Route(f"{HARDWARE}/devices/{{device_id:path}}", api.device, methods=["GET", "PUT", "DELETE"]),
-        Route(f"{HARDWARE}/repl", api.repl, methods=["POST"]),
-        WebSocketRoute(f"{HARDWARE}/ws/repl", api.repl_socket),
-        WebSocketRoute(f"{HARDWARE}/ws/devices", api.devices_socket),
-        WebSocketRoute(f"{HARDWARE}/ws/serial/{{port:path}}", remote_serial.serial_socket),
-        *schedule.ROUTES,
+    routes: list[BaseRoute] = [
+        # The API, one module per concept (bridge_server/routes/), then the page's files.
+        *service.ROUTES,        # health, OpenAPI document
+        *definitions.ROUTES,    # the PLR catalog and its sync
+        *discovery.ROUTES,      # serial ports, simulators, mDNS instruments
+        *leases.ROUTES,         # connect / heartbeat / disconnect, connections
+        *devices.ROUTES,        # device profiles
+        *repl.ROUTES,           # REPL sessions (HTTP and WebSocket)
+        *remote_serial.ROUTES,  # a lab PC serial port over a WebSocket
+        *schedule.ROUTES,       # the lab's shared schedule
         Mount("/pyodide", app=CachedStaticFiles(directory=settings.pyodide_dir, immutable=True)),
         Mount("/wheels", app=CachedStaticFiles(directory=settings.wheels_dir, immutable=True)),
-        Mount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
+        PageMount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),
     ]
     middleware = [
+        # First: a request naming another host (DNS rebinding) reaches nothing, not even files.
+        Middleware(HostGuard, settings=settings),
         Middleware(CrossOriginIsolation),
         # CORS names each allowed origin; never "*" (the list never contains it).
         Middleware(CORSMiddleware, allow_origins=list(settings.allowed_origins),

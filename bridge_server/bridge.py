@@ -1,4 +1,5 @@
-"""The server's state, built per app: store, catalog, mDNS browser, REPL sessions, and their lifespan."""
+"""The server's state, built per app: store, catalog, mDNS browser, REPL sessions, estimates, and
+their lifespan."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from starlette.applications import Starlette
 
 from bridge_server.definitions import CatalogService
 from bridge_server.discovery import NetworkBrowser, serial_devices, simulator_devices
-from bridge_server.repl_host import SessionManager
+from bridge_server.estimates import Estimates
+from bridge_server.repl_host import ReplLimits, SessionManager
 from bridge_server.settings import DEFAULT_MDNS_TYPES, Settings
 from bridge_server.store import Store
 
@@ -27,7 +29,11 @@ class Bridge:
                                       settings.catalog_sources)
         self.network = NetworkBrowser(DEFAULT_MDNS_TYPES + settings.mdns_extra_types,
                                       settings.mdns_interfaces)
-        self.sessions = SessionManager(settings.repl_time_limit)
+        self.sessions = SessionManager(ReplLimits(
+            time=settings.repl_time_limit, memory=settings.repl_memory_limit,
+            output=settings.repl_output_limit, sessions=settings.repl_max_sessions))
+        self.estimates = Estimates(settings.estimate_time_limit, settings.estimate_memory_limit,
+                                   settings.estimate_workers)
         self.schedule_book: Any = None  # opened by the schedule API on first use
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -44,6 +50,7 @@ class Bridge:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.sessions.close_all()
+        await self.estimates.close()
         if self.settings.mdns:
             await asyncio.to_thread(self.network.stop)
         self.store.close()

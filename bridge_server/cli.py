@@ -9,7 +9,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bridge_server.settings import DEFAULT_HOST, DEFAULT_PORT, Settings
+from bridge_server.data_dir import DataDirInUse, lock_data_dir
+from bridge_server.settings import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_HOSTS, Settings
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -24,7 +25,8 @@ def _bind(host: str, port: int) -> socket.socket:
 
 def serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
-                                 connection_ttl=args.connection_ttl)
+                                 connection_ttl=args.connection_ttl,
+                                 allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None)
     # Bind before anything else: a busy port must be reported at once, not after start-up.
     try:
         sock = _bind(settings.host, settings.port)
@@ -38,9 +40,18 @@ def serve(args: argparse.Namespace) -> int:
         else:
             print(f"labwright: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
         return 1
-    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+    try:
+        lock = lock_data_dir(settings.data_dir)  # noqa: F841 - held until the process ends
+    except (DataDirInUse, OSError) as exc:
+        sock.close()
+        reason = exc if isinstance(exc, DataDirInUse) else f"cannot lock the data dir {settings.data_dir}: {exc}"
+        print(f"labwright: {reason}", file=sys.stderr)
+        return 1
+    if settings.host not in LOOPBACK_HOSTS:
         print(
-            f"labwright: WARNING: listening on {settings.host}, reachable from other machines",
+            f"labwright: WARNING: listening on {settings.host}, reachable from other machines; "
+            f"requests must name it as one of {', '.join(sorted(settings.allowed_host_headers))} "
+            "(add the names the lab uses with --allowed-host)",
             file=sys.stderr,
         )
     import uvicorn
@@ -70,6 +81,9 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
                         help="where state lives (default: a per-user data directory)")
     parser.add_argument("--connection-ttl", type=float, default=None, metavar="SECONDS",
                         help="seconds a connection lease lives without a heartbeat (default 120)")
+    parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME[:PORT]",
+                        help="a name this server may be reached by besides its address (repeatable; "
+                             "LABWRIGHT_ALLOWED_HOSTS); needed for a non-loopback --host")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=serve)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from browser_runtime.catalog import Catalog, build_catalog
+from browser_runtime.catalog import SCHEMA_VERSION, Catalog, build_catalog
 
 log = logging.getLogger("labwright")
 
@@ -27,6 +27,11 @@ class CatalogSnapshot:
     gzipped: bytes
     etag: str
     origin: str  # "prebuilt" | "built"
+
+    @property
+    def has_geometry(self) -> bool:
+        """Whether PLR's factories were called for this document (sizes and geometry filled)."""
+        return any(entry.get("size") for entry in self.document.get("resources", []))
 
     @classmethod
     def of(cls, document: dict[str, Any], origin: str) -> CatalogSnapshot:
@@ -69,6 +74,7 @@ class CatalogService:
         self._future: asyncio.Future[CatalogSnapshot] | None = None
         self._build_lock = threading.Lock()
         self._sync_lock: asyncio.Lock | None = None
+        self._files: dict[str, Path] = {}
 
     def _load(self) -> CatalogSnapshot:
         with self._build_lock:
@@ -77,10 +83,12 @@ class CatalogService:
             if self.prebuilt.is_file() and not self.sources:
                 try:
                     document = json.loads(self.prebuilt.read_text(encoding="utf-8"))
+                    if document.get("schema_version") != SCHEMA_VERSION:
+                        raise ValueError(f"schema {document.get('schema_version')!r}, not {SCHEMA_VERSION!r}")
                     self._snapshot = CatalogSnapshot.of(document, "prebuilt")
                     return self._snapshot
                 except (OSError, ValueError) as exc:
-                    log.warning("prebuilt catalog %s unreadable (%s); building", self.prebuilt, exc)
+                    log.warning("prebuilt catalog %s unusable (%s); building", self.prebuilt, exc)
             self._snapshot = self._build(geometry=False)
             return self._snapshot
 
@@ -104,13 +112,37 @@ class CatalogService:
         assert self._future is not None
         return await asyncio.shield(self._future)
 
+    async def file(self) -> Path:
+        """The current catalog as a file, for worker processes (REPL, estimates) to load."""
+        snapshot = await self.get()
+        path = self._files.get(snapshot.etag)
+        if path is None:
+            path = await asyncio.to_thread(self._write, snapshot)
+            self._files[snapshot.etag] = path
+        return path
+
+    def _write(self, snapshot: CatalogSnapshot) -> Path:
+        if snapshot.origin == "prebuilt" and self.prebuilt.is_file():
+            return self.prebuilt
+        path = self.cache_dir / f"served-{snapshot.etag.strip(chr(34))}.json"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(snapshot.body)
+            partial.replace(path)  # a reader never sees half a file
+            for older in self.cache_dir.glob("served-*.json"):  # workers ask for the current one
+                if older != path:
+                    older.unlink(missing_ok=True)
+        return path
+
     async def sync(self) -> dict[str, Any]:
-        """Rebuild from the sources now (keeping geometry if the current catalog has it)."""
+        """Rebuild from the sources now (keeping geometry if the current catalog has it, so a
+        second sync keeps it too)."""
         if self._sync_lock is None:
             self._sync_lock = asyncio.Lock()
         async with self._sync_lock:
             current = await self.get()
-            geometry = current.origin == "prebuilt"
+            geometry = current.has_geometry
             fresh = await asyncio.to_thread(self._build, geometry)
             changes = diff(current.document, fresh.document)
             self._snapshot = fresh

@@ -11,7 +11,6 @@ import asyncio
 import glob
 import logging
 import os
-import re
 import socket
 import stat
 import threading
@@ -23,20 +22,6 @@ from typing import Any
 from browser_runtime.catalog import Catalog
 
 log = logging.getLogger("labwright")
-
-
-def _snake(name: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
-
-
-def frontend_for(catalog: Catalog, kind: str | None) -> str | None:
-    """The generic frontend class of a machine kind (``scale`` -> ``...scale.Scale``)."""
-    if kind is None:
-        return None
-    machines = [m for m in catalog.entries("machines") if m.get("kind") == kind]
-    exact = [m for m in machines if _snake(m["name"]) == kind]
-    chosen = sorted(exact or machines, key=lambda m: (len(m["fqn"]), m["fqn"]))
-    return chosen[0]["fqn"] if chosen else None
 
 
 def _device(id: str, name: str, connection_type: str, **fields: Any) -> dict[str, Any]:
@@ -64,7 +49,7 @@ def simulator_devices(catalog: Catalog) -> list[dict[str, Any]]:
             simulator_id(backend["fqn"]), backend["name"], "simulator",
             machine_kind=backend.get("frontend_kind"), manufacturer="PyLabRobot",
             model=backend["name"], plr_backends=[backend["fqn"]],
-            properties={"frontend": frontend_for(catalog, backend.get("frontend_kind")),
+            properties={"frontend": (catalog.frontend_for(backend.get("frontend_kind")) or {}).get("fqn"),
                         "module": backend["module"]}))
     return devices
 

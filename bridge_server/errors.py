@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import sqlite3
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from browser_runtime.errors import LabwrightError, NotFound
 
 log = logging.getLogger("labwright")
 
@@ -15,19 +19,22 @@ PROBLEM_TYPE = "https://labwright.invalid/problems/"
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found",
     405: "Method not allowed", 409: "Conflict", 413: "Request body too large",
-    415: "Unsupported media type", 422: "Unprocessable request", 500: "Internal error",
-    503: "Not ready",
+    415: "Unsupported media type", 421: "Misdirected request", 422: "Unprocessable request",
+    500: "Internal error", 507: "Insufficient storage",
+    503: "Service unavailable",
 }
 
 
-class ApiError(Exception):
+class ApiError(LabwrightError):
     """Raised by handlers; turned into a problem-details response by :func:`api_error_handler`."""
 
-    def __init__(self, status: int, detail: str, *, kind: str | None = None, **extra: Any) -> None:
+    def __init__(self, status: int, detail: str, *, kind: str | None = None,
+                 headers: dict[str, str] | None = None, **extra: Any) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.kind = kind or _TITLES.get(status, "error").lower().replace(" ", "-")
+        self.headers = headers or {}
         self.extra = extra
 
 
@@ -45,8 +52,16 @@ def problem(status: int, detail: str, kind: str | None = None, headers: dict[str
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    headers = {"WWW-Authenticate": 'Bearer realm="labwright"'} if exc.status == 401 else None
-    return problem(exc.status, exc.detail, exc.kind, headers=headers, **exc.extra)
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="labwright"'
+    return problem(exc.status, exc.detail, exc.kind, headers=headers or None, **exc.extra)
+
+
+async def not_found_handler(request: Request, exc: Exception) -> Response:
+    # Any domain's "that does not exist" (a run, a workcell, an asset) is a 404, by its type.
+    assert isinstance(exc, NotFound)
+    return problem(404, str(exc), "not-found")
 
 
 async def http_error_handler(request: Request, exc: Exception) -> Response:
@@ -56,15 +71,44 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return problem(exc.status_code, str(exc.detail), headers=exc.headers)
 
 
+def storage_full(exc: BaseException) -> BaseException | None:
+    """The disk-full error behind ``exc`` (SQLite's SQLITE_FULL, ENOSPC, EDQUOT), if that is what it is."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.OperationalError) and (
+                getattr(seen, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(seen)):
+            return seen
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    full = storage_full(exc)
+    if full is not None:
+        # Not a bug and not the client's fault: the lab PC ran out of space. SQLite rolled the
+        # statement back, so nothing was half-written; the same request succeeds once there is room.
+        log.error("disk full on %s %s: %s", request.method, request.url.path, full)
+        return problem(507, f"the lab PC's disk is full ({full}); nothing was written. Free some "
+                            "space where the server keeps its data and try again", "disk-full")
     # A bug, not a client error: logged with its traceback, answered as JSON rather than as
     # a bare text 500, and found by the fuzz test before anyone else finds it.
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem(500, f"internal error: {type(exc).__name__}")
 
 
+async def storage_error_handler(request: Request, exc: Exception) -> Response:
+    # Registered for SQLite's and the OS's errors so a full disk is answered where the request
+    # is handled (the connection stays open), not by the last-resort handler.
+    return await unexpected_error_handler(request, exc)
+
+
 EXCEPTION_HANDLERS = {
     ApiError: api_error_handler,
+    NotFound: not_found_handler,
     HTTPException: http_error_handler,
+    sqlite3.OperationalError: storage_error_handler,
+    OSError: storage_error_handler,
     Exception: unexpected_error_handler,
 }

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-
-from bridge_server import schedule, schemas
+from bridge_server import schemas
+from bridge_server.routes import schedule
 
 _HARDWARE = "/api/v1/hardware"
 _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
@@ -30,7 +28,8 @@ def _op(summary: str, response: schemas.JsonSchema | None = None, *, body: schem
     responses: dict[str, Any] = {str(status): {"description": "OK"}}
     if response is not None:
         responses[str(status)]["content"] = _json(response)
-    codes = set(errors) | ({401} if auth else set()) | ({400, 413, 422} if body else set())
+    # Every request may name a foreign Host (421); every write may find the disk full (507).
+    codes = set(errors) | {421} | ({401} if auth else set()) | ({400, 413, 422, 507} if body else set())
     for code in sorted(codes):
         responses[str(code)] = {"description": "problem details",
                                 "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
@@ -82,8 +81,8 @@ PATHS: dict[str, dict[str, Any]] = {
                    params=[_DEVICE_PATH], errors=(404,)),
         "delete": _op("delete a device profile", schemas.PROFILE, params=[_DEVICE_PATH], errors=(404, 422)),
     },
-    f"{_HARDWARE}/repl": {"post": _op("run code in the lease holder's session", schemas.REPL_RESULT,
-                                      body=schemas.REPL, errors=(404,))},
+    f"{_HARDWARE}/repl": {"post": _op("run code in the session of a device the caller holds", schemas.REPL_RESULT,
+                                      body=schemas.REPL, params=[_CLIENT], errors=(403, 404, 503))},
 }
 
 _SCHEDULE = schedule.PREFIX
@@ -158,6 +157,3 @@ DOCUMENT: dict[str, Any] = {
     "x-websockets": WEBSOCKETS,
 }
 
-
-async def openapi(request: Request) -> JSONResponse:
-    return JSONResponse(DOCUMENT)

@@ -1,4 +1,5 @@
-"""Server side of the REPL: one worker process per client, with time limits and interrupts."""
+"""Server side of the REPL: one worker process per client, with time, memory and output limits,
+interrupts, a cap on how many run at once, and the whole process group ended with the session."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import asyncio
 import itertools
 import json
 import logging
-import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
+
+from bridge_server.sandbox import child_env, kill_group
+from browser_runtime.errors import LabwrightError
 
 log = logging.getLogger("labwright")
 
@@ -20,12 +24,28 @@ _INTERRUPT_GRACE = 2.0
 _START_TIMEOUT = 60.0
 
 
+@dataclass(frozen=True)
+class ReplLimits:
+    """What one REPL process may use: seconds per statement, bytes of address space, characters
+    of output per statement, and how many processes may be alive at once."""
+
+    time: float = 30.0
+    memory: int = 2 * 2**30
+    output: int = 1_000_000
+    sessions: int = 8
+
+
+class SessionsFull(LabwrightError):
+    """Every REPL process the server allows is in use."""
+
+
 class ReplProcess:
     """A ``bridge_server.repl_worker`` child: requests are serialised, events matched by id."""
 
-    def __init__(self, client_id: str, time_limit: float) -> None:
+    def __init__(self, client_id: str, limits: ReplLimits) -> None:
         self.client_id = client_id
-        self.time_limit = time_limit
+        self.limits = limits
+        self.time_limit = limits.time
         self.attached: dict[str, dict[str, Any]] = {}
         self._process: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -45,8 +65,12 @@ class ReplProcess:
         self._process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bridge_server.repl_worker",
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"}, limit=16 * 1024 * 1024,
-            start_new_session=True)  # a terminal's Ctrl-C reaches the server, not every session
+            env=child_env(LABWRIGHT_REPL_MEMORY=str(self.limits.memory),
+                          LABWRIGHT_REPL_OUTPUT_LIMIT=str(self.limits.output)),
+            limit=16 * 1024 * 1024,
+            # Its own process group: a terminal's Ctrl-C reaches the server, not every session,
+            # and ending the session ends every process the user's code started.
+            start_new_session=True)
         self._reader = asyncio.create_task(self._read(self._process))
         await asyncio.wait_for(asyncio.shield(self._ready), _START_TIMEOUT)
         self.attached = {}
@@ -54,7 +78,11 @@ class ReplProcess:
     async def _read(self, process: asyncio.subprocess.Process) -> None:
         assert process.stdout is not None
         while True:
-            line = await process.stdout.readline()
+            try:
+                line = await process.stdout.readline()
+            except ValueError:  # a line beyond the limit (the worker clips output): skip it
+                log.warning("REPL worker of %s sent an over-long line; dropped", self.client_id)
+                continue
             if not line:
                 break
             try:
@@ -161,6 +189,8 @@ class ReplProcess:
             except TimeoutError:
                 process.kill()
                 await process.wait()
+        if process is not None:
+            kill_group(process.pid)  # what the user's code started ends with the session
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
             self._reader = None
@@ -170,19 +200,28 @@ class ReplProcess:
 class SessionManager:
     """REPL sessions by client id; a session ends with its client (WebSocket closed, leases gone)."""
 
-    def __init__(self, time_limit: float) -> None:
-        self.time_limit = time_limit
+    def __init__(self, limits: ReplLimits) -> None:
+        self.limits = limits
         self.sessions: dict[str, ReplProcess] = {}
         self.sockets: dict[str, int] = {}
         self._creating: dict[str, asyncio.Lock] = {}
+        self._starting: set[str] = set()
 
     async def get(self, client_id: str) -> ReplProcess:
         lock = self._creating.setdefault(client_id, asyncio.Lock())
         async with lock:
             session = self.sessions.get(client_id)
             if session is None:
-                session = ReplProcess(client_id, self.time_limit)
-                await session.start()
+                if len(self.sessions) + len(self._starting) >= self.limits.sessions:
+                    raise SessionsFull(
+                        f"all {self.limits.sessions} REPL sessions this server allows are in use "
+                        "(LABWRIGHT_REPL_MAX_SESSIONS); try again when one ends")
+                self._starting.add(client_id)
+                try:
+                    session = ReplProcess(client_id, self.limits)
+                    await session.start()
+                finally:
+                    self._starting.discard(client_id)
                 self.sessions[client_id] = session
             return session
 

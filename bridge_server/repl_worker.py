@@ -3,6 +3,9 @@
 Run as ``python -m bridge_server.repl_worker``. The server sends SIGINT to interrupt a
 statement and kills the process when a statement ignores that past its time limit. User code
 writing to the real fd 1/2 cannot corrupt the protocol: the protocol has its own copy of fd 1.
+The process limits its own address space (``LABWRIGHT_REPL_MEMORY`` bytes) before any user
+code runs, and passes on at most ``LABWRIGHT_REPL_OUTPUT_LIMIT`` characters of one statement's
+output (and of its result's repr), then says it dropped the rest.
 """
 
 from __future__ import annotations
@@ -15,9 +18,40 @@ import sys
 import traceback
 from typing import Any
 
+from bridge_server.sandbox import limit_memory, private_channel
 from browser_runtime.repl import ReplSession
 
 _executing = False
+
+
+class OutputBudget:
+    """At most ``limit`` characters of one statement's output pass; the rest is dropped, once
+    with a note saying so (a runaway print must not flood the server or the page)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+        self.truncated = False
+
+    @property
+    def note(self) -> str:
+        return (f"\n[output truncated: the statement wrote more than {self.limit:,} characters; "
+                "the rest was dropped]\n")
+
+    def take(self, text: str) -> str | None:
+        """The part of ``text`` to pass on (with the note when the budget just ran out), or None."""
+        if self.truncated:
+            return None
+        if len(text) <= self.left:
+            self.left -= len(text)
+            return text
+        kept, self.left, self.truncated = text[:self.left], 0, True
+        return kept + self.note
+
+    def clip(self, text: str | None) -> str | None:
+        if text is None or len(text) <= self.limit:
+            return text
+        return text[:self.limit] + self.note
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -27,8 +61,9 @@ def _on_sigint(signum: int, frame: Any) -> None:
 
 
 class _Worker:
-    def __init__(self, channel: Any) -> None:
+    def __init__(self, channel: Any, output_limit: int) -> None:
         self.channel = channel
+        self.output_limit = output_limit
         self.loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self.loop)
         self.machines: dict[str, Any] = {}
@@ -58,8 +93,12 @@ class _Worker:
     def handle(self, request: dict[str, Any]) -> None:
         op, ident = request.get("op"), request.get("id")
         if op == "execute":
+            streamed = OutputBudget(self.output_limit)
+
             def stream(name: str, text: str) -> None:
-                self.send({"event": "stream", "id": ident, "name": name, "text": text})
+                passed = streamed.take(text)
+                if passed is not None:
+                    self.send({"event": "stream", "id": ident, "name": name, "text": passed})
 
             try:
                 result = self.run(self.session.execute(request["code"], on_output=stream)).to_json()
@@ -67,6 +106,12 @@ class _Worker:
                 result = {"output": "", "result": None,
                           "error": {"type": "KeyboardInterrupt", "message": "interrupted",
                                     "traceback": "KeyboardInterrupt: interrupted\n"}}
+            clipped = OutputBudget(self.output_limit)
+            result["output"] = clipped.clip(result["output"])
+            result["result"] = clipped.clip(result["result"])
+            if result.get("error"):
+                result["error"] = {k: clipped.clip(v) if isinstance(v, str) else v
+                                   for k, v in result["error"].items()}
             self.send({"event": "result", "id": ident, **result})
         elif op == "complete":
             found = self.session.complete(request["code"], request.get("line"), request.get("column"))
@@ -91,13 +136,13 @@ class _Worker:
             self.send({"event": "error", "id": ident, "message": f"unknown op {op!r}"})
 
     def _attach(self, request: dict[str, Any]) -> None:
-        from bridge_server.machines import build_machine
+        from browser_runtime.machines import build_device_machine
 
         device_id = request["device_id"]
         try:
-            machine = build_machine(request["backend"], request.get("frontend"),
-                                    request.get("config") or {}, request.get("name") or "machine",
-                                    bool(request.get("simulator")))
+            machine = build_device_machine(_catalog(request.get("catalog")), request["backend"],
+                                           request.get("config") or {}, request.get("name") or "machine",
+                                           simulated=bool(request.get("simulator")))
             if hasattr(machine, "setup"):
                 self.run(machine.setup())
         except BaseException as exc:  # noqa: BLE001 - reported, the session goes on
@@ -110,13 +155,26 @@ class _Worker:
                    "machine": type(machine).__name__})
 
 
+_catalogs: dict[str, Any] = {}
+
+
+def _catalog(path: str | None) -> Any:
+    """The server's catalog (a file it wrote or its prebuilt one), read once per path."""
+    from browser_runtime.catalog import Catalog
+
+    if not path:
+        raise ValueError("the server gave no catalog to build the machine from")
+    if path not in _catalogs:
+        with open(path, encoding="utf-8") as file:
+            _catalogs[path] = Catalog(json.load(file))
+    return _catalogs[path]
+
+
 def main() -> int:
-    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)  # stray C-level writes go nowhere; Python's are captured per statement
-    sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+    channel = private_channel()  # stray C-level writes go nowhere; Python's are captured per statement
+    limit_memory(int(os.environ.get("LABWRIGHT_REPL_MEMORY", "0")))
     signal.signal(signal.SIGINT, _on_sigint)
-    worker = _Worker(channel)
+    worker = _Worker(channel, int(os.environ.get("LABWRIGHT_REPL_OUTPUT_LIMIT", "1000000")))
     worker.send({"event": "ready", "pid": os.getpid()})
     for line in sys.stdin:
         try:

@@ -1,7 +1,10 @@
-"""The security model: a bearer token for what mutates or runs code, client ids, Origin checks."""
+"""The security model: the Host a request names, a bearer token for what mutates or runs code,
+client ids, Origin checks."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import secrets
 from typing import Any
@@ -9,6 +12,7 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bridge_server.errors import ApiError, problem
 from bridge_server.settings import Settings
@@ -17,6 +21,8 @@ CLIENT_HEADER = "x-labwright-client"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 #: WebSocket subprotocols: the page offers ``["labwright", "bearer.<token>", "client.<id>"]``.
 SUBPROTOCOL = "labwright"
+#: Seconds a WebSocket without a token subprotocol has to send its ``{type: "auth"}`` message.
+AUTH_TIMEOUT = 10.0
 
 
 def token_matches(settings: Settings, candidate: str | None) -> bool:
@@ -65,6 +71,44 @@ def websocket_credentials(scope: dict[str, Any]) -> tuple[str | None, str | None
     return token, client
 
 
+async def authenticate_websocket(websocket: WebSocket) -> str | None:
+    """Origin, then the token (subprotocol or first message); the client id, or None when refused.
+
+    Every bridge WebSocket starts here. A refused socket is closed with the reason (1008 at the
+    handshake, 4401 after a wrong first message); an accepted one is told ``{type: "ready",
+    client}``. A socket that names no valid client id gets one of its own.
+    """
+    settings: Settings = websocket.app.state.settings
+    if not origin_allowed(settings, websocket.headers.get("origin")):
+        await websocket.close(code=1008, reason="origin not allowed")
+        return None
+    token, client = websocket_credentials(websocket.scope)
+    client = client or websocket.headers.get(CLIENT_HEADER)
+    if token is not None:
+        if not token_matches(settings, token):
+            await websocket.close(code=1008, reason="bad token")
+            return None
+        offered = websocket.scope.get("subprotocols") or []
+        await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    else:
+        await websocket.accept()
+        try:
+            first = json.loads(await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT))
+        except (TimeoutError, ValueError, KeyError, WebSocketDisconnect):
+            first = {}
+        if not isinstance(first, dict) or first.get("type") != "auth" or \
+                not token_matches(settings, str(first.get("token"))):
+            await websocket.send_json({"type": "error", "status": 401,
+                                       "detail": "send {type: 'auth', token} first"})
+            await websocket.close(code=4401, reason="unauthorized")
+            return None
+        client = first.get("client") or client
+    if not valid_client_id(client):
+        client = f"ws-{id(websocket):x}"
+    await websocket.send_json({"type": "ready", "client": client})
+    return client
+
+
 class ForeignOriginGuard:
     """Refuses API requests that change state when a browser says they come from another origin."""
 
@@ -81,3 +125,34 @@ class ForeignOriginGuard:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+class HostGuard:
+    """Answers only requests whose ``Host`` names this server (``Settings.allowed_host_headers``).
+
+    A page on a DNS-rebinding domain (``evil.example`` resolving to 127.0.0.1) is same-origin
+    with itself, so Origin checks and CORS never see it; its requests still say
+    ``Host: evil.example``. Those get 421 for HTTP (reads and static files included) and a
+    refused handshake (403) for WebSockets, before any route runs.
+    """
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.allowed = settings.allowed_host_headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+        if host is not None and host.strip().lower() in self.allowed:
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": "host not allowed"})
+            return
+        response: Response = problem(
+            421, f"this server answers to Host {', '.join(sorted(self.allowed))}, not {host!r}; a page "
+                 "reaching it under another name is refused (add a name the lab uses for this PC "
+                 "with --allowed-host or LABWRIGHT_ALLOWED_HOSTS)", "misdirected-request")
+        await response(scope, receive, send)

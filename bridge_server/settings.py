@@ -14,6 +14,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 DEFAULT_CONNECTION_TTL = 120.0
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Binding these listens on every address, loopback included.
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 #: Service types the continuous mDNS browser watches by default: Opentrons robots announce
 #: ``_http._tcp`` (port 31950) and ``_opentrons._tcp``; SiLA 2 servers ``_sila._tcp``.
@@ -29,6 +31,37 @@ def default_data_dir() -> Path:
     else:
         base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "labwright"
+
+
+def _mebibytes(value: str) -> int:
+    return int(float(value) * 2**20)
+
+
+#: Limits settable from the environment: (variable, setting, parse).
+_LIMITS = (
+    ("LABWRIGHT_REPL_MEMORY_MB", "repl_memory_limit", _mebibytes),
+    ("LABWRIGHT_REPL_MAX_SESSIONS", "repl_max_sessions", int),
+    ("LABWRIGHT_REPL_OUTPUT_LIMIT", "repl_output_limit", int),
+    ("LABWRIGHT_ESTIMATE_TIME_LIMIT", "estimate_time_limit", float),
+    ("LABWRIGHT_ESTIMATE_MEMORY_MB", "estimate_memory_limit", _mebibytes),
+    ("LABWRIGHT_ESTIMATE_WORKERS", "estimate_workers", int),
+)
+
+
+def _host_values(name: str, port: int) -> set[str]:
+    """``name`` as a ``Host`` header carries it: with ``port`` unless it names its own."""
+    name = name.strip().lower()
+    if name.startswith("["):  # [v6] or [v6]:port
+        if "]:" in name:
+            return {name}
+        bare = name
+    elif name.count(":") > 1:  # a bare IPv6 address
+        bare = f"[{name}]"
+    elif ":" in name:  # name:port
+        return {name}
+    else:
+        bare = name
+    return {f"{bare}:{port}"} | ({bare} if port == 80 else set())
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -69,6 +102,22 @@ class Settings:
     mdns_extra_types: tuple[str, ...] = field(default_factory=tuple)
     #: Seconds one REPL statement may run before it is interrupted.
     repl_time_limit: float = 30.0
+    #: Address space one REPL process may use, in bytes.
+    repl_memory_limit: int = 2 * 2**30
+    #: REPL sessions (processes) alive at once; one more is refused with 503.
+    repl_max_sessions: int = 8
+    #: Characters of output (and of a result's repr) one REPL statement may produce; the rest is
+    #: dropped with a note saying so.
+    repl_output_limit: int = 1_000_000
+    #: Seconds the scheduler's estimate of one submitted protocol may take.
+    estimate_time_limit: float = 30.0
+    #: Address space one estimate process may use, in bytes.
+    estimate_memory_limit: int = 2**30
+    #: Estimates running at once (each in its own process); more wait.
+    estimate_workers: int = 2
+    #: Host names (``name`` or ``name:port``) besides the bound address that requests may carry in
+    #: ``Host``; needed when binding a non-loopback address (the names the lab uses for this PC).
+    allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -96,6 +145,11 @@ class Settings:
             values["mdns"] = False
         if env.get("LABWRIGHT_REPL_TIME_LIMIT"):
             values["repl_time_limit"] = float(env["LABWRIGHT_REPL_TIME_LIMIT"])
+        for name, key, cast in _LIMITS:
+            if env.get(name):
+                values[key] = cast(env[name])
+        if env.get("LABWRIGHT_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = _split(env["LABWRIGHT_ALLOWED_HOSTS"])
         if env.get("LABWRIGHT_CATALOG_SOURCES"):
             values["catalog_sources"] = tuple(Path(p) for p in _split(env["LABWRIGHT_CATALOG_SOURCES"]))
         if env.get("LABWRIGHT_CATALOG_CACHE"):
@@ -118,6 +172,22 @@ class Settings:
             own |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}",
                     f"http://[::1]:{self.port}"}
         return tuple(sorted(own)) + tuple(o for o in self.extra_origins if o not in own and o != "*")
+
+    @property
+    def allowed_host_headers(self) -> frozenset[str]:
+        """The ``Host`` values this server answers (lower case, ``name:port``).
+
+        Its bound address and port; every loopback name when it listens on loopback (or on every
+        address, which includes loopback); and the names in ``allowed_hosts``. Anything else is a
+        page that reached this server under a foreign name (DNS rebinding) and is refused.
+        """
+        names = _host_values(self.host, self.port)
+        if self.host in LOOPBACK_HOSTS or self.host in WILDCARD_HOSTS:
+            for name in LOOPBACK_HOSTS:
+                names |= _host_values(name, self.port)
+        for name in self.allowed_hosts:
+            names |= _host_values(name, self.port)
+        return frozenset(names)
 
     @property
     def start_url(self) -> str:

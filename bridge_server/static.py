@@ -6,6 +6,7 @@ import mimetypes
 import os
 
 from starlette.responses import Response
+from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -38,3 +39,19 @@ class CachedStaticFiles(StaticFiles):
         immutable = self._immutable and not path.endswith("manifest.json")
         response.headers["Cache-Control"] = IMMUTABLE if immutable else REVALIDATE
         return response
+
+
+class PageMount(Mount):
+    """The page's files at ``/``, which never answer for ``/api/``.
+
+    A mount at ``/`` matches every path, so without this a wrong method on an API route (``GET``
+    on a ``POST`` route) fell through to a file lookup and got 404; now the router answers the
+    route's own 405 with ``Allow``, and an unknown API path a 404 problem.
+    """
+
+    api_prefix = "/api/"
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["path"].startswith(self.api_prefix):
+            return Match.NONE, {}
+        return super().matches(scope)

@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from types import CodeType, TracebackType
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
+
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _cell_numbers = itertools.count(1)
 
 
 @dataclass
-class CellError(Exception):
+class CellError(LabwrightError):
     """A cell raised: ``type`` is the Python exception's name, ``traceback`` its text."""
 
     type: str

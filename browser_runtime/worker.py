@@ -12,11 +12,12 @@ import traceback
 from typing import Any
 
 from browser_runtime import IN_PYODIDE
+from browser_runtime.errors import LabwrightError
 
 _session: Any = None  # the PageSession, once the page's database is open
 
 
-class DataNotOpen(RuntimeError):
+class DataNotOpen(LabwrightError, RuntimeError):
     """The page's data is not open in this tab (Labwright is open in another one)."""
 
 

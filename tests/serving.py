@@ -44,8 +44,9 @@ def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str
     port = port or free_port()
     env = dict(env or {})
     scratch = None
-    if "LABWRIGHT_DATA_DIR" not in env and "LABWRIGHT_DATA_DIR" not in os.environ:
-        scratch = tempfile.mkdtemp(prefix="labwright-data-")  # never the user's own data dir
+    if "LABWRIGHT_DATA_DIR" not in env:
+        # Never the user's own data dir, and one per server: a data dir takes one server at a time.
+        scratch = tempfile.mkdtemp(prefix="labwright-data-")
         env["LABWRIGHT_DATA_DIR"] = scratch
     process = subprocess.Popen(
         [str(LABWRIGHT), "serve", "--port", str(port), *args],

@@ -2,6 +2,7 @@
 
 from .build import BuildReport, BuildResult, build, build_catalog
 from .lookup import Catalog
+from .names import snake_case
 from .parser import PARSER_VERSION, PLRSourceParser
 from .schema import JSON_SCHEMA, SCHEMA_VERSION
 
@@ -15,4 +16,5 @@ __all__ = [
     "PLRSourceParser",
     "build",
     "build_catalog",
+    "snake_case",
 ]

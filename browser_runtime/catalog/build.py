@@ -9,13 +9,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .classify import DECK, MACHINE, MACHINE_BACKEND, RESOURCE, Classifier, manufacturer, snake_case
+from .classify import DECK, MACHINE, MACHINE_BACKEND, RESOURCE, Classifier, manufacturer
+from .names import snake_case
 from .parser import PARSER_VERSION, ParseResult, PLRSourceParser
 from .schema import (
     SCHEMA_VERSION,
     BackendEntry,
     CatalogDocument,
     CatalogError,
+    ConstructorParameter,
     DeckEntry,
     MachineEntry,
     ResourceEntry,
@@ -187,6 +189,7 @@ class _Assembler:
                 continue
             cls = symbols.class_facts(fqn) or {}
             io = classifier.backend_io(fqn)
+            parameters, open_keywords = classifier.constructor(fqn)
             backend_entries.append(
                 BackendEntry(
                     fqn=fqn,
@@ -201,6 +204,8 @@ class _Assembler:
                     docstring=cls.get("docstring"),
                     deprecated=classifier.deprecated_init(fqn),
                     source=self._source(fqn, cls),
+                    parameters=[ConstructorParameter(**p) for p in parameters],
+                    open_keywords=open_keywords,
                 )
             )
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from .names import snake_case
 from .symbols import SymbolTable
 
 MACHINE = "pylabrobot.machines.machine.Machine"
@@ -64,11 +64,6 @@ _FTDI_RTS_CTS, _FTDI_DTR_DSR = 0x100, 0x200
 
 SERIAL_KEYS = ("baudrate", "bytesize", "parity", "stopbits", "rtscts", "dsrdtr")
 _UNKNOWN = object()
-
-
-def snake_case(name: str) -> str:
-    name = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", name)
-    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
 
 
 class Classifier:
@@ -412,6 +407,47 @@ class Classifier:
             if isinstance(value, int):
                 serial.setdefault("rtscts", bool(value & _FTDI_RTS_CTS))
                 serial.setdefault("dsrdtr", bool(value & _FTDI_DTR_DSR))
+
+    # ---- constructors -------------------------------------------------------------------------------
+
+    #: Bases outside the sources known to add no ``__init__`` parameters.
+    _PLAIN_BASES = frozenset({"object", "abc.ABC", "ABC", "typing.Generic", "Generic"})
+
+    def constructor(self, cls: str, after: str | None = None) -> tuple[list[dict[str, Any]], bool]:
+        """``cls(...)``'s keywords: ``([{name, required, default, annotation}], open_keywords)``.
+
+        The ``__init__`` Python would run (the first in the MRO, after class ``after`` when
+        following ``**kwargs``), ``self`` left out; its ``**kwargs`` adds the next ``__init__``'s
+        parameters (as optional: the class may fill them). ``open_keywords`` says that
+        ``**kwargs`` reaches a class outside the sources, which may accept any name.
+        """
+        found = self.symbols.find_method(cls, "__init__", after=after)
+        order = self.symbols.mro(cls)
+        rest = order[order.index(after) + 1 :] if after in order else order
+        unreadable = any(
+            self.symbols.class_facts(c) is None and c not in self._PLAIN_BASES for c in rest
+        )
+        if found is None:
+            return [], unreadable
+        owner, init = found
+        named = [p for p in init["params"] if p["kind"] not in ("var_positional", "var_keyword")]
+        parameters = [
+            {
+                "name": p["name"],
+                "required": not p["has_default"],
+                "default": p.get("default_source"),
+                "annotation": p.get("annotation_source"),
+            }
+            for p in named[1:]  # self
+        ]
+        open_keywords = False
+        if any(p["kind"] == "var_keyword" for p in init["params"]):
+            inherited, open_keywords = self.constructor(cls, after=owner)
+            known = {p["name"] for p in parameters}
+            parameters += [{**p, "required": False} for p in inherited if p["name"] not in known]
+            later = order[order.index(owner) + 1 :]
+            open_keywords = open_keywords or not later  # **kwargs that goes nowhere we can see
+        return parameters, open_keywords
 
     # ---- machines and backends --------------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 from browser_runtime import IN_PYODIDE
 from browser_runtime.catalog.lookup import Catalog
 from browser_runtime.catalog.store import CachedCatalog, CatalogStore
+from browser_runtime.errors import LabwrightError
 
 __all__ = ["CatalogLoader", "CatalogNotLoaded", "SERVER_DEFINITIONS"]
 
@@ -32,7 +33,7 @@ _CATEGORY_BY_TYPE = {
 }
 
 
-class CatalogNotLoaded(RuntimeError):
+class CatalogNotLoaded(LabwrightError, RuntimeError):
     pass
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
+from .names import snake_case
+
 _SECTIONS = ("machines", "backends", "resources", "decks")
 
 
@@ -88,3 +90,16 @@ class Catalog:
 
     def backends_for(self, frontend_kind: str) -> list[dict]:
         return [e for e in self.entries("backends") if e.get("frontend_kind") == frontend_kind]
+
+    def frontend_for(self, kind: str | None) -> dict | None:
+        """PLR's generic frontend class of a machine kind (``scale`` -> ``...scale.Scale``), or None.
+
+        The machine whose class name is the kind (``snake_case(name) == kind``: the kind was named
+        after it); failing that any machine of the kind; ties go to the shortest fqn.
+        """
+        if kind is None:
+            return None
+        machines = [m for m in self.entries("machines") if m.get("kind") == kind]
+        named = [m for m in machines if snake_case(m["name"]) == kind]
+        chosen = sorted(named or machines, key=lambda m: (len(m["fqn"]), m["fqn"]))
+        return chosen[0] if chosen else None

@@ -28,7 +28,7 @@ from .visitors import (
 )
 
 # Bump when the shape or meaning of per-file facts changes: it invalidates every cache entry.
-PARSER_VERSION = "5"
+PARSER_VERSION = "6"
 
 
 def is_test_module(path: Path) -> bool:
@@ -82,6 +82,14 @@ def discover_files(root: Path, include_tests: bool = False) -> list[SourceFile]:
     return files
 
 
+_EMPTY_MODULE = cst.Module([])
+
+
+def _code(node: cst.CSTNode | None) -> str | None:
+    """``node`` as source text (one line's worth of whitespace kept as written)."""
+    return None if node is None else _EMPTY_MODULE.code_for_node(node).strip()
+
+
 def _function_facts(node: cst.FunctionDef, module: str, is_package: bool) -> dict[str, Any]:
     """What a function or method says about itself: signature, calls, names, raises, returns."""
     params = []
@@ -91,19 +99,26 @@ def _function_facts(node: cst.FunctionDef, module: str, is_package: bool) -> dic
         ("positional", p.params),
         ("kwonly", p.kwonly_params),
     )
+    # A constructor's parameters are what the catalog shows and checks callers against, so its
+    # defaults and annotations are kept as source text too (only there: it costs a code pass).
+    constructor = node.name.value == "__init__"
     for kind, group in groups:
         for param in group:
-            params.append(
-                {
-                    "name": param.name.value,
-                    "kind": kind,
-                    "has_default": param.default is not None,
-                    "default": describe(param.default),
-                    "annotation": annotation_name(param.annotation.annotation)
-                    if param.annotation
-                    else None,
-                }
-            )
+            facts = {
+                "name": param.name.value,
+                "kind": kind,
+                "has_default": param.default is not None,
+                "default": describe(param.default),
+                "annotation": annotation_name(param.annotation.annotation)
+                if param.annotation
+                else None,
+            }
+            if constructor:
+                facts["default_source"] = _code(param.default)
+                facts["annotation_source"] = (
+                    _code(param.annotation.annotation).strip("'\"") if param.annotation else None
+                )
+            params.append(facts)
     if isinstance(p.star_arg, cst.Param):
         params.append(
             {

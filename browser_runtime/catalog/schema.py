@@ -6,7 +6,8 @@ import dataclasses
 from typing import Any
 
 # Major bumps break readers; minor bumps only add optional fields.
-SCHEMA_VERSION = "1.0"
+# 1.1: backends carry their constructor's parameters.
+SCHEMA_VERSION = "1.1"
 
 
 @dataclasses.dataclass
@@ -41,6 +42,20 @@ class MachineEntry:
 
 
 @dataclasses.dataclass
+class ConstructorParameter:
+    """One keyword a backend's constructor takes, as its source states it.
+
+    ``default`` and ``annotation`` are source text (``"None"``, ``"9600"``, ``"Optional[str]"``);
+    ``default`` is None when the parameter is required.
+    """
+
+    name: str
+    required: bool
+    default: str | None = None
+    annotation: str | None = None
+
+
+@dataclasses.dataclass
 class BackendEntry:
     fqn: str
     name: str
@@ -54,6 +69,11 @@ class BackendEntry:
     docstring: str | None
     deprecated: str | None = None
     source: str | None = None
+    #: The constructor's parameters (``self`` left out), including what ``**kwargs`` passes on
+    #: to the next ``__init__`` in the MRO (never required there).
+    parameters: list[ConstructorParameter] = dataclasses.field(default_factory=list)
+    #: ``**kwargs`` reaches code the catalog cannot read: names besides ``parameters`` may work.
+    open_keywords: bool = False
 
 
 @dataclasses.dataclass
@@ -195,6 +215,20 @@ JSON_SCHEMA: dict[str, Any] = {
                         },
                     },
                     "serial": {"type": ["object", "null"]},
+                    "parameters": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["name", "required"],
+                            "properties": {
+                                "name": {"type": "string"},
+                                "required": {"type": "boolean"},
+                                "default": {"type": ["string", "null"]},
+                                "annotation": {"type": ["string", "null"]},
+                            },
+                        },
+                    },
+                    "open_keywords": {"type": "boolean"},
                 },
             },
         },

@@ -7,11 +7,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
+
 LAYOUT_FIELDS = ("deck", "deck_kwargs", "placements")
 PLACEMENT_FIELDS = ("name", "resource", "parent", "slot", "rails", "location", "rotation")
 
 
-class DeckLayoutError(ValueError):
+class DeckLayoutError(LabwrightError, ValueError):
     """A layout that cannot be read or built; ``problems`` lists every reason."""
 
     def __init__(self, message: str, problems: list[Problem] | None = None) -> None:

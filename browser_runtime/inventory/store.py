@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from browser_runtime.errors import LabwrightError, NotFound
 from browser_runtime.storage import Database
 
 from .models import Asset, Reservation, TimeWindow
@@ -17,8 +18,12 @@ from .schema import migrate
 ASSET_STATUSES = ("available", "in_use", "quarantined", "consumed", "retired")
 
 
-class InventoryError(ValueError):
+class InventoryError(LabwrightError, ValueError):
     """Bad input for the inventory: says what and which asset."""
+
+
+class InventoryNotFound(InventoryError, NotFound):
+    """An asset or reservation the inventory does not have."""
 
 
 class ReservationConflict(InventoryError):
@@ -128,7 +133,7 @@ class InventoryStore:
             raise InventoryError(f"asset {asset_id}: status must be one of {', '.join(ASSET_STATUSES)}")
         with self.transaction() as db:
             if db.execute("UPDATE assets SET status = ? WHERE id = ?", (status, asset_id)).rowcount != 1:
-                raise InventoryError(f"no asset with id {asset_id}")
+                raise InventoryNotFound(f"no asset with id {asset_id}")
 
     _SELECT = ("SELECT a.id, a.kind, a.name, a.catalog_fqn, a.machine_kind, a.backend_fqn,"
                " a.capabilities, a.barcode, a.location, a.status, c.lot, c.received_at, c.expires_at,"
@@ -143,7 +148,7 @@ class InventoryStore:
     def asset(self, asset_id: int) -> Asset:
         row = self.connection.execute(self._SELECT + " WHERE a.id = ?", (asset_id,)).fetchone()
         if row is None:
-            raise InventoryError(f"no asset with id {asset_id}")
+            raise InventoryNotFound(f"no asset with id {asset_id}")
         return self._asset(row)
 
     def assets(self, kind: str | None = None, status: str | None = None) -> list[Asset]:
@@ -245,7 +250,7 @@ class InventoryStore:
         with self.transaction() as db:
             row = db.execute("SELECT status FROM reservations WHERE id = ?", (reservation_id,)).fetchone()
             if row is None:
-                raise InventoryError(f"no reservation with id {reservation_id}")
+                raise InventoryNotFound(f"no reservation with id {reservation_id}")
             if row[0] == "released":
                 raise InventoryError(f"reservation {reservation_id} is already released")
             db.execute("UPDATE reservations SET status = 'released', released_at = ?, release_reason = ? "

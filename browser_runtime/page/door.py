@@ -14,6 +14,7 @@ import inspect
 from collections.abc import Awaitable
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
 from browser_runtime.page.session import PageSession
 
 __all__ = ["AREAS", "PageApiError", "call", "functions", "reply_sent", "after_reply"]
@@ -31,7 +32,7 @@ AREAS: dict[str, str] = {
 }
 
 
-class PageApiError(Exception):
+class PageApiError(LabwrightError):
     """A request the page made that the API does not offer, or with bad arguments."""
 
 

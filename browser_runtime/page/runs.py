@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from browser_runtime.errors import NotFound
+
 from browser_runtime.page.session import PageSession
 from browser_runtime.runner.events import jsonable
 from browser_runtime.runner.plans import PlanError, PlanInputs
@@ -68,7 +70,7 @@ def history(session: PageSession, limit: int = 50) -> list[dict[str, Any]]:
 def get(session: PageSession, run_id: str) -> dict[str, Any]:
     record = session.history.get(run_id)
     if record is None:
-        raise LookupError(f"no run {run_id!r}")
+        raise NotFound(f"no run {run_id!r}")
     return record
 
 

@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
 from browser_runtime.storage import Component, Database, migrate
 
 __all__ = ["COMPONENT", "LibraryError", "ProtocolLibrary"]
@@ -46,7 +47,7 @@ _NAME = re.compile(r"^[^/\\\x00-\x1f]{1,120}$")
 MAX_SOURCE = 2_000_000  # characters; a protocol is code, not data
 
 
-class LibraryError(ValueError):
+class LibraryError(LabwrightError, ValueError):
     """Bad input for the library (a name taken, a file that does not exist...), said plainly."""
 
 

@@ -11,7 +11,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from browser_runtime.runner.machines import SimulationError, build_machine, hardware_backend
+from browser_runtime.machines import SimulationError, build_machine, hardware_backend
 from browser_runtime.runner.plans import Plan, PlanError
 
 __all__ = ["Materialized", "apply_contents", "materialize", "untrack"]

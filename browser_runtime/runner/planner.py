@@ -17,7 +17,7 @@ from typing import Any
 
 from browser_runtime.runner import constraints
 from browser_runtime.runner.events import json_safe, jsonable
-from browser_runtime.runner.machines import SimulationError, hardware_backend, simulator_backend_for
+from browser_runtime.machines import SimulationError, hardware_backend, simulator_backend_for
 from browser_runtime.runner.materialize import materialize
 from browser_runtime.runner.plans import (
     LabwareChoice,

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
+
 __all__ = [
     "LabwareChoice",
     "MachineChoice",
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-class PlanError(ValueError):
+class PlanError(LabwrightError, ValueError):
     """A run that cannot be planned; ``problems`` lists each parameter or field and why."""
 
     def __init__(self, message: str, problems: list[dict[str, Any]] | None = None) -> None:

@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from browser_runtime.errors import NotFound
+
 from browser_runtime.protocols.cache import AnalysisCache
 from browser_runtime.runner.events import EventLog
 from browser_runtime.runner.history import RunHistory
@@ -205,7 +207,7 @@ class Runs:
             return await asyncio.shield(active.task)
         record = self.history.get(run_id)
         if record is None:
-            raise LookupError(f"no run {run_id!r}")
+            raise NotFound(f"no run {run_id!r}")
         return {key: record[key] for key in ("run_id", "status", "duration_ms", "error", "value", "plan")} | {
             "events": record["events"] or []}
 
@@ -214,7 +216,7 @@ class Runs:
         if active is None:
             record = self.history.get(run_id)
             if record is None:
-                raise LookupError(f"no run {run_id!r}")
+                raise NotFound(f"no run {run_id!r}")
             return {"runId": run_id, "cancelled": False, "status": record["status"]}
         active.task.cancel()  # the run's own handler turns this into status "cancelled"
         return {"runId": run_id, "cancelled": True}

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from browser_runtime.errors import LabwrightError, NotFound
 from browser_runtime.inventory.models import TimeWindow
 from browser_runtime.inventory.store import InventoryError, InventoryStore, utcnow
 from browser_runtime.scheduler.heuristic import list_schedule
@@ -33,8 +34,12 @@ ENDINGS = ("completed", "failed", "cancelled", "stale")
 METHODS = ("heuristic", "optimiser")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(LabwrightError, ValueError):
     """A schedule operation that cannot be done as asked; says which run or workcell and why."""
+
+
+class ScheduleNotFound(ScheduleError, NotFound):
+    """A run or workcell the schedule does not have."""
 
 
 class ScheduleConflict(ScheduleError):
@@ -126,7 +131,7 @@ class ScheduleBook:
                 raise ScheduleError(f"workcell {name!r} has open runs: "
                                     + ", ".join(r[0] for r in open_runs[:10]))
             if db.execute("DELETE FROM workcells WHERE name = ?", (name,)).rowcount != 1:
-                raise ScheduleError(f"no workcell named {name!r}")
+                raise ScheduleNotFound(f"no workcell named {name!r}")
 
     def workcells(self) -> list[Workcell]:
         rows = self.db.execute(
@@ -230,7 +235,7 @@ class ScheduleBook:
     def _status(self, db: Any, run_id: str) -> str:
         row = db.execute("SELECT status FROM scheduled_runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
-            raise ScheduleError(f"no run {run_id!r} in the schedule")
+            raise ScheduleNotFound(f"no run {run_id!r} in the schedule")
         return str(row[0])
 
     def start(self, run_id: str, *, expected_revision: int | None = None,
@@ -322,7 +327,7 @@ class ScheduleBook:
             try:
                 self.inventory.clear(reservation_id, reason, now=now or self.clock())
             except InventoryError as error:
-                raise ScheduleError(str(error)) from None
+                raise (ScheduleNotFound if isinstance(error, NotFound) else ScheduleError)(str(error)) from None
         return next(r for r in self.reservations() if r["id"] == reservation_id)
 
     # ---- reading --------------------------------------------------------------------------
@@ -346,7 +351,7 @@ class ScheduleBook:
         row = self.db.execute(f"SELECT {self._RUN_COLUMNS} FROM scheduled_runs WHERE run_id = ?",
                               (run_id,)).fetchone()
         if row is None:
-            raise ScheduleError(f"no run {run_id!r} in the schedule")
+            raise ScheduleNotFound(f"no run {run_id!r} in the schedule")
         return self._run(row)
 
     def runs(self, status: str | None = None) -> list[dict[str, Any]]:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
+
 _REQUEST_FIELDS = {"id", "protocol", "source", "function", "filename", "parameters", "priority",
                    "earliest_start", "deadline", "workcell", "duration_s", "machines", "consumables"}
 
 
-class RequestError(ValueError):
+class RequestError(LabwrightError, ValueError):
     """A run request that cannot be scheduled as written; says which field and why."""
 
 

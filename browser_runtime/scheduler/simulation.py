@@ -22,6 +22,7 @@ import types
 from dataclasses import dataclass, field
 from typing import Any
 
+from browser_runtime.errors import LabwrightError
 from browser_runtime.runner.events import EventLog, jsonable
 from browser_runtime.runner.run import ProtocolRun
 from browser_runtime.scheduler.durations import DurationModel
@@ -37,7 +38,7 @@ _CLOCK: contextvars.ContextVar[VirtualClock | None] = contextvars.ContextVar("la
                                                                                default=None)
 
 
-class EstimateError(RuntimeError):
+class EstimateError(LabwrightError, RuntimeError):
     """The protocol cannot be estimated (it ran past the virtual time limit, say)."""
 
 

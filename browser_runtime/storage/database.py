@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from browser_runtime.errors import LabwrightError
+
 __all__ = ["Changes", "Database", "DatabaseError"]
 
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -28,7 +30,7 @@ def _connect(target: str) -> sqlite3.Connection:
     return sqlite3.connect(target, isolation_level=None, check_same_thread=False)
 
 
-class DatabaseError(ValueError):
+class DatabaseError(LabwrightError, ValueError):
     """A database image that cannot be used (not SQLite, damaged, of a newer Labwright...)."""
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from browser_runtime.errors import LabwrightError
+
 __all__ = [
     "OPS",
     "DeviceAmbiguousError",
@@ -51,7 +53,7 @@ class _Ops:
 OPS = _Ops()
 
 
-class WebBridgeError(OSError):
+class WebBridgeError(LabwrightError, OSError):
     """A device operation through the page's port manager failed."""
 
 

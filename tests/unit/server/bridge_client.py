@@ -58,3 +58,49 @@ async def handshake(url: str, origin: str | None, protocols: list[str], first: d
         return f"rejected {exc.response.status_code}"
     except websockets.exceptions.ConnectionClosed as exc:
         return f"closed {exc.rcvd.code if exc.rcvd else None}"
+
+
+async def repl_socket(url: str, client: str, token: str = TOKEN):
+    """A REPL WebSocket of ``client``, authenticated, past its ``ready``."""
+    import json
+
+    import websockets
+
+    ws_url = url.replace("http://", "ws://") + f"{HARDWARE}/ws/repl"
+    socket_ = await websockets.connect(ws_url, subprotocols=["labwright", f"bearer.{token}",  # type: ignore[list-item]
+                                                             f"client.{client}"], open_timeout=10)
+    assert json.loads(await socket_.recv())["type"] == "ready"
+    return socket_
+
+
+async def until(socket_, kind: str, timeout: float = 30) -> tuple[list[dict], dict]:
+    """Messages up to the first of type ``kind`` (or an ``error``): (those before, that one)."""
+    import asyncio
+    import json
+
+    seen = []
+    while True:
+        message = json.loads(await asyncio.wait_for(socket_.recv(), timeout))
+        if message["type"] in (kind, "error"):
+            return seen, message
+        seen.append(message)
+
+
+async def run_code(socket_, code: str, ident: int = 1, timeout: float = 30) -> tuple[list[dict], dict]:
+    """Execute ``code`` on a REPL socket: (stream messages, the result or error message)."""
+    import json
+
+    await socket_.send(json.dumps({"type": "execute", "id": ident, "code": code}))
+    return await until(socket_, "result", timeout)
+
+
+def process_alive(pid: int) -> bool:
+    """Is ``pid`` still running (a zombie waiting for its reaper counts as gone)?"""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rpartition(")")[2].split()[0] != "Z"

@@ -19,7 +19,8 @@ pytestmark = pytest.mark.cpython
 @pytest.fixture
 def client(tmp_path: Path, catalog_file: Path) -> TestClient:
     settings = Settings(data_dir=tmp_path, token="t", prebuilt_catalog=catalog_file, mdns=False)
-    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+    with TestClient(create_app(settings), raise_server_exceptions=False,
+                    base_url=f"http://127.0.0.1:{settings.port}") as test_client:
         yield test_client
 
 
@@ -51,3 +52,23 @@ def test_every_http_route_is_in_the_openapi_document(client: TestClient):
             path = route.path.replace(":path}", "}")
             assert path in documented, path
             assert {m.lower() for m in route.methods or ()} - {"head"} <= documented[path], path
+
+
+def test_syncing_twice_keeps_the_labware_geometry(tmp_path: Path, plr_catalog):
+    from tests.serving import CATALOG_CACHE
+
+    prebuilt = Path(__file__).resolve().parents[3] / "build" / "catalog" / "catalog.json"
+    settings = Settings(data_dir=tmp_path, token="t", prebuilt_catalog=prebuilt, mdns=False,
+                        catalog_cache_dir=CATALOG_CACHE)
+
+    def measured(client: TestClient) -> int:
+        document = client.get("/api/v1/definitions").json()
+        return sum(1 for entry in document["resources"] if entry.get("geometry"))
+
+    with TestClient(create_app(settings), base_url=f"http://127.0.0.1:{settings.port}") as client:
+        before = measured(client)
+        assert before > 300  # set-up's catalog: PLR's factories measured
+        for _ in range(2):
+            report = client.post("/api/v1/definitions/sync", headers={"Authorization": "Bearer t"}).json()
+            assert report["geometry"] is True
+            assert measured(client) == before

@@ -98,6 +98,32 @@ def test_a_page_drives_the_scale_through_real_pyserial(server: Bridge, scale: Pt
     assert scale.received == ["I4", "Z", "S", "S"]
 
 
+def test_ports_are_opened_exclusively(server: Bridge, scale: PtyScale, run_async):
+    import serial
+
+    async def main():
+        socket_, reply = await opened(server, scale.path)
+        assert reply["type"] == "opened"
+        try:
+            with pytest.raises(serial.SerialException):  # the server holds it: nobody else gets it
+                serial.Serial(scale.path, exclusive=True)
+        finally:
+            await socket_.send(json.dumps({"type": "close", "id": 2}))
+            # 'closed' comes once the server let go of the port
+            assert json.loads(await asyncio.wait_for(socket_.recv(), 10))["type"] == "closed"
+        holder = serial.Serial(scale.path, exclusive=True)  # another program holds it now
+        try:
+            refused, answer = await opened(server, scale.path)
+            await _closed(refused)
+            return answer, refused.close_code
+        finally:
+            holder.close()
+
+    answer, code = run_async(main())
+    assert answer["type"] == "error" and answer["code"] == "open-failed" and code == 4404
+    assert scale.path in answer["message"]
+
+
 def test_token_and_origin_are_required(server: Bridge, scale: PtyScale, run_async):
     url = socket_url(server, scale.path)
 

@@ -80,6 +80,9 @@ def test_bad_bodies_are_422_naming_the_field_never_500(server: Bridge):
     assert not_json.status_code == 400
     assert server.post(f"{SCHEDULE}/runs/nope/start", {}).status_code == 404
     assert server.post(f"{SCHEDULE}/runs/nope/explode", {}).status_code == 404
+    # not-found by type, whatever the domain: an inventory reservation, a workcell
+    assert server.post(f"{SCHEDULE}/reservations/987654/clear", {"reason": "x"}).status_code == 404
+    assert server.http.delete(f"{SCHEDULE}/workcells/nope", headers=server.headers()).status_code == 404
     assert server.http.get(f"{SCHEDULE}/reservations?asset_id=abc").status_code == 422
     empty = server.post(f"{SCHEDULE}/workcells", {"name": "Empty", "machines": []})
     assert empty.status_code == 422

@@ -74,3 +74,25 @@ def test_non_loopback_host_warns():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_a_second_server_on_the_same_data_dir_exits_with_a_clear_message(tmp_path):
+    with running_server(env={"LABWRIGHT_DATA_DIR": str(tmp_path)}) as url:
+        second = subprocess.Popen(
+            [str(LABWRIGHT), "serve", "--port", str(free_port()), "--data-dir", str(tmp_path)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        try:
+            _, stderr = second.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            second.kill()
+            second.communicate()
+            raise AssertionError("a second server started on a data dir that is in use") from None
+        assert second.returncode != 0
+        assert "another labwright server" in stderr and str(tmp_path) in stderr
+        with urllib.request.urlopen(url + "api/v1/health", timeout=5) as response:
+            assert response.status == 200  # the first one is untouched
+    # once the first has stopped, the data dir is free again
+    with running_server(env={"LABWRIGHT_DATA_DIR": str(tmp_path)}) as url:
+        with urllib.request.urlopen(url + "api/v1/health", timeout=5) as response:
+            assert response.status == 200

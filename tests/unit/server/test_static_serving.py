@@ -20,7 +20,8 @@ MANIFEST = PROJECT_ROOT / "wheels" / "dist" / "manifest.json"
 def client() -> TestClient:
     if not MANIFEST.exists():
         pytest.fail("run scripts/setup.py first: wheels/dist/manifest.json is missing")
-    return TestClient(create_app(Settings()))
+    settings = Settings()
+    return TestClient(create_app(settings), base_url=f"http://127.0.0.1:{settings.port}")
 
 
 def test_page_is_served_and_revalidated(client: TestClient):

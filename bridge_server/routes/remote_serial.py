@@ -30,10 +30,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import serial
+from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from bridge_server.api import _authenticate
 from bridge_server.bridge import Bridge
+from bridge_server.routes.common import HARDWARE
+from bridge_server.security import authenticate_websocket
+from browser_runtime.errors import LabwrightError
 
 log = logging.getLogger("labwright")
 
@@ -52,7 +55,7 @@ _PARITY = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial
 _STOP_BITS = {1: serial.STOPBITS_ONE, 1.5: serial.STOPBITS_ONE_POINT_FIVE, 2: serial.STOPBITS_TWO}
 
 
-class RemoteSerialError(ValueError):
+class RemoteSerialError(LabwrightError, ValueError):
     """A request the socket cannot serve: ``code`` says which kind, the message says why."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -98,10 +101,12 @@ class LineSettings:
 
     def open(self, path: str) -> serial.Serial:
         # timeout: the reader thread's poll; writes block until the OS took the bytes.
+        # exclusive: an flock on the port, so no other program that asks the same (pyserial,
+        # another server) talks to the instrument at the same time.
         return serial.Serial(path, baudrate=self.baud_rate, bytesize=self.data_bits,
                              parity=_PARITY[self.parity], stopbits=_STOP_BITS[self.stop_bits],
                              rtscts=self.flow_control == "hardware", timeout=_READ_POLL,
-                             write_timeout=10)
+                             write_timeout=10, exclusive=True)
 
 
 @dataclass
@@ -156,7 +161,7 @@ async def _listed_port(bridge: Bridge, path: str) -> dict[str, Any]:
 
 
 async def serial_socket(websocket: WebSocket) -> None:
-    client = await _authenticate(websocket)
+    client = await authenticate_websocket(websocket)
     if client is None:
         return
     bridge: Bridge = websocket.app.state.bridge
@@ -299,3 +304,8 @@ def _set_signals(port: serial.Serial, request: dict[str, Any]) -> None:
         port.rts = request["requestToSend"]
     if request.get("break") is not None:
         port.break_condition = request["break"]
+
+
+ROUTES = [
+    WebSocketRoute(f"{HARDWARE}/ws/serial/{{port:path}}", serial_socket),
+]

@@ -18,6 +18,7 @@ from starlette.routing import Route
 from bridge_server import schemas
 from bridge_server.errors import ApiError
 from bridge_server.security import require_token
+from browser_runtime.errors import NotFound
 
 PREFIX = "/api/v1/schedule"
 
@@ -128,10 +129,9 @@ def _problem(error: Exception) -> ApiError:
 
     if isinstance(error, ScheduleConflict):
         return ApiError(409, str(error), kind="schedule-conflict", revision=error.revision)
-    message = str(error)
-    if message.startswith("no "):
-        return ApiError(404, message, kind="not-found")
-    return ApiError(422, message, kind="validation")
+    if isinstance(error, NotFound):  # a run, workcell or reservation the schedule does not have
+        return ApiError(404, str(error), kind="not-found")
+    return ApiError(422, str(error), kind="validation")
 
 
 def _errors() -> tuple[type[Exception], ...]:
@@ -157,15 +157,34 @@ async def submit(request: Request) -> JSONResponse:
     body = await schemas.read_json(request, SUBMIT, request.app.state.settings.max_body_bytes)
     expected = _if_match(request)
     book = await _book(request)
-    from browser_runtime.scheduler.submission import request_from_document
-
     try:
-        built = [await request_from_document(item, book.catalog, f"requests[{index}]")
+        built = [await _request(request, item, f"requests[{index}]")
                  for index, item in enumerate(body["requests"])]
         result = book.submit(built, expected_revision=expected)
     except _errors() as error:
         raise _problem(error) from None
     return _placed(book, result, 201)
+
+
+async def _request(request: Request, item: dict[str, Any], where: str) -> Any:
+    """A run request; with ``source``, filled by an estimate in a process of its own (the
+    protocol's code never runs on this event loop)."""
+    from bridge_server.estimates import EstimateAborted, EstimateRejected
+    from browser_runtime.scheduler import RunRequest
+    from browser_runtime.scheduler.submission import with_id
+
+    bridge = request.app.state.bridge
+    document = with_id(item, where)
+    if document.get("source") is not None:
+        catalog = await bridge.catalog.file() if bridge.settings.load_catalog or bridge.catalog.ready else None
+        try:
+            document = await bridge.estimates.complete(document, str(catalog) if catalog else None, where)
+        except EstimateAborted as error:
+            raise ApiError(422, str(error), kind="estimate-limit" if error.limit else "estimate-aborted",
+                           limit=error.limit, limit_value=error.value) from None
+        except EstimateRejected as error:
+            raise ApiError(422, str(error), kind="validation") from None
+    return RunRequest.from_dict(document, where)
 
 
 async def plan(request: Request) -> JSONResponse:
