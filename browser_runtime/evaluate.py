@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from types import CodeType, TracebackType
 from typing import Any
 
+from browser_runtime.interrupts import runner_frame, user_code
+
 from browser_runtime.errors import LabwrightError
 
 _FLAGS = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
@@ -42,7 +44,7 @@ def _register_source(source: str) -> str:
     return filename
 
 
-def _compile_cell(source: str) -> tuple[CodeType | None, CodeType | None]:
+def _compile_cell(source: str) -> tuple[CodeType | None, CodeType | None, str]:
     filename = _register_source(source)
     tree = ast.parse(source, filename=filename, mode="exec")
     last: ast.Expression | None = None
@@ -50,7 +52,7 @@ def _compile_cell(source: str) -> tuple[CodeType | None, CodeType | None]:
         last = ast.Expression(body=tree.body.pop().value)  # type: ignore[attr-defined]
     body = compile(tree, filename, "exec", flags=_FLAGS) if tree.body else None
     value = compile(last, filename, "eval", flags=_FLAGS) if last is not None else None
-    return body, value
+    return body, value, filename
 
 
 async def _run(code: CodeType, namespace: dict[str, Any]) -> Any:
@@ -76,6 +78,7 @@ def _as_cell_error(exc: BaseException) -> CellError:
     return CellError(type=type(exc).__name__, message=str(exc), traceback=text)
 
 
+@runner_frame
 async def run_cell(source: str, namespace: dict[str, Any]) -> str:
     """Run ``source`` in ``namespace``; return ``repr`` of its last expression (or ``'None'``).
 
@@ -83,10 +86,11 @@ async def run_cell(source: str, namespace: dict[str, Any]) -> str:
     formatted traceback of the user's code.
     """
     try:
-        body, value = _compile_cell(source)
-        if body is not None:
-            await _run(body, namespace)
-        result = await _run(value, namespace) if value is not None else None
+        body, value, filename = _compile_cell(source)
+        with user_code(filename):  # the page's interrupt may stop this cell's code only
+            if body is not None:
+                await _run(body, namespace)
+            result = await _run(value, namespace) if value is not None else None
         return repr(result)
     except Exception as exc:  # noqa: BLE001 - every user error goes back as text
         raise _as_cell_error(exc) from None

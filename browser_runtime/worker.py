@@ -72,10 +72,12 @@ def open_session(image: Any = None, saved: bool = True) -> str:
     ``saved`` False: the image is not in the page's store yet (it came from an older
     Labwright's file), so the first save writes all of it."""
     global _session
+    from browser_runtime import interrupts
     from browser_runtime.page import door
     from browser_runtime.page.session import PageSession
     from browser_runtime.storage import Database
 
+    interrupts.install()  # the page's interrupt stops a busy run or cell, never the worker's own code
     data = image.to_bytes() if hasattr(image, "to_bytes") else image
     database = Database.in_memory(bytes(data) if data else None)
     if not saved:

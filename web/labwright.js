@@ -230,9 +230,10 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
     return grant;
   }
 
-  // Wait for `reply`; if the worker has not answered in 200 ms it is busy in Python: interrupt it.
+  // Wait for `reply`; if the worker has not answered in a second it is busy in Python: interrupt it
+  // (the worker stops only the user's busy code with it: browser_runtime/interrupts.py).
   function interrupting(reply) {
-    const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 200) : null;
+    const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 1000) : null;
     return reply.finally(() => {
       clearTimeout(timer);
       if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from browser_runtime.interrupts import runner_frame, user_code
 from browser_runtime.runner.events import EventLog, jsonable
 
 
@@ -246,6 +247,7 @@ class ProtocolRun:
             lambda resource=resource, changed=changed: resource.deregister_state_update_callback(changed)
         )
 
+    @runner_frame
     async def execute(self) -> RunResult:
         started = time.perf_counter()
         self.log.emit("status", status="running")
@@ -262,13 +264,15 @@ class ProtocolRun:
                     self._instrument_machine(parameter, machine)
                     self._instrument_frontend(parameter, machine)
                 self._watch_state()
-                function = self.function(self) if isinstance(self.function, Loadable) else self.function
+                with user_code(self.filename):  # the page's interrupt may stop this code only
+                    function = self.function(self) if isinstance(self.function, Loadable) else self.function
                 if self.setup_machines:
                     for machine in self.machines.values():
                         await machine.setup()
-                result = function(**self.arguments)
-                if inspect.isawaitable(result):
-                    result = await result
+                with user_code(self.filename):
+                    result = function(**self.arguments)
+                    if inspect.isawaitable(result):
+                        result = await result
                 value = jsonable(result)
             except (asyncio.CancelledError, KeyboardInterrupt):
                 # Cancel: at the protocol's next await, or (busy Python) the page's interrupt.

@@ -12,6 +12,12 @@ import pytest
 
 from tests.serving import running_server
 
+# What the page shows after a first request (a plan imports the deck's modules, a run imports
+# its backends) can take seconds on a 2-core CI machine: wait for it rather than fail.
+from playwright.sync_api import expect  # noqa: E402
+
+expect.set_options(timeout=30_000)
+
 CHROMIUM = os.environ.get("LABWRIGHT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

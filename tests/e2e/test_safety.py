@@ -175,7 +175,7 @@ def test_a_changed_value_makes_the_plan_stale_and_run_refuses_it(page, server_ur
     page.click("button[data-file='serial_dilution.py']")
     page.wait_for_selector("#parameter-form")
     page.click("#plan-button")
-    expect(page.locator("#plan-panel")).to_be_visible()
+    expect(page.locator("#plan-panel")).to_be_visible(timeout=60_000)
     plan_id = page.locator("#plan-id").text_content()
     page.locator("#parameter-form [name='volume']").fill("60")
     expect(page.locator("#plan-stale")).to_be_visible()
@@ -189,7 +189,7 @@ def test_a_changed_value_makes_the_plan_stale_and_run_refuses_it(page, server_ur
         .then(() => 'ran', (e) => [e.pythonType, e.message])""", [source, plan_id.removeprefix("plan ")])
     assert refused[0] == "StalePlan" and "parameters.volume" in refused[1]
     page.click("#replan-button")
-    expect(page.locator("#plan-stale")).to_be_hidden()
+    expect(page.locator("#plan-stale")).to_be_hidden(timeout=60_000)
     assert "60" in page.locator("#plan-table tr[data-parameter='volume']").text_content()
     page.click("#run-button")
     page.wait_for_function("document.querySelector('#workbench').dataset.runStatus === 'completed'")
