@@ -160,12 +160,9 @@ export function initDevicePicker(labwright, ports, bridge = null, root = documen
     return row;
   }
 
-  async function fillBackends(row) {
-    if (!usbIds) {
-      row.note.textContent = "waiting for the catalog…";
-      return null;
-    }
-    // Best first, as Python ranks them (page/devices.py backends_for).
+  // The backends that can drive the row's device, best first as Python ranks them (page/devices.py
+  // backends_for), offered in its backend choice with the note saying why these.
+  async function offerBackends(row) {
     const { matched, backends, io_kinds: ioKinds } = await labwright.devices.backendsFor(row.kind, row.device.vendorId, row.device.productId);
     row.candidates = backends;
     row.backendSelect.replaceChildren(
@@ -178,13 +175,16 @@ export function initDevicePicker(labwright, ports, bridge = null, root = documen
       ? `USB id ${row.usbId} is declared by ${backends.map((entry) => entry.name).join(", ")}`
       : `no backend in the catalog declares ${row.usbId ? `USB id ${row.usbId}` : "this port"}: every ${ioKinds.join("/")} backend is offered`;
     row.suggestion = matched ? backends.map((entry) => entry.name).join(", ") : "";
+  }
+
+  // The backend remembered for the row's device, else the best one that declares its USB id,
+  // chosen with its settings; nothing is guessed for a device no backend declares.
+  async function chooseRemembered(row) {
     const remembered = store.devices[row.key];
-    const chosen = remembered?.backend ?? (matched ? backends[0].fqn : "");
-    if (chosen) {
-      row.backendSelect.value = chosen;
-      return chooseBackend(row, chosen, remembered?.settings);
-    }
-    return null;
+    const chosen = remembered?.backend ?? (row.matched ? row.candidates[0].fqn : "");
+    if (!chosen) return null;
+    row.backendSelect.value = chosen;
+    return chooseBackend(row, chosen, remembered?.settings);
   }
 
   async function chooseBackend(row, fqn, rememberedSettings = null) {
@@ -276,9 +276,11 @@ export function initDevicePicker(labwright, ports, bridge = null, root = documen
       if (rows.has(device.name)) continue;
       const row = makeRow(device);
       rows.set(device.name, row);
+      // A row appears with its backends offered (once the catalog is loaded); their settings follow.
+      if (usbIds) await offerBackends(row).catch((err) => setState(row, "error", err.message));
+      else row.note.textContent = "waiting for the catalog…";
       list.append(row.element);
-      const filled = fillBackends(row);
-      pending.push(filled.then(() => row, (err) => setState(row, "error", err.message)));
+      if (usbIds && row.candidates) pending.push(chooseRemembered(row).then(() => row, (err) => setState(row, "error", err.message)));
     }
     for (const [name, row] of rows) {
       if (!seen.has(name) && row.state !== "disconnected") setState(row, "disconnected", "no longer available");
@@ -331,7 +333,10 @@ export function initDevicePicker(labwright, ports, bridge = null, root = documen
       for (const button of Object.values(buttons)) button.disabled = false;
       for (const [kind, button] of Object.entries(buttons)) if (!ports[kind]) button.disabled = true;
       status.textContent = `${ids.backends} hardware backends; filters from their USB ids`;
-      await Promise.all([...rows.values()].map((row) => fillBackends(row)));
+      await Promise.all([...rows.values()].map(async (row) => {
+        await offerBackends(row);
+        await chooseRemembered(row);
+      }));
       root.dataset.state = "ready";
       await reconnectRemembered();
     })

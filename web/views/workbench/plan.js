@@ -43,13 +43,11 @@ export function initPlanPanel(wb) {
     $("#plan-stale-reason").textContent = why;
   }
 
-  // A machine on a device of 'Connect a device': every machine must have one (a run never mixes
-  // simulated and real machines); {parameter: {backend, kwargs}} read by Python from the picker's settings.
+  // The machines on devices of 'Connect a device': {parameter: {backend, kwargs}} read by Python from
+  // the picker's settings (the planner refuses a run that mixes simulated and real machines).
   async function backendsForDevices() {
     const chosen = Object.entries(state.devices);
     if (!chosen.length) return null;
-    const simulated = machineParameters().filter((name) => !state.devices[name]);
-    if (simulated.length) throw new Error(`a run on devices needs a device for every machine: choose one for ${simulated.join(", ")}, or run in simulation`);
     const specs = await Promise.all(chosen.map(async ([parameter, name]) => [parameter, await picker.runSpec(name)]));
     return Object.fromEntries(specs);
   }
