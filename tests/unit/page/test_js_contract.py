@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from browser_runtime.page import door
-from tests.unit.page.js_calls import page_api_calls
+from tests.unit.page.js_calls import page_api_calls, tokenize
 
 WEB = Path(__file__).resolve().parents[3] / "web"
 LABWRIGHT_JS = WEB / "api" / "labwright.js"
@@ -60,6 +60,22 @@ def test_only_labwright_js_talks_to_the_page_api():
 def test_every_page_api_function_is_reachable_from_js():
     called = {call.name for _, call in _calls()}
     assert sorted(set(door.functions()) - called) == []
+
+
+def test_only_the_bridge_client_talks_to_the_bridge_server():
+    # One client carries the token, the client id and problem details: no other module spells
+    # an /api/v1 URL (in code; comments may say where things are) or opens a WebSocket.
+    offenders = []
+    for path in sorted(WEB.rglob("*.js")):
+        if path == WEB / "api" / "bridge-client.js":
+            continue
+        tokens = tokenize(path.read_text(encoding="utf-8"))
+        for index, token in enumerate(tokens):
+            if token.kind in ("string", "template") and "/api/v1" in token.value:
+                offenders.append(f"{path.relative_to(WEB)}:{token.line}: {token.value!r}")
+            if token.value == "WebSocket" and index + 1 < len(tokens) and tokens[index + 1].value == "(":
+                offenders.append(f"{path.relative_to(WEB)}:{token.line}: new WebSocket(")
+    assert offenders == []
 
 
 def test_a_misspelled_name_or_argument_fails_the_contract():
