@@ -105,6 +105,29 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
       active: () => api.call("runs.active"),
     },
     inventory: () => api.call("runs.inventory"),
+    // Protocol files being edited (page/protocols.py): problems at their lines, Jedi completion and
+    // signatures over the file alone (none of its code runs), a plain PLR script made a protocol.
+    protocols: {
+      diagnose: (source, filename = "protocol.py", { plan = true } = {}) => api.call("protocols.diagnose", { source, filename, plan }),
+      complete: (source, line, column, limit = 60) => api.call("protocols.complete", { source, line, column, limit }),
+      signatures: (source, line, column) => api.call("protocols.signatures", { source, line, column }),
+      toProtocol: (source, filename = "script.py") => api.call("protocols.to_protocol", { source, filename }),
+    },
+    // The page's protocol files (page/library.py): autosaved drafts, numbered versions, diffs.
+    library: {
+      files: () => api.call("library.files"),
+      open: (fileId) => api.call("library.open_file", { file_id: fileId }),
+      create: (name, source = "", origin = "new") => api.call("library.create", { name, source, origin }),
+      copyDemo: (demo, source) => api.call("library.copy_demo", { demo, source }),
+      saveDraft: (fileId, source, revision = null) => api.call("library.save_draft", { file_id: fileId, source, revision }),
+      saveVersion: (fileId, label = null) => api.call("library.save_version", { file_id: fileId, label }),
+      versions: (fileId) => api.call("library.versions", { file_id: fileId }),
+      diff: (fileId, older = null, newer = null) => api.call("library.diff", { file_id: fileId, older, newer }),
+      restore: (fileId, number) => api.call("library.restore", { file_id: fileId, number }),
+      rename: (fileId, name) => api.call("library.rename", { file_id: fileId, name }),
+      duplicate: (fileId, name = null) => api.call("library.duplicate", { file_id: fileId, name }),
+      delete: (fileId) => api.call("library.delete", { file_id: fileId }),
+    },
     repl: {
       execute: (code) => api.call("repl.execute", { code }, { grant: consoleGrant }),
       complete: (code, line = null, column = null) => api.call("repl.complete", { code, line, column }),
