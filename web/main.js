@@ -1,9 +1,9 @@
 // The page: boot progress, versions, and window.labwright for scripts and tests. Everything is
-// wired here, explicitly: api/ talks to the worker and the bridge server, io/ drives the devices,
+// wired here, explicitly: client/ talks to the worker and the bridge server, io/ drives the devices,
 // views/ draws the panels.
-import { BridgeClient } from "./api/bridge-client.js";
-import { createLabwright } from "./api/labwright.js";
-import { STAGES } from "./api/messages.js";
+import { BridgeClient } from "./client/bridge-client.js";
+import { createLabwright } from "./client/labwright.js";
+import { STAGES } from "./client/messages.js";
 import { PortManager } from "./io/port-manager.js";
 import { initCatalogView } from "./views/catalog-view.js";
 import { initDevicePicker } from "./views/device-picker.js";

@@ -12,6 +12,7 @@ import math
 from typing import Any
 
 from browser_runtime.deck.geometry import RAIL_WIDTH, DeckGeometry, deck_geometry
+from browser_runtime.errors import NotFound
 from browser_runtime.page.session import PageSession
 
 __all__ = ["positions", "move"]
@@ -100,7 +101,7 @@ def move(session: PageSession, layout: dict[str, Any], placement: str, dx: float
         raise ValueError(f"move of {placement!r}: dx and dy must be finite numbers of mm, got {dx!r}, {dy!r}")
     found = next((p for p in _placements(layout) if p.get("name") == placement), None)
     if found is None:
-        raise LookupError(f"the layout has no placement named {placement!r}")
+        raise NotFound(f"the layout has no placement named {placement!r}")
     deck = _deck(session, layout)
     field = _field(found)
 

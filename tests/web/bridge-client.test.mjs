@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, test } from "node:test";
-import { BridgeClient, BridgeError, sharedSchedule, tokenFromFragment } from "../../web/api/bridge-client.js";
+import { BridgeClient, BridgeError, sharedSchedule, tokenFromFragment } from "../../web/client/bridge-client.js";
 
 let server;
 let origin;

@@ -20,7 +20,7 @@ const UNGUARDED = new Set([IO_OPS.list]);
 
 export class PortManager {
   // `serial`, `usb`, `hid`: the browser's APIs (navigator's by default; null: none); `bridge`: the
-  // bridge server's client (api/bridge-client.js), for serial ports on the lab PC.
+  // bridge server's client (client/bridge-client.js), for serial ports on the lab PC.
   constructor({ serial, usb, hid, broker, bridge = null } = {}) {
     this.broker = broker ?? new DeviceBroker();
     this.bridge = bridge;

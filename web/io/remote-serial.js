@@ -3,7 +3,7 @@
 // transport uses (open, close, readable, writable, setSignals, getSignals, "disconnect" events),
 // as JSON control messages and bytes in binary frames (bridge_server/remote_serial.py).
 export class RemoteSerialPort extends EventTarget {
-  // `bridge`: the bridge server's client (api/bridge-client.js), whose token opens the socket.
+  // `bridge`: the bridge server's client (client/bridge-client.js), whose token opens the socket.
   constructor(path, { bridge }) {
     super();
     this.path = path;

@@ -1,7 +1,7 @@
 // The schedule: workcells, the run queue and a Gantt chart of every workcell's machines over
 // time. All scheduling happens in the worker (browser_runtime.scheduler), or on the bridge
-// server for the lab's shared schedule (api/bridge-client.js); this draws it.
-import { sharedSchedule } from "../api/bridge-client.js";
+// server for the lab's shared schedule (client/bridge-client.js); this draws it.
+import { sharedSchedule } from "../client/bridge-client.js";
 import { $, h } from "./dom.js";
 import { demoProtocols, demoSource } from "./demo-protocols.js";
 import { clock, drawGantt, time } from "./gantt.js";

@@ -1,7 +1,7 @@
 // The Python worker: boots Pyodide from our own origin, installs the compiled archives
 // listed in wheels/manifest.json (each verified by sha256), imports PLR and answers
 // requests from the page. Python never runs on the main thread.
-import * as M from "../api/messages.js";
+import * as M from "../client/messages.js";
 import { IOClient } from "../io/io-protocol.js";
 import { PageStore } from "./page-store.js";
 import { DataOwnership } from "./data-owner.js";

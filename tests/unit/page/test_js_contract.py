@@ -1,4 +1,4 @@
-"""The contract between the page's JS and the Python page API: every call ``web/api/labwright.js``
+"""The contract between the page's JS and the Python page API: every call ``web/client/labwright.js``
 (or any page module) makes names a function the door offers, with argument names its signature
 accepts and every required one given; every function the door offers is reachable from JS."""
 
@@ -13,7 +13,7 @@ from browser_runtime.page import door
 from tests.unit.page.js_calls import page_api_calls, tokenize
 
 WEB = Path(__file__).resolve().parents[3] / "web"
-LABWRIGHT_JS = WEB / "api" / "labwright.js"
+LABWRIGHT_JS = WEB / "client" / "labwright.js"
 
 
 def _page_modules():
@@ -52,13 +52,13 @@ def contract_problems(calls, functions) -> list[str]:
 
 def test_every_js_call_names_a_page_api_function_with_its_arguments():
     calls = _calls()
-    assert any(str(where).endswith("api/labwright.js") for where, _ in calls)
+    assert any(str(where).endswith("client/labwright.js") for where, _ in calls)
     assert contract_problems(calls, door.functions()) == []
 
 
 def test_only_labwright_js_talks_to_the_page_api():
     # The views go through window.labwright's named methods, so the contract lives in one file.
-    elsewhere = sorted({str(where) for where, _ in _calls() if not str(where).endswith("api/labwright.js")})
+    elsewhere = sorted({str(where) for where, _ in _calls() if not str(where).endswith("client/labwright.js")})
     assert elsewhere == []
 
 
@@ -72,7 +72,7 @@ def test_only_the_bridge_client_talks_to_the_bridge_server():
     # an /api/v1 URL (in code; comments may say where things are) or opens a WebSocket.
     offenders = []
     for path in _page_modules():
-        if path == WEB / "api" / "bridge-client.js":
+        if path == WEB / "client" / "bridge-client.js":
             continue
         tokens = tokenize(path.read_text(encoding="utf-8"))
         for index, token in enumerate(tokens):
