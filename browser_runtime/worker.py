@@ -1,4 +1,4 @@
-"""The Python side of the page's worker (web/worker.js): the page session, its door and its saving.
+"""The Python side of the page's worker (web/worker/worker.js): the page session, its door and its saving.
 
 Only strings and bytes cross the JS boundary here, so nothing the worker keeps in Python holds
 a JS object (that keeps Pyodide memory snapshots possible, and the protocol explicit). This
@@ -44,7 +44,7 @@ def _save_soon() -> None:
 
 
 class _PageBackups:
-    """The database before an import, kept in IndexedDB by the worker (web/worker.js)."""
+    """The database before an import, kept in IndexedDB by the worker (web/worker/worker.js)."""
 
     async def put(self, image: bytes, label: str) -> None:
         import js

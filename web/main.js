@@ -1,19 +1,25 @@
-// The page: boot progress, versions, and window.labwright for scripts and tests.
-import { STAGES } from "./messages.js";
-import { createLabwright } from "./labwright.js";
-import { initPortManager } from "./port-manager.js";
-import { initCatalogView } from "./catalog-view.js";
-import { initWorkbench } from "./workbench.js";
-import { initScheduleView } from "./schedule-view.js";
-import { initDevices } from "./devices.js";
-import { initDevicePicker } from "./device-picker.js";
+// The page: boot progress, versions, and window.labwright for scripts and tests. Everything is
+// wired here, explicitly: client/ talks to the worker and the bridge server, io/ drives the devices,
+// views/ draws the panels.
+import { BridgeClient } from "./client/bridge-client.js";
+import { createLabwright } from "./client/labwright.js";
+import { STAGES } from "./client/messages.js";
+import { PortManager } from "./io/port-manager.js";
+import { initCatalogView } from "./views/catalog-view.js";
+import { initDevicePicker } from "./views/device-picker.js";
+import { initDevices } from "./views/devices.js";
+import { initScheduleView } from "./views/schedule-view.js";
+import { initWorkbench } from "./views/workbench.js";
 
-// Wired here, explicitly: the port manager serves the worker's device IO and grants devices.
-window.labwrightPorts = initPortManager();
-const labwright = createLabwright({ io: window.labwrightPorts });
+// The bridge server as this page was opened from it (`#token=`), or a page without one.
+const bridge = new BridgeClient();
+// The port manager serves the worker's device IO and grants devices (its broker).
+const ports = new PortManager({ bridge });
+const labwright = createLabwright({ io: ports });
 window.labwright = labwright;
-window.labwrightDevices = initDevices();
-window.labwrightPicker = initDevicePicker(labwright, window.labwrightPorts);
+window.labwrightPorts = ports;
+window.labwrightDevices = initDevices(bridge);
+window.labwrightPicker = initDevicePicker(labwright, ports, bridge);
 
 const stageList = document.getElementById("stages");
 const bar = document.getElementById("progress-bar");
@@ -91,7 +97,7 @@ labwright.ready.then(
     initCatalogView(labwright);
     labwright.catalog.loaded.then(() => {
       initWorkbench(labwright, window.labwrightPicker);
-      window.labwrightSchedule = initScheduleView(labwright);
+      window.labwrightSchedule = initScheduleView(labwright, bridge);
     });
   },
   (error) => {

@@ -29,6 +29,7 @@ AREAS: dict[str, str] = {
     "schedule": "browser_runtime.page.schedule",
     "devices": "browser_runtime.page.devices",
     "library": "browser_runtime.page.library",
+    "deck": "browser_runtime.page.deck",
 }
 
 

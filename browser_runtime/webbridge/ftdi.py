@@ -37,7 +37,7 @@ class FTDI(_PLRFTDI):
     settings, ``read(n)`` returns what has arrived, up to n bytes, without waiting (as pylibftdi).
     A chip the OS does not make a serial port of, granted as a USB device instead, is driven by
     the port manager with FTDI's vendor protocol over WebUSB behind the same operations
-    (``FtdiUsbPort`` in web/port-manager.js); its ``device_id`` is then ``webusb-N``.
+    (``FtdiUsbPort`` in web/io/ftdi.js); its ``device_id`` is then ``webusb-N``.
     """
 
     __webbridge__ = True

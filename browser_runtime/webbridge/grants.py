@@ -1,6 +1,6 @@
 """Hardware grants: device IO only for code that holds one, so a simulation never touches hardware.
 
-A grant is an opaque token the page's device broker (web/io/broker.js) issued for named devices
+A grant is an opaque token the page's device broker (web/io/device-broker.js) issued for named devices
 to one holder: a hardware run, or the console (the REPL, ``runPython`` and the device picker)
 for the devices the user connected there. The token travels with every IO request and the
 broker checks it against the device; without one, the request is refused here before it

@@ -1,4 +1,4 @@
-"""The Python half of the device IO protocol (web/io-protocol.js): requests to the page's port manager."""
+"""The Python half of the device IO protocol (web/io/io-protocol.js): requests to the page's port manager."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class _Ops:
-    """Operation names; they mirror IO_OPS in web/io-protocol.js (a test checks both agree)."""
+    """Operation names; they mirror IO_OPS in web/io/io-protocol.js (a test checks both agree)."""
 
     list: str = "list"
     serial_open: str = "serial.open"
@@ -110,7 +110,7 @@ def _ms(timeout: float | None) -> int | None:
 
 
 class PageTransport:
-    """Requests through the worker's ``labwrightIO`` (web/worker.js) to the page's port manager."""
+    """Requests through the worker's ``labwrightIO`` (web/worker/worker.js) to the page's port manager."""
 
     def __init__(self, io: Any = None) -> None:
         if io is None:

@@ -101,7 +101,7 @@ def test_first_boot_restores_the_prebuilt_snapshot_with_files_in_place(page, ser
     # JS globals are this worker's, not those of the Node process that made the snapshot.
     assert page.evaluate(
         "window.labwright.runPython('import js\\nstr(js.location.pathname)')"
-    ) == "'/worker.js'"
+    ) == "'/worker/worker.js'"
 
 
 def test_without_the_prebuilt_snapshot_boot_imports_and_saves_its_own(context, server_url):

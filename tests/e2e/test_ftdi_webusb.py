@@ -24,7 +24,7 @@ def run(page, code: str) -> str:
 
 def test_baud_divisors_are_ftdis(ftdi_page) -> None:
     divisors = ftdi_page.evaluate(
-        "() => import('./port-manager.js').then((m) => [9600, 19200, 115200, 125000, 3000000].map(m.ftdiBaudDivisor))")
+        "() => import('./io/ftdi.js').then((m) => [9600, 19200, 115200, 125000, 3000000].map(m.ftdiBaudDivisor))")
     # FT232R divisors as libftdi and Linux's ftdi_sio compute them
     assert divisors == [0x4138, 0x809C, 0x001A, 0x0018, 0]
 

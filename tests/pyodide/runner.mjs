@@ -17,10 +17,10 @@ if (!manifest.test_wheels?.length) {
 const indexURL = path.join(ROOT, "build", manifest.pyodide.url) + "/";
 const { loadPyodide } = await import(pathToFileURL(path.join(indexURL, "pyodide.mjs")).href);
 const pyodide = await loadPyodide({ indexURL });
-// The worker's global that browser_runtime.worker.emit posts events to (web/worker.js forwards
+// The worker's global that browser_runtime.worker.emit posts events to (web/worker/worker.js forwards
 // them to the page); no page here, so events reach only the listeners registered in Python.
 globalThis.labwrightEmit = () => {};
-// What web/worker.js offers browser_runtime.worker for saving the page's data: here nothing is
+// What web/worker/worker.js offers browser_runtime.worker for saving the page's data: here nothing is
 // saved between runs (each test opens its own session), backups stay in memory.
 globalThis.labwrightSaveSoon = () => {};
 let backup = null;

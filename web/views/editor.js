@@ -115,9 +115,9 @@ export class ProtocolEditor {
     this.filename = filename;
     this.diagnostics = [];
     this.readOnly = new Compartment();
-    const complete = latestOnly((source, line, column) => labwright.call("protocols.complete", { source, line, column }));
-    const signatures = latestOnly((source, line, column) => labwright.call("protocols.signatures", { source, line, column }));
-    const diagnose = latestOnly((source, filename) => labwright.call("protocols.diagnose", { source, filename }));
+    const complete = latestOnly((source, line, column) => labwright.protocols.complete(source, line, column));
+    const signatures = latestOnly((source, line, column) => labwright.protocols.signatures(source, line, column));
+    const diagnose = latestOnly((source, filename) => labwright.protocols.diagnose(source, filename));
     this.requests = { complete, signatures, diagnose };
 
     const completionSource = async (context) => {

@@ -37,7 +37,7 @@ def test_page_is_served_and_revalidated(client: TestClient):
 
 
 def test_module_scripts_have_a_javascript_type(client: TestClient):
-    for path in ("/main.js", "/worker.js", "/messages.js", "/labwright.js"):
+    for path in ("/main.js", "/worker/worker.js", "/client/messages.js", "/client/labwright.js"):
         response = client.get(path)
         assert response.status_code == 200, path
         assert response.headers["content-type"].startswith("text/javascript"), path

@@ -83,7 +83,7 @@ def test_line_settings_in_web_serial_terms() -> None:
 
 
 def test_operation_names_match_the_js_protocol() -> None:
-    source = (ROOT / "web" / "io-protocol.js").read_text()
+    source = (ROOT / "web" / "io" / "io-protocol.js").read_text()
     block = source.split("export const IO_OPS = Object.freeze({", 1)[1].split("});", 1)[0]
     js_ops = set(re.findall(r':\s*"([\w.]+)"', block))
     assert js_ops == set(vars(OPS).values())

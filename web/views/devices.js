@@ -1,39 +1,13 @@
 // The devices panel: devices the bridge server discovers, connections held as leases with
-// heartbeats, released when the page closes. Talks to the server with the token from #token=.
-import { tokenFromFragment } from "./page-token.js";
+// heartbeats, released when the page closes. Talks to the server through the page's bridge client.
+import { h } from "./dom.js";
 
-const API = "/api/v1/hardware";
-
-export function initDevices(root = document.getElementById("devices")) {
+export function initDevices(bridge, root = document.getElementById("devices")) {
   if (!root) return null;
-  const token = tokenFromFragment();
-  const clientId = `page-${crypto.randomUUID()}`;
   const status = root.querySelector("#devices-status");
   const list = root.querySelector("#devices-list");
   const held = new Map(); // device id -> {timer, ttl}
   const rows = new Map(); // device id -> <li>
-
-  const headers = () => ({
-    Authorization: `Bearer ${token}`,
-    "X-Labwright-Client": clientId,
-    "Content-Type": "application/json",
-  });
-
-  async function call(path, body) {
-    const response = await fetch(API + path, {
-      method: body === undefined ? "GET" : "POST",
-      headers: headers(),
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const error = new Error(json.detail || `HTTP ${response.status}`);
-      error.status = response.status;
-      error.kind = (json.type || "").split("/").pop();
-      throw error;
-    }
-    return json;
-  }
 
   function setState(deviceId, state, detail = "") {
     const row = rows.get(deviceId);
@@ -54,7 +28,7 @@ export function initDevices(root = document.getElementById("devices")) {
   async function connect(device) {
     setState(device.id, "connecting");
     try {
-      const lease = await call("/connect", { device_id: device.id });
+      const lease = await bridge.post("/hardware/connect", { device_id: device.id });
       const ttl = lease.expires_in;
       // Three heartbeats per TTL: one lost request never costs the lease.
       const timer = setInterval(() => heartbeat(device.id), Math.max(ttl / 3, 0.2) * 1000);
@@ -67,7 +41,7 @@ export function initDevices(root = document.getElementById("devices")) {
 
   async function heartbeat(deviceId) {
     try {
-      const lease = await call("/heartbeat", { device_id: deviceId });
+      const lease = await bridge.post("/hardware/heartbeat", { device_id: deviceId });
       const row = rows.get(deviceId);
       if (row) row.dataset.heartbeats = String(lease.heartbeats);
     } catch (error) {
@@ -80,7 +54,7 @@ export function initDevices(root = document.getElementById("devices")) {
   async function disconnect(deviceId) {
     stopHeartbeats(deviceId);
     try {
-      await call("/disconnect", { device_id: deviceId });
+      await bridge.post("/hardware/disconnect", { device_id: deviceId });
       setState(deviceId, "available");
     } catch (error) {
       setState(deviceId, "error", error.message);
@@ -90,21 +64,12 @@ export function initDevices(root = document.getElementById("devices")) {
   function render(devices) {
     for (const device of devices) {
       if (rows.has(device.id)) continue;
-      const row = document.createElement("li");
-      row.dataset.deviceId = device.id;
-      row.dataset.connectionType = device.connection_type;
-      const label = document.createElement("span");
-      label.className = "name";
-      label.textContent = `${device.name} (${device.connection_type}${device.machine_kind ? `, ${device.machine_kind}` : ""})`;
-      const state = document.createElement("span");
-      state.className = "state";
-      state.style.marginLeft = ".75rem";
-      const button = document.createElement("button");
-      button.type = "button";
-      button.style.marginLeft = ".75rem";
-      button.addEventListener("click", () =>
-        row.dataset.state === "connected" ? disconnect(device.id) : connect(device));
-      row.append(label, state, button);
+      const button = h("button", { type: "button", style: "margin-left: .75rem" });
+      const row = h("li", { "data-device-id": device.id, "data-connection-type": device.connection_type },
+        h("span", { class: "name" }, `${device.name} (${device.connection_type}${device.machine_kind ? `, ${device.machine_kind}` : ""})`),
+        h("span", { class: "state", style: "margin-left: .75rem" }),
+        button);
+      button.addEventListener("click", () => (row.dataset.state === "connected" ? disconnect(device.id) : connect(device)));
       list.append(row);
       rows.set(device.id, row);
       const leased = device.status === "connected";
@@ -115,7 +80,7 @@ export function initDevices(root = document.getElementById("devices")) {
 
   async function refresh() {
     try {
-      const { devices } = await call("/discover?timeout=0");
+      const { devices } = await bridge.get("/hardware/discover?timeout=0");
       render(devices);
       root.dataset.state = "connected";
       status.textContent = `bridge connected: ${devices.length} devices`;
@@ -129,20 +94,17 @@ export function initDevices(root = document.getElementById("devices")) {
     for (const deviceId of [...held.keys()]) {
       stopHeartbeats(deviceId);
       // keepalive lets the request outlive the page; sendBeacon cannot carry the token.
-      fetch(API + "/disconnect", {
-        method: "POST", headers: headers(), keepalive: true,
-        body: JSON.stringify({ device_id: deviceId }),
-      }).catch(() => {});
+      bridge.post("/hardware/disconnect", { device_id: deviceId }, { keepalive: true }).catch(() => {});
     }
   }
 
   root.hidden = false;
-  if (!token) {
+  if (!bridge.connected) {
     root.dataset.state = "no-bridge";
     status.textContent = "Bridge not connected: open the URL `labwright serve` printed (it carries #token=…).";
     return null;
   }
   addEventListener("pagehide", releaseAll);
   refresh();
-  return { clientId, refresh, connect: (id) => connect({ id }), disconnect, releaseAll, held };
+  return { clientId: bridge.clientId, refresh, connect: (id) => connect({ id }), disconnect, releaseAll, held };
 }

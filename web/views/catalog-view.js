@@ -1,6 +1,6 @@
 // The catalog view: search PLR's machines, backends and labware; a plate or tip rack is
 // drawn from above from its real geometry (PLR's own serialize() document).
-const SVG = "http://www.w3.org/2000/svg";
+import { h, svg } from "./dom.js";
 
 export function initCatalogView(labwright, root = document.getElementById("catalog")) {
   const search = root.querySelector("#catalog-search");
@@ -18,19 +18,10 @@ export function initCatalogView(labwright, root = document.getElementById("catal
     const entries = await labwright.catalog.search(search.value, { limit: 100, section: section.value || null });
     if (ticket !== query) return; // a newer search already answered
     results.replaceChildren(
-      ...entries.map((entry) => {
-        const item = document.createElement("li");
-        const button = document.createElement("button");
-        button.type = "button";
-        button.dataset.fqn = entry.fqn;
-        button.innerHTML = `<span class="name"></span><span class="kind"></span>`;
-        button.querySelector(".name").textContent = entry.name;
-        button.querySelector(".kind").textContent = `${entry.section.replace(/s$/, "")} · ${entry.kind ?? ""}`;
-        button.title = entry.fqn;
-        button.addEventListener("click", () => show(entry.fqn));
-        item.append(button);
-        return item;
-      }),
+      ...entries.map((entry) =>
+        h("li", {}, h("button", { type: "button", "data-fqn": entry.fqn, title: entry.fqn, onclick: () => show(entry.fqn) },
+          h("span", { class: "name" }, entry.name),
+          h("span", { class: "kind" }, `${entry.section.replace(/s$/, "")} · ${entry.kind ?? ""}`)))),
     );
     results.dataset.count = String(entries.length);
   }
@@ -40,9 +31,7 @@ export function initCatalogView(labwright, root = document.getElementById("catal
     detail.replaceChildren();
     if (!entry) return;
     detail.dataset.fqn = entry.fqn;
-    const title = document.createElement("h3");
-    title.textContent = entry.name;
-    const table = document.createElement("table");
+    const table = h("table");
     const fields = [
       ["fqn", entry.fqn],
       ["category", entry.category ?? entry.kind],
@@ -65,7 +54,7 @@ export function initCatalogView(labwright, root = document.getElementById("catal
       row.insertCell().textContent = name;
       row.insertCell().textContent = value;
     }
-    detail.append(title, table);
+    detail.append(h("h3", {}, entry.name), table);
     const url = labwright.catalog.serializedURL(entry);
     if (url && ["plate", "tip_rack", "tube_rack", "trough"].includes(entry.category)) {
       const response = await fetch(url);
@@ -119,35 +108,17 @@ function hex4(value) {
 
 // Top view, origin at PLR's front-left: PLR's y grows towards the back, SVG's downwards.
 export function drawTopView(resource) {
-  const svg = document.createElementNS(SVG, "svg");
-  svg.setAttribute("viewBox", `-2 -2 ${resource.size_x + 4} ${resource.size_y + 4}`);
-  svg.setAttribute("class", "top-view");
-  svg.setAttribute("role", "img");
-  svg.setAttribute("aria-label", `${resource.name}, top view`);
-  const outline = document.createElementNS(SVG, "rect");
-  Object.entries({ x: 0, y: 0, width: resource.size_x, height: resource.size_y, rx: 2, class: "outline" }).forEach(([k, v]) =>
-    outline.setAttribute(k, v),
-  );
-  svg.append(outline);
+  const drawing = svg("svg", { viewBox: `-2 -2 ${resource.size_x + 4} ${resource.size_y + 4}`, class: "top-view", role: "img",
+    "aria-label": `${resource.name}, top view`, "data-items": String(resource.children?.length ?? 0) },
+  svg("rect", { x: 0, y: 0, width: resource.size_x, height: resource.size_y, rx: 2, class: "outline" }));
   for (const child of resource.children ?? []) {
     const x = child.location?.x ?? 0;
     const y = resource.size_y - (child.location?.y ?? 0) - child.size_y;
     const round = child.cross_section_type === "circle" || child.type === "TipSpot" || child.category === "tip_spot";
-    const shape = document.createElementNS(SVG, round ? "ellipse" : "rect");
-    if (round) {
-      shape.setAttribute("cx", x + child.size_x / 2);
-      shape.setAttribute("cy", y + child.size_y / 2);
-      shape.setAttribute("rx", child.size_x / 2);
-      shape.setAttribute("ry", child.size_y / 2);
-    } else {
-      Object.entries({ x, y, width: child.size_x, height: child.size_y }).forEach(([k, v]) => shape.setAttribute(k, v));
-    }
-    shape.setAttribute("class", `item ${child.category ?? ""}`);
-    const label = document.createElementNS(SVG, "title");
-    label.textContent = child.name;
-    shape.append(label);
-    svg.append(shape);
+    const where = round
+      ? { cx: x + child.size_x / 2, cy: y + child.size_y / 2, rx: child.size_x / 2, ry: child.size_y / 2 }
+      : { x, y, width: child.size_x, height: child.size_y };
+    drawing.append(svg(round ? "ellipse" : "rect", { ...where, class: `item ${child.category ?? ""}` }, svg("title", {}, child.name)));
   }
-  svg.dataset.items = String(resource.children?.length ?? 0);
-  return svg;
+  return drawing;
 }

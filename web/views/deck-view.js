@@ -1,13 +1,7 @@
 // The deck drawn from above from PLR's own serialize() tree; tip and volume state is
 // applied as run events arrive. Wells fill with their volume, tip spots show a tip or not,
 // and labware whose contents are unknown (tracking off) is drawn hatched with a "?".
-const SVG = "http://www.w3.org/2000/svg";
-
-function el(name, attrs = {}) {
-  const node = document.createElementNS(SVG, name);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  return node;
-}
+import { svg as el } from "./dom.js";
 
 export class DeckView {
   constructor(container) {

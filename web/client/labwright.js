@@ -6,11 +6,15 @@
 //                                       .pythonType the exception's class name
 //   labwright.bootTimings            -> ms since the worker started, per stage (after ready)
 //   labwright.onProgress(fn)         -> fn({stage, detail, fraction}) for every boot step
+//
+// Every page API call is `api.call("area.function", {argument: value})` with an object literal
+// naming the Python function's own parameters (browser_runtime/page/<area>.py): a contract test
+// (tests/unit/page/test_js_contract.py) reads this file and checks each against the page API.
 import * as M from "./messages.js";
 
-//   `io` is the page's port manager (port-manager.js): it serves the worker's device IO, and its
+//   `io` is the page's port manager (io/port-manager.js): it serves the worker's device IO, and its
 //   broker grants devices to the console (REPL, runPython, the device picker) and to hardware runs.
-export function createLabwright({ io = null, workerURL = new URL("./worker.js", import.meta.url) } = {}) {
+export function createLabwright({ io = null, workerURL = new URL("../worker/worker.js", import.meta.url) } = {}) {
   const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
   io?.attach(worker);
   // The console's grant (REPL, runPython, the device picker): it holds every device the user
@@ -64,18 +68,19 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
     // The plan a run would execute, with its `plan_id`: run exactly it with start(source, {planId, ...}).
     async plan(source, options = {}) {
       await api.catalog.loaded;
-      return api.call("runs.plan", planArgs(source, options));
+      return api.call("runs.plan", { source, ...planOptions(options) });
     },
     // options.planId: run that plan (refused as stale if the other options differ from what it was
     // planned from); without it, plan and start at once. A hardware run (simulate: false) is granted
     // the devices its backends name, borrowed from the console, given back when it ends.
     async start(source, options = {}) {
       await api.catalog.loaded;
-      const args = { plan_id: options.planId ?? null, ...planArgs(source, options) };
-      if (args.simulate) return api.call("runs.start", args);
-      const grant = await grantDevices(args.backends);
+      const { simulate, backends } = planOptions(options);
+      const start = (grant = null) => api.call("runs.start", { plan_id: options.planId ?? null, source, ...planOptions(options) }, { grant });
+      if (simulate) return start();
+      const grant = await grantDevices(backends);
       try {
-        const started = await api.call("runs.start", args, { grant });
+        const started = await start(grant);
         grant.holder = `run ${started.runId}`;
         api.wait(started.runId).catch(() => {}).finally(() => io.endGrant(grant));
         return started;
@@ -100,6 +105,29 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
       active: () => api.call("runs.active"),
     },
     inventory: () => api.call("runs.inventory"),
+    // Protocol files being edited (page/protocols.py): problems at their lines, Jedi completion and
+    // signatures over the file alone (none of its code runs), a plain PLR script made a protocol.
+    protocols: {
+      diagnose: (source, filename = "protocol.py", { plan = true } = {}) => api.call("protocols.diagnose", { source, filename, plan }),
+      complete: (source, line, column, limit = 60) => api.call("protocols.complete", { source, line, column, limit }),
+      signatures: (source, line, column) => api.call("protocols.signatures", { source, line, column }),
+      toProtocol: (source, filename = "script.py") => api.call("protocols.to_protocol", { source, filename }),
+    },
+    // The page's protocol files (page/library.py): autosaved drafts, numbered versions, diffs.
+    library: {
+      files: () => api.call("library.files"),
+      open: (fileId) => api.call("library.open_file", { file_id: fileId }),
+      create: (name, source = "", origin = "new") => api.call("library.create", { name, source, origin }),
+      copyDemo: (demo, source) => api.call("library.copy_demo", { demo, source }),
+      saveDraft: (fileId, source, revision = null) => api.call("library.save_draft", { file_id: fileId, source, revision }),
+      saveVersion: (fileId, label = null) => api.call("library.save_version", { file_id: fileId, label }),
+      versions: (fileId) => api.call("library.versions", { file_id: fileId }),
+      diff: (fileId, older = null, newer = null) => api.call("library.diff", { file_id: fileId, older, newer }),
+      restore: (fileId, number) => api.call("library.restore", { file_id: fileId, number }),
+      rename: (fileId, name) => api.call("library.rename", { file_id: fileId, name }),
+      duplicate: (fileId, name = null) => api.call("library.duplicate", { file_id: fileId, name }),
+      delete: (fileId) => api.call("library.delete", { file_id: fileId }),
+    },
     repl: {
       execute: (code) => api.call("repl.execute", { code }, { grant: consoleGrant }),
       complete: (code, line = null, column = null) => api.call("repl.complete", { code, line, column }),
@@ -133,10 +161,13 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
       replan: (method = "heuristic", expectedRevision = null, { seed = 0, iterations = 400 } = {}) =>
         api.call("schedule.replan", { method, seed, iterations, expected_revision: expectedRevision }),
       start: (runId) => api.call("schedule.start", { run_id: runId }),
+      heartbeat: (runId) => api.call("schedule.heartbeat", { run_id: runId }),
       execute: (runId) => api.call("schedule.execute", { run_id: runId }),
       finish: (runId, status = "completed", reason = null) => api.call("schedule.finish", { run_id: runId, status, reason }),
       cancel: (runId, reason = "cancelled") => api.call("schedule.cancel", { run_id: runId, reason }),
-      reservations: (filters = {}) => api.call("schedule.reservations", filters),
+      // filters: {asset_id, run_id, starts_at, ends_at, status}, each optional
+      reservations: ({ asset_id = null, run_id = null, starts_at = null, ends_at = null, status = null } = {}) =>
+        api.call("schedule.reservations", { asset_id, run_id, starts_at, ends_at, status }),
       clearReservation: (reservationId, reason, expectedRevision = null) =>
         api.call("schedule.clear_reservation", { reservation_id: reservationId, reason, expected_revision: expectedRevision }),
     }),
@@ -156,7 +187,13 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
         return io.broker.holderOf(name);
       },
       onChange: (listener) => io.broker.onChange(listener),
-      backendParameters: (fqn) => api.call("devices.backend_parameters", { fqn }),
+      // The USB ids the browser's choosers are filtered by, and the FTDI chips among them.
+      usbIds: () => api.call("devices.usb_ids"),
+      // The backends that can drive a granted `kind` ("serial" | "usb" | "hid") device, best first, with why.
+      backendsFor: (kind, vendorId = null, productId = null) =>
+        api.call("devices.backends_for", { kind, vendor_id: vendorId, product_id: productId }),
+      // A backend's constructor parameters, with the values to fill in for `device` ({name, kind, serial_number}).
+      backendParameters: (fqn, device = null) => api.call("devices.backend_parameters", { fqn, device }),
       // Set up `backend` on the device with `settings` ({parameter: literal text}); the console holds it.
       async connect(name, backend, settings = {}) {
         if (io.broker.holderOf(name) !== "console") io.broker.give(consoleGrant, name);
@@ -165,6 +202,12 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
       disconnect: (name) => api.call("devices.disconnect", { device: name }, { grant: consoleGrant }),
       connections: () => api.call("devices.connections"),
       runSpec: (name, backend, settings = {}) => api.call("devices.run_spec", { device: name, backend, settings }),
+    },
+    // The deck of a plan's layout: which placements sit at a numbered position (and can be dragged),
+    // and where one goes when dragged by dx, dy mm (rails on Hamilton decks, slots on an OT-2).
+    deck: {
+      positions: (layout) => api.call("deck.positions", { layout }),
+      move: (layout, placement, dx, dy = 0) => api.call("deck.move", { layout, placement, dx, dy }),
     },
     onRunEvent: (listener) => api.onEvent("run", listener),
     // fn(payload) for every event the worker posts on `channel` ("run", ...)
@@ -204,9 +247,10 @@ export function createLabwright({ io = null, workerURL = new URL("./worker.js", 
     return catalogApi;
   }
 
-  function planArgs(source, options) {
+  // What a plan is made from besides the source (a run is refused if these differ from its plan's).
+  function planOptions(options) {
     const { function: fn = null, parameters = {}, deck = null, filename = "protocol.py", simulate = true, backends = null } = options;
-    return { source, function: fn, parameters, deck, filename, simulate, backends };
+    return { function: fn, parameters, deck, filename, simulate, backends };
   }
 
   // A grant for a hardware run: every device its backends name, borrowed from the console.

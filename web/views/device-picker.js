@@ -1,15 +1,14 @@
 // The device picker: the user gesture Chrome needs to grant a serial port, USB or HID device
 // (filtered by the USB ids PLR's backends declare in the catalog), the PLR backends that match
 // a granted device, that backend's settings, and its connection state. Granted devices and the
-// choices made for them are remembered, so a reload reconnects without a prompt.
-import { IOError } from "./io-protocol.js";
-import { tokenFromFragment } from "./page-token.js";
+// choices made for them are remembered, so a reload reconnects without a prompt. Which backends
+// fit a device, in what order, and what to fill in for it, Python says (page/devices.py).
+import { IOError } from "../io/io-protocol.js";
+import { h } from "./dom.js";
 
 const STORE_KEY = "labwright.devicePicker";
-// Which backend IO kinds can drive a device granted through each Web API. FTDI devices reach
-// PLR through Web Serial (the OS's serial driver) or WebUSB (the FTDI vendor protocol).
-const IO_KINDS = { serial: ["serial", "ftdi"], usb: ["usb", "ftdi"], hid: ["hid"] };
-const LINE_KEYS = { baudrate: "baud", bytesize: "data bits", parity: "parity", stopbits: "stop bits", rtscts: "RTS/CTS", dsrdtr: "DSR/DTR" };
+// How the catalog's serial line settings (pyserial's names) are shown.
+const LINE_LABELS = { baudrate: "baud", bytesize: "data bits", parity: "parity", stopbits: "stop bits", rtscts: "RTS/CTS", dsrdtr: "DSR/DTR" };
 
 function hex4(n) {
   return (n ?? 0).toString(16).toUpperCase().padStart(4, "0");
@@ -19,63 +18,9 @@ function usbId(vid, pid) {
   return vid == null ? null : `${hex4(vid)}:${hex4(pid)}`;
 }
 
-function pyString(text) {
-  return `'${String(text).replace(/\\/g, "\\\\").replace(/'/g, "\\'")}'`;
-}
-
-function element(tag, props = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(props)) {
-    if (key === "dataset") Object.assign(node.dataset, value);
-    else if (key in node) node[key] = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children.filter((child) => child !== null && child !== undefined));
-  return node;
-}
-
-// The backends of the catalog with what the picker needs: io kind, USB ids, serial line settings.
-export class BackendIndex {
-  constructor(entries) {
-    this.entries = entries.filter((entry) => entry.io && entry.io !== "none" && !entry.simulator);
-  }
-
-  static async load(labwright) {
-    const summaries = await labwright.catalog.search("", { limit: 100000, section: "backends" });
-    const entries = await Promise.all(summaries.map((summary) => labwright.catalog.get(summary.fqn)));
-    return new BackendIndex(entries.filter(Boolean));
-  }
-
-  // requestPort / requestDevice filters: every USB id a backend of a fitting IO kind declares.
-  filters(kind) {
-    const seen = new Set();
-    const filters = [];
-    for (const entry of this.entries) {
-      if (!IO_KINDS[kind].includes(entry.io)) continue;
-      for (const { vid, pid } of entry.usb_ids ?? []) {
-        const key = `${vid}:${pid}`;
-        if (seen.has(key)) continue;
-        seen.add(key);
-        filters.push(kind === "serial" ? { usbVendorId: vid, usbProductId: pid } : { vendorId: vid, productId: pid });
-      }
-    }
-    return filters;
-  }
-
-  // {matched, backends}: the backends that declare this USB id, best first; or, when none does,
-  // every backend that speaks over this kind of device, for the user to choose from.
-  backendsFor(kind, vid, pid) {
-    const fitting = this.entries.filter((entry) => IO_KINDS[kind].includes(entry.io));
-    // Deprecated ones last, then subclasses of another candidate (PLR's renamed aliases such as
-    // STAR(STARBackend) are subclasses that warn), then by name.
-    const sorted = (list) => {
-      const fqns = new Set(list.map((entry) => entry.fqn));
-      const rank = (entry) => (entry.deprecated ? 2 : 0) + ((entry.bases ?? []).some((base) => fqns.has(base)) ? 1 : 0);
-      return [...list].sort((a, b) => rank(a) - rank(b) || a.name.localeCompare(b.name));
-    };
-    const matched = vid == null ? [] : fitting.filter((entry) => (entry.usb_ids ?? []).some((id) => id.vid === vid && id.pid === pid));
-    return matched.length ? { matched: true, backends: sorted(matched) } : { matched: false, backends: sorted(fitting) };
-  }
+// The browser's chooser filters for `kind` from the USB ids Python lists ({vid, pid}).
+function chooserFilters(kind, ids) {
+  return ids.map(({ vid, pid }) => (kind === "serial" ? { usbVendorId: vid, usbProductId: pid } : { vendorId: vid, productId: pid }));
 }
 
 function loadStore() {
@@ -87,47 +32,39 @@ function loadStore() {
   }
 }
 
-export function initDevicePicker(labwright, ports, root = document.getElementById("device-picker")) {
+// `ports`: the page's port manager; `bridge`: the bridge server's client (its serial ports are
+// offered as remote ports when the page has the token).
+export function initDevicePicker(labwright, ports, bridge = null, root = document.getElementById("device-picker")) {
   if (!root || !ports) return null;
   const store = loadStore();
   const save = () => localStorage.setItem(STORE_KEY, JSON.stringify(store));
   const rows = new Map(); // port manager name -> row state
-  let index = null;
+  let usbIds = null; // {choosers: {kind: [{vid, pid}]}, ftdi, backends}, once the catalog is loaded
 
-  const status = element("small", { className: "picker-status" });
-  const anyDevice = element("input", { type: "checkbox", className: "any-device" });
+  const status = h("small", { class: "picker-status" });
+  const anyDevice = h("input", { type: "checkbox", class: "any-device" });
   const kindButton = (kind, label, api) =>
-    element("button", { type: "button", className: "request", disabled: true, dataset: { kind }, textContent: label, title: api ? `${label} (${api})` : label });
+    h("button", { type: "button", class: "request", disabled: true, "data-kind": kind, title: api ? `${label} (${api})` : label }, label);
   const buttons = {
     serial: kindButton("serial", "Serial port…", ports.serial ? "Web Serial" : "this browser has no Web Serial"),
     usb: kindButton("usb", "USB device…", ports.usb ? "WebUSB" : "this browser has no WebUSB"),
     hid: kindButton("hid", "HID device…", ports.hid ? "WebHID" : "this browser has no WebHID"),
   };
-  const remotePath = element("input", { className: "remote-path", placeholder: "/dev/ttyUSB0", ariaLabel: "Serial port path on the bridge server" });
   // The serial ports the lab PC lists (its discovery, with the backends it infers), offered
   // as suggestions when this page came from `labwright serve` with its token.
-  const serverPorts = element("datalist", { id: "bridge-serial-ports" });
-  remotePath.setAttribute("list", serverPorts.id);
-  const remoteForm = element(
-    "form",
-    { className: "remote-port" },
-    element("label", {}, "Serial port on the bridge server ", remotePath),
+  const serverPorts = h("datalist", { id: "bridge-serial-ports" });
+  const remotePath = h("input", { class: "remote-path", placeholder: "/dev/ttyUSB0", "aria-label": "Serial port path on the bridge server", list: serverPorts.id });
+  const remoteForm = h("form", { class: "remote-port" },
+    h("label", {}, "Serial port on the bridge server ", remotePath),
     serverPorts,
-    element("button", { type: "submit", textContent: "Add remote port" }),
-  );
-  const message = element("p", { className: "picker-message", role: "status" });
-  const list = element("ul", { className: "picker-devices" });
+    h("button", { type: "submit" }, "Add remote port"));
+  const message = h("p", { class: "picker-message", role: "status" });
+  const list = h("ul", { class: "picker-devices" });
   root.classList.add("panel");
   root.replaceChildren(
-    element("h2", {}, "Connect a device ", status),
-    element(
-      "div",
-      { className: "picker-actions" },
-      buttons.serial,
-      buttons.usb,
-      buttons.hid,
-      element("label", {}, anyDevice, " any device, not only the USB ids PLR's backends declare"),
-    ),
+    h("h2", {}, "Connect a device ", status),
+    h("div", { class: "picker-actions" }, buttons.serial, buttons.usb, buttons.hid,
+      h("label", {}, anyDevice, " any device, not only the USB ids PLR's backends declare")),
     remoteForm,
     message,
     list,
@@ -141,7 +78,7 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
   // ------------------------------------------------------------ granting (the user gesture)
 
   async function request(kind) {
-    const filters = anyDevice.checked ? [] : index.filters(kind);
+    const filters = anyDevice.checked ? [] : chooserFilters(kind, usbIds.choosers[kind]);
     const api = ports[kind];
     if (!api) return say(`This browser cannot reach ${kind} devices (use Chrome or Edge).`, "bad");
     try {
@@ -174,7 +111,7 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       save();
       remotePath.value = "";
       await refresh();
-      say(`Added ${name}: PLR backends open it as port ${pyString(name)}.`, "ok");
+      say(`Added ${name}: PLR backends open it as port '${name}'.`, "ok");
     } catch (err) {
       say(err instanceof IOError ? err.message : `${err.name}: ${err.message}`, "bad");
     }
@@ -198,30 +135,24 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
 
   function makeRow(device) {
     const row = { name: device.name, kind: device.kind, device, key: keyOf(device), usbId: usbId(device.vendorId, device.productId) };
-    row.backendSelect = element("select", { className: "backend", ariaLabel: `PLR backend for ${device.name}` });
-    row.note = element("span", { className: "match-note" });
-    row.settings = element("div", { className: "settings" });
-    row.line = element("p", { className: "line-settings" });
-    row.stateLabel = element("span", { className: "state" });
-    row.connectButton = element("button", { type: "button", className: "connect", textContent: "Connect" });
-    row.disconnectButton = element("button", { type: "button", className: "disconnect", textContent: "Disconnect" });
-    row.element = element(
-      "li",
-      { dataset: { name: device.name, kind: device.kind } },
-      element(
-        "div",
-        { className: "device-head" },
-        element("b", { className: "device-name", textContent: device.name }),
-        row.usbId ? element("code", { className: "usb-id", textContent: row.usbId }) : null,
-        element("span", { className: "product", textContent: device.remote ? "on the bridge server" : device.productName ?? "" }),
-        row.stateLabel,
-      ),
-      element("label", {}, "PLR backend ", row.backendSelect),
+    row.backendSelect = h("select", { class: "backend", "aria-label": `PLR backend for ${device.name}` });
+    row.note = h("span", { class: "match-note" });
+    row.settings = h("div", { class: "settings" });
+    row.line = h("p", { class: "line-settings" });
+    row.stateLabel = h("span", { class: "state" });
+    row.connectButton = h("button", { type: "button", class: "connect" }, "Connect");
+    row.disconnectButton = h("button", { type: "button", class: "disconnect" }, "Disconnect");
+    row.element = h("li", { "data-name": device.name, "data-kind": device.kind },
+      h("div", { class: "device-head" },
+        h("b", { class: "device-name" }, device.name),
+        row.usbId ? h("code", { class: "usb-id" }, row.usbId) : null,
+        h("span", { class: "product" }, device.remote ? "on the bridge server" : device.productName ?? ""),
+        row.stateLabel),
+      h("label", {}, "PLR backend ", row.backendSelect),
       row.note,
       row.settings,
       row.line,
-      element("div", { className: "device-actions" }, row.connectButton, row.disconnectButton),
-    );
+      h("div", { class: "device-actions" }, row.connectButton, row.disconnectButton));
     row.backendSelect.addEventListener("change", () => chooseBackend(row, row.backendSelect.value).catch((err) => setState(row, "error", err.message)));
     row.connectButton.addEventListener("click", () => connect(row));
     row.disconnectButton.addEventListener("click", () => disconnect(row));
@@ -229,30 +160,31 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     return row;
   }
 
-  function fillBackends(row) {
-    if (!index) {
-      row.note.textContent = "waiting for the catalog…";
-      return;
-    }
-    const { matched, backends } = index.backendsFor(row.kind, row.device.vendorId, row.device.productId);
+  // The backends that can drive the row's device, best first as Python ranks them (page/devices.py
+  // backends_for), offered in its backend choice with the note saying why these.
+  async function offerBackends(row) {
+    const { matched, backends, io_kinds: ioKinds } = await labwright.devices.backendsFor(row.kind, row.device.vendorId, row.device.productId);
     row.candidates = backends;
     row.backendSelect.replaceChildren(
-      element("option", { value: "", textContent: "— choose a backend —" }),
-      ...backends.map((entry) => element("option", { value: entry.fqn, textContent: entry.deprecated ? `${entry.name} (deprecated)` : entry.name, title: entry.fqn })),
+      h("option", { value: "" }, "— choose a backend —"),
+      ...backends.map((entry) => h("option", { value: entry.fqn, title: [entry.fqn, ...entry.why].join("\n") }, entry.deprecated ? `${entry.name} (deprecated)` : entry.name)),
     );
     row.element.dataset.backends = backends.map((entry) => entry.name).join(" ");
     row.matched = matched;
     row.note.textContent = matched
       ? `USB id ${row.usbId} is declared by ${backends.map((entry) => entry.name).join(", ")}`
-      : `no backend in the catalog declares ${row.usbId ? `USB id ${row.usbId}` : "this port"}: every ${IO_KINDS[row.kind].join("/")} backend is offered`;
+      : `no backend in the catalog declares ${row.usbId ? `USB id ${row.usbId}` : "this port"}: every ${ioKinds.join("/")} backend is offered`;
     row.suggestion = matched ? backends.map((entry) => entry.name).join(", ") : "";
+  }
+
+  // The backend remembered for the row's device, else the best one that declares its USB id,
+  // chosen with its settings; nothing is guessed for a device no backend declares.
+  async function chooseRemembered(row) {
     const remembered = store.devices[row.key];
-    const chosen = remembered?.backend ?? (matched ? backends[0].fqn : "");
-    if (chosen) {
-      row.backendSelect.value = chosen;
-      return chooseBackend(row, chosen, remembered?.settings);
-    }
-    return null;
+    const chosen = remembered?.backend ?? (row.matched ? row.candidates[0].fqn : "");
+    if (!chosen) return null;
+    row.backendSelect.value = chosen;
+    return chooseBackend(row, chosen, remembered?.settings);
   }
 
   async function chooseBackend(row, fqn, rememberedSettings = null) {
@@ -265,28 +197,22 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     const entry = row.backend;
     const serial = entry.serial ?? null;
     if (serial) {
-      const parts = Object.entries(LINE_KEYS)
+      const parts = Object.entries(LINE_LABELS)
         .filter(([key]) => serial[key] !== null && serial[key] !== undefined)
         .map(([key, label]) => `${label} ${serial[key]}`);
       row.line.textContent = `Line settings PLR's backend opens the port with (from the catalog): ${parts.join(", ") || "not stated"}`;
     }
     row.settings.dataset.loading = "true";
-    const parameters = await labwright.devices.backendParameters(entry.fqn); // read in the worker from the class
+    // Read in the worker from the class, with the values for this device filled in (its port, serial number).
+    const device = { name: row.name, kind: row.kind, serial_number: row.device.serialNumber ?? null };
+    const parameters = await labwright.devices.backendParameters(entry.fqn, device);
     if (row.backend !== entry) return null; // another backend was chosen meanwhile
     delete row.settings.dataset.loading;
     for (const parameter of parameters) {
-      let value = parameter.default ?? "";
-      if (row.kind === "serial" && /(^|_)port$/.test(parameter.name)) value = pyString(row.name);
-      else if (parameter.name === "serial_number" && row.device.serialNumber) value = pyString(row.device.serialNumber);
-      else if (serial && parameter.name in LINE_KEYS && serial[parameter.name] != null && (value === "" || value === "None")) {
-        const known = serial[parameter.name];
-        value = typeof known === "string" ? pyString(known) : typeof known === "boolean" ? (known ? "True" : "False") : String(known);
-      }
-      if (rememberedSettings && parameter.name in rememberedSettings) value = rememberedSettings[parameter.name];
-      const input = element("input", { name: parameter.name, value, placeholder: parameter.required ? "required" : "", spellcheck: false });
-      input.dataset.default = parameter.default ?? "";
+      const value = rememberedSettings && parameter.name in rememberedSettings ? rememberedSettings[parameter.name] : parameter.value;
+      const input = h("input", { name: parameter.name, value, placeholder: parameter.required ? "required" : "", spellcheck: "false", "data-default": parameter.default ?? "" });
       row.fields.push({ parameter, input });
-      row.settings.append(element("label", { title: parameter.annotation ?? "" }, `${parameter.name} `, input));
+      row.settings.append(h("label", { title: parameter.annotation ?? "" }, `${parameter.name} `, input));
     }
     return null;
   }
@@ -350,9 +276,11 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
       if (rows.has(device.name)) continue;
       const row = makeRow(device);
       rows.set(device.name, row);
+      // A row appears with its backends offered (once the catalog is loaded); their settings follow.
+      if (usbIds) await offerBackends(row).catch((err) => setState(row, "error", err.message));
+      else row.note.textContent = "waiting for the catalog…";
       list.append(row.element);
-      const filled = fillBackends(row);
-      if (filled) pending.push(filled.then(() => row, (err) => setState(row, "error", err.message)));
+      if (usbIds && row.candidates) pending.push(chooseRemembered(row).then(() => row, (err) => setState(row, "error", err.message)));
     }
     for (const [name, row] of rows) {
       if (!seen.has(name) && row.state !== "disconnected") setState(row, "disconnected", "no longer available");
@@ -370,15 +298,17 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
   }
 
   async function listServerPorts() {
-    const token = tokenFromFragment();
-    if (!token) return;
-    const response = await fetch("/api/v1/hardware/discover/serial", { headers: { Authorization: `Bearer ${token}` } });
-    if (!response.ok) return; // a static host, or another server: nothing to suggest
-    const { devices } = await response.json();
-    serverPorts.replaceChildren(...devices.map((device) => {
+    if (!bridge?.connected) return;
+    let found;
+    try {
+      found = await bridge.get("/hardware/discover/serial");
+    } catch {
+      return; // a static host, or another server: nothing to suggest
+    }
+    serverPorts.replaceChildren(...found.devices.map((device) => {
       const backends = (device.plr_backends ?? []).map((fqn) => fqn.split(".").pop());
       const described = [device.manufacturer, device.model].filter((part) => part && part !== "unknown").join(" ");
-      return element("option", { value: device.port, label: [described, backends.join(", ")].filter(Boolean).join(" · ") || device.port });
+      return h("option", { value: device.port, label: [described, backends.join(", ")].filter(Boolean).join(" · ") || device.port });
     }));
   }
   listServerPorts().catch(() => {});
@@ -396,14 +326,17 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
   const ready = refresh()
     .then(() => labwright.ready)
     .then(() => labwright.catalog.loaded)
-    .then(() => BackendIndex.load(labwright))
-    .then(async (loaded) => {
-      index = loaded;
-      ports.addFtdiUsbIds?.(index.entries.filter((entry) => entry.io === "ftdi").flatMap((entry) => entry.usb_ids ?? []));
+    .then(() => labwright.devices.usbIds())
+    .then(async (ids) => {
+      usbIds = ids;
+      ports.addFtdiUsbIds?.(ids.ftdi);
       for (const button of Object.values(buttons)) button.disabled = false;
       for (const [kind, button] of Object.entries(buttons)) if (!ports[kind]) button.disabled = true;
-      status.textContent = `${index.entries.length} hardware backends; filters from their USB ids`;
-      await Promise.all([...rows.values()].map((row) => fillBackends(row)));
+      status.textContent = `${ids.backends} hardware backends; filters from their USB ids`;
+      await Promise.all([...rows.values()].map(async (row) => {
+        await offerBackends(row);
+        await chooseRemembered(row);
+      }));
       root.dataset.state = "ready";
       await reconnectRemembered();
     })
@@ -417,7 +350,7 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
   // The devices a run can drive a `kind` machine with: rows whose chosen backend serves it.
   function devicesFor(kind) {
     return [...rows.values()]
-      .filter((row) => row.backend && !row.backend.simulator && row.backend.frontend_kind === kind)
+      .filter((row) => row.backend && row.backend.frontend_kind === kind)
       .map((row) => ({ name: row.name, backend: row.backend.fqn, state: row.state }));
   }
 
@@ -446,8 +379,8 @@ export function initDevicePicker(labwright, ports, root = document.getElementByI
     devicesFor,
     runSpec,
     lend,
-    filters: (kind) => index?.filters(kind) ?? [],
-    backendsFor: (kind, vid, pid) => index?.backendsFor(kind, vid, pid) ?? null,
+    filters: (kind) => (usbIds ? chooserFilters(kind, usbIds.choosers[kind]) : []),
+    backendsFor: (kind, vid, pid) => labwright.devices.backendsFor(kind, vid, pid),
     connect: (name) => connect(rows.get(name)),
     disconnect: (name) => disconnect(rows.get(name)),
   };

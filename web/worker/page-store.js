@@ -31,6 +31,34 @@ function done(transaction) {
   });
 }
 
+// The database image from its saved pages: `meta` {pageSize, pageCount}, the store's keys (page
+// indexes) and values (pages) in the same order. Pages past the end (a database that shrank
+// before a write removed them) are left out; a missing page is an error, never a hole of zeros.
+export function assemblePages(meta, keys, values) {
+  const image = new Uint8Array(meta.pageSize * meta.pageCount);
+  const seen = new Set();
+  keys.forEach((index, i) => {
+    if (index < meta.pageCount) {
+      if (values[i].length !== meta.pageSize) throw new Error(`the saved database is damaged: page ${index} has ${values[i].length} bytes, not ${meta.pageSize}`);
+      image.set(values[i], index * meta.pageSize);
+      seen.add(index);
+    }
+  });
+  if (seen.size !== meta.pageCount) {
+    throw new Error(`the saved database is incomplete: ${meta.pageCount - seen.size} of ${meta.pageCount} pages are missing`);
+  }
+  return image;
+}
+
+// The pages of one save as [index, bytes]: `meta` {page_size, pages: [index...]} from Python,
+// `blob` those pages back to back.
+export function pagesOf(meta, blob) {
+  if (blob.length !== meta.pages.length * meta.page_size) {
+    throw new Error(`a save of ${meta.pages.length} pages of ${meta.page_size} bytes came with ${blob.length} bytes`);
+  }
+  return meta.pages.map((index, i) => [index, blob.slice(i * meta.page_size, (i + 1) * meta.page_size)]);
+}
+
 export class PageStore {
   // `idb` is the IndexedDB factory (the worker keeps its own reference: Python's `js` can't reach it).
   static async open(idb) {
@@ -73,29 +101,17 @@ export class PageStore {
     if (!meta) return null;
     const keys = await request(transaction.objectStore("pages").getAllKeys());
     const values = await request(transaction.objectStore("pages").getAll());
-    const image = new Uint8Array(meta.pageSize * meta.pageCount);
-    const seen = new Set();
-    keys.forEach((index, i) => {
-      if (index < meta.pageCount) {
-        image.set(values[i], index * meta.pageSize);
-        seen.add(index);
-      }
-    });
-    if (seen.size !== meta.pageCount) {
-      throw new Error(`the saved database is incomplete: ${meta.pageCount - seen.size} of ${meta.pageCount} pages are missing`);
-    }
-    return image;
+    return assemblePages(meta, keys, values);
   }
 
   // Write the changed pages of one save: `meta` {generation, page_size, page_count, pages: [index...]},
   // `blob` those pages back to back. Resolves once IndexedDB has committed all of it.
   async write(meta, blob) {
+    const changed = pagesOf(meta, blob);
     const db = await this.connection();
     const transaction = db.transaction(["pages", "meta"], "readwrite", { durability: "strict" });
     const pages = transaction.objectStore("pages");
-    meta.pages.forEach((index, i) => {
-      pages.put(blob.slice(i * meta.page_size, (i + 1) * meta.page_size), index);
-    });
+    for (const [index, page] of changed) pages.put(page, index);
     pages.delete(IDBKeyRange.lowerBound(meta.page_count)); // a database that shrank
     transaction.objectStore("meta").put(
       { pageSize: meta.page_size, pageCount: meta.page_count, generation: meta.generation, savedAt: new Date().toISOString() },

@@ -65,6 +65,13 @@ export class IOError extends Error {
   }
 }
 
+// A failure of the browser's device API as the IOError Python gets: a typed IOError passes as it
+// is, anything else becomes a DeviceError saying what was being done (`what`) and what went wrong.
+export function asIOError(err, what) {
+  if (err instanceof IOError) return err;
+  return new IOError(ERRORS.device, `${what}: ${err?.name ?? "Error"}: ${err?.message ?? err}`);
+}
+
 export function errorReply(id, err) {
   const type = err instanceof IOError ? err.type : ERRORS.device;
   const message = err instanceof IOError ? err.message : `${err?.name ?? "Error"}: ${err?.message ?? err}`;

@@ -1,8 +1,8 @@
 // The Python worker: boots Pyodide from our own origin, installs the compiled archives
 // listed in wheels/manifest.json (each verified by sha256), imports PLR and answers
 // requests from the page. Python never runs on the main thread.
-import * as M from "./messages.js";
-import { IOClient } from "./io-protocol.js";
+import * as M from "../client/messages.js";
+import { IOClient } from "../io/io-protocol.js";
 import { PageStore } from "./page-store.js";
 import { DataOwnership } from "./data-owner.js";
 
@@ -27,7 +27,8 @@ function hideFromPython() {
   return kept;
 }
 
-const BASE = new URL("./", self.location.href);
+// The page's root (this file is web/worker/worker.js): the manifest and archives are under wheels/.
+const BASE = new URL("../", self.location.href);
 const SNAPSHOT_CACHE = "labwright-snapshots";
 
 let pyodide = null;
@@ -405,7 +406,7 @@ self.labwrightEmit = (channel, payloadJson) => {
 
 // --- web bridge (browser_runtime.webbridge): device IO goes to the page's port manager ------
 // Python calls labwrightIO.request(op, args, timeoutMs) and awaits the reply message
-// ({ok, value} | {ok: false, error}); see io-protocol.js. Installed after the snapshot is
+// ({ok, value} | {ok: false, error}); see io/io-protocol.js. Installed after the snapshot is
 // restored or saved, so the heap snapshot never holds JS objects.
 const io = new IOClient((message) => self.postMessage(message));
 self.labwrightIO = { request: (op, args, timeout) => io.request(op, args, timeout) };

@@ -1,0 +1,41 @@
+// The schedule's Gantt model: a row per workcell machine, a bar per run on each machine it holds.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ganttModel } from "../../web/views/gantt.js";
+
+const machine = (id, name) => ({ id, name, kind: "liquid_handler", capabilities: [] });
+const schedule = {
+  workcells: [
+    { name: "cell A", machines: [machine(1, "STARlet"), machine(2, "Plate reader")] },
+    { name: "cell B", machines: [machine(3, "STARlet 2")] },
+  ],
+  runs: [
+    { id: "r1", workcell: "cell A", status: "scheduled", machines: { lh: 1, reader: 2 }, starts_at: "2026-01-01T09:00:00Z", ends_at: "2026-01-01T09:30:00Z" },
+    { id: "r2", workcell: "cell B", status: "running", machines: { lh: 3 }, starts_at: "2026-01-01T09:10:00Z", ends_at: "2026-01-01T10:00:00Z" },
+    { id: "r3", workcell: null, status: "infeasible", machines: {}, starts_at: null, ends_at: null },
+    { id: "r4", workcell: "cell B", status: "scheduled", machines: { lh: 1 }, starts_at: "2026-01-01T11:00:00Z", ends_at: "2026-01-01T11:05:00Z" },
+  ],
+};
+
+test("rows are every machine of every workcell, in order", () => {
+  const { rows } = ganttModel(schedule);
+  assert.deepEqual(rows.map((r) => `${r.workcell} · ${r.machine.name}`), ["cell A · STARlet", "cell A · Plate reader", "cell B · STARlet 2"]);
+});
+
+test("bars: one per machine a placed run holds, on its own workcell's row only", () => {
+  const { bars } = ganttModel(schedule);
+  assert.deepEqual(bars.map((b) => [b.run.id, b.parameter, b.row]), [["r1", "lh", 0], ["r1", "reader", 1], ["r2", "lh", 2]]);
+  // r3 is not placed; r4 names machine 1, which is not in its workcell (cell B): no bar
+  assert.equal(bars[0].end - bars[0].start, 30 * 60_000);
+});
+
+test("the time span covers every bar; an empty schedule still spans an hour from now", () => {
+  const { from, to } = ganttModel(schedule);
+  assert.equal(from, Date.parse("2026-01-01T09:00:00Z"));
+  assert.equal(to, Date.parse("2026-01-01T10:00:00Z"));
+  const before = Date.now();
+  const empty = ganttModel({ workcells: [], runs: [] });
+  assert.ok(empty.from >= before && empty.to - empty.from === 3600_000);
+  const instant = ganttModel({ workcells: schedule.workcells, runs: [{ ...schedule.runs[0], ends_at: schedule.runs[0].starts_at }] });
+  assert.equal(instant.to - instant.from, 60_000); // at least a minute, so bars have a width
+});

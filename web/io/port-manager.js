@@ -1,0 +1,207 @@
+// The page's one port manager: every serial port, USB and HID device Python uses is opened and
+// driven here, on the main thread. The worker reaches it through the IO message protocol
+// (io-protocol.js); the device broker (device-broker.js) says who may; one transport module per
+// browser API does the work (serial.js with ftdi.js and remote-serial.js, usb.js, hid.js). The
+// device picker asks it for devices and their states.
+import { ERRORS, IOError, IO_OPS, asIOError, serveIO } from "./io-protocol.js";
+import { DeviceBroker } from "./device-broker.js";
+import { parseUsbId } from "./bytes.js";
+import { FtdiChips } from "./ftdi.js";
+import { HidTransport } from "./hid.js";
+import { RemoteSerialPort } from "./remote-serial.js";
+import { SerialTransport } from "./serial.js";
+import { withTimeout } from "./timeouts.js";
+import { UsbTransport } from "./usb.js";
+
+// Operations that open a device (checked against the grant once the device is known) and the
+// one that touches none; every other operation names an open handle.
+const OPENS = new Set([IO_OPS.serialOpen, IO_OPS.usbOpen, IO_OPS.hidOpen]);
+const UNGUARDED = new Set([IO_OPS.list]);
+
+export class PortManager {
+  // `serial`, `usb`, `hid`: the browser's APIs (navigator's by default; null: none); `bridge`: the
+  // bridge server's client (client/bridge-client.js), for serial ports on the lab PC.
+  constructor({ serial, usb, hid, broker, bridge = null } = {}) {
+    this.broker = broker ?? new DeviceBroker();
+    this.bridge = bridge;
+    const nav = globalThis.navigator ?? {};
+    this.serial = serial === undefined ? nav.serial ?? null : serial;
+    this.usb = usb === undefined ? nav.usb ?? null : usb;
+    this.hid = hid === undefined ? nav.hid ?? null : hid;
+    this.handles = new Map(); // handle -> OpenDevice
+    this.nextHandle = 1;
+    this.names = new WeakMap(); // SerialPort / USBDevice / HIDDevice -> stable name
+    this.counters = { serial: 0, usb: 0, hid: 0 };
+    this.listeners = new Set();
+    this.states = new Map(); // name -> {state, reason}
+    this.ftdi = new FtdiChips(this.usb);
+    this.transports = {
+      serial: new SerialTransport(this, this.serial),
+      usb: new UsbTransport(this, this.usb),
+      hid: new HidTransport(this, this.hid),
+    };
+    this.operations = {
+      [IO_OPS.list]: () => this.list(),
+      ...this.transports.serial.operations(),
+      ...this.transports.usb.operations(),
+      ...this.transports.hid.operations(),
+    };
+    for (const [kind, api] of [["usb", this.usb], ["hid", this.hid]]) {
+      api?.addEventListener?.("disconnect", (event) => this.deviceGone(event.device, kind));
+    }
+  }
+
+  // Serve the worker's IO requests; returns a function that stops serving.
+  attach(worker) {
+    return serveIO(worker, (op, args, timeout) => this.handle(op, args, timeout));
+  }
+
+  // fn({name, kind, state, reason}) on every connection state change.
+  onChange(listener) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  setState(name, kind, state, reason = "") {
+    this.states.set(name, { state, reason });
+    for (const listener of this.listeners) listener({ name, kind, state, reason });
+  }
+
+  nameOf(kind, target) {
+    let name = this.names.get(target);
+    if (!name) {
+      name = `web${kind}-${this.counters[kind]++}`;
+      this.names.set(target, name);
+    }
+    return name;
+  }
+
+  async handle(op, args, timeout) {
+    // Device IO only for holders of a grant (device-broker.js): opens are checked once the
+    // device is found, everything else against the grant that opened the handle.
+    if (!UNGUARDED.has(op) && !OPENS.has(op)) {
+      this.broker.authorizeHandle(op, args.grant ?? null, args.handle, this.handles.get(args.handle)?.name);
+    }
+    const run = this.operations[op];
+    if (!run) throw new IOError(ERRORS.badRequest, `unknown IO operation ${op}`);
+    return run(args, timeout);
+  }
+
+  // The open device of `kind` behind `handle`, still usable for `op`.
+  device(handle, kind, op) {
+    const device = this.handles.get(handle);
+    if (!device || device.kind !== kind) throw new IOError(ERRORS.invalidState, `${op}: no open ${kind} device with handle ${handle}`);
+    device.ensureUsable(op);
+    return device;
+  }
+
+  // The grant of `args` may open the device named `name`, or the open is refused.
+  authorizeOpen(op, args, name) {
+    this.broker.authorizeOpen(op, args.grant ?? null, name);
+  }
+
+  // Open the device `name` (`open()`, or null when it is open already) within `timeout`, with its
+  // state shown as it goes: connecting, then an error with the reason if it fails.
+  async openTarget(kind, name, open, timeout) {
+    this.setState(name, kind, "connecting");
+    try {
+      if (open) await withTimeout(open(), timeout, `opening ${name}`);
+    } catch (err) {
+      this.setState(name, kind, "error", err.message);
+      throw asIOError(err, `could not open ${name}`);
+    }
+  }
+
+  // A grant ends (its run finished): the devices go back, the handles it left open are closed.
+  async endGrant(grant) {
+    for (const handle of this.broker.revoke(grant)) await this.close(handle).catch(() => {});
+  }
+
+  register(device, grant) {
+    const handle = this.nextHandle++;
+    this.handles.set(handle, device);
+    this.broker.opened(handle, grant);
+    this.setState(device.name, device.kind, "connected");
+    return handle;
+  }
+
+  isOpen(target) {
+    for (const device of this.handles.values()) if (device.target === target && !device.closed) return true;
+    return false;
+  }
+
+  // Every device the page was granted (and remote port added), with its state.
+  async list() {
+    return [
+      ...(await this.transports.serial.list()),
+      ...(await this.transports.usb.list()),
+      ...(await this.transports.hid.list()),
+    ];
+  }
+
+  // Names of the granted devices a hardware run's selectors name: [{port} | {vid, pid}], where a
+  // port is a device's name or a "VVVV:PPPP" USB id.
+  async resolve(selectors) {
+    const devices = await this.list();
+    const names = new Set();
+    const matches = (device, { vid, pid }) => device.vendorId === vid && device.productId === pid;
+    for (const selector of selectors) {
+      const id = selector.port ? parseUsbId(selector.port) : selector;
+      for (const device of devices) {
+        if (selector.port && !id ? device.name === selector.port : matches(device, id)) names.add(device.name);
+      }
+    }
+    return [...names];
+  }
+
+  async close(handle) {
+    const device = this.handles.get(handle);
+    if (!device) return null;
+    this.handles.delete(handle);
+    this.broker.closed(handle);
+    device.closed = true;
+    device.notify();
+    try {
+      await device.shutdown?.();
+    } finally {
+      this.setState(device.name, device.kind, device.lostReason ? "disconnected" : "closed", device.lostReason ?? "");
+    }
+    return null;
+  }
+
+  deviceGone(target, kind) {
+    for (const device of this.handles.values()) {
+      if (device.target === target) {
+        device.lose("was disconnected (unplugged)");
+        this.setState(device.name, kind, "disconnected", "unplugged");
+      }
+    }
+  }
+
+  // USB ids ({vid, pid}) of FTDI chips that do not carry FTDI's own vendor id (from the catalog).
+  addFtdiUsbIds(ids) {
+    this.ftdi.add(ids);
+  }
+
+  isFtdi(device) {
+    return this.ftdi.isFtdi(device);
+  }
+
+  // A serial port that lives elsewhere: `factory()` returns an object with the SerialPort surface.
+  addRemotePort(name, factory) {
+    this.transports.serial.addRemote(name, factory);
+  }
+
+  // A serial port on the bridge server (real pyserial there), reached over its WebSocket
+  // /api/v1/hardware/ws/serial/{path}. Python names it by the returned name ("bridge:<path>").
+  // `server` and `token` default to the page's bridge client's (this origin, the #token= it was opened with).
+  addBridgePort(path, { server, token, name = `bridge:${path}` } = {}) {
+    if (typeof path !== "string" || !path) throw new IOError(ERRORS.badRequest, "a remote port needs the server's port path, e.g. /dev/ttyUSB0");
+    const bridge = this.bridge?.with({ server, token });
+    if (!bridge?.token) throw new IOError(ERRORS.badRequest, "a remote port needs the bridge server's token (open the URL `labwright serve` printed, it carries #token=…)");
+    const port = new RemoteSerialPort(path, { bridge });
+    this.addRemotePort(name, () => port);
+    this.setState(name, "serial", "available");
+    return name;
+  }
+}

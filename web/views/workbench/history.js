@@ -1,0 +1,35 @@
+// The workbench's run history: past runs with their outcome; reopen one (its log and final deck)
+// or export it as JSON.
+import { $, download, h } from "../dom.js";
+
+export function initHistory(wb) {
+  const { labwright, deckView } = wb;
+
+  async function show() {
+    const runs = await labwright.runs.history(30);
+    $("#history-table").replaceChildren(h("tr", {}, ...["started", "protocol", "on", "status", "ms", ""].map((t) => h("th", {}, t))),
+      ...runs.map((run) => h("tr", { "data-run": run.run_id },
+        h("td", {}, run.started_at.replace("T", " ").slice(0, 19)), h("td", {}, run.protocol),
+        h("td", {}, run.simulate ? "simulation" : "devices"),
+        h("td", { class: `status ${run.status}` }, run.status), h("td", {}, run.duration_ms ? Math.round(run.duration_ms) : ""),
+        h("td", {}, h("button", { type: "button", onclick: () => reopen(run.run_id) }, "open"), " ",
+          h("button", { type: "button", onclick: () => exportRun(run.run_id) }, "export")))));
+  }
+
+  async function reopen(runId) {
+    const record = await labwright.runs.get(runId);
+    wb.run.replay(record.events ?? []);
+    $("#run-status").textContent = `${record.status} (run ${runId})`;
+    if (record.plan?.deck) {
+      deckView.render(record.plan.deck, record.plan.deck_state ?? {}, record.plan.untracked ?? []);
+      for (const event of record.events ?? []) if (event.type === "state") deckView.update(event.resource, event.state);
+    }
+  }
+
+  async function exportRun(runId) {
+    const record = await labwright.runs.get(runId);
+    download(`run-${runId}.json`, new Blob([JSON.stringify(record, null, 2)], { type: "application/json" }));
+  }
+
+  return { show };
+}

@@ -1,0 +1,112 @@
+// The workbench's plan: every parameter resolved (machines, labware from the inventory, values)
+// with the reasons, which device each machine runs on, out-of-date marking, and saving the plan.
+import { $, h } from "../dom.js";
+
+export function initPlanPanel(wb) {
+  const { labwright, picker, state, deckView } = wb;
+
+  // What a plan is made from; a run sends the same, so one that differs from its plan is refused.
+  function options() {
+    const hardware = state.backends !== null;
+    return { function: state.protocol.function, parameters: wb.analysis.values(), deck: state.deckLayout ?? null,
+      filename: state.filename, simulate: !hardware, backends: hardware ? state.backends : null };
+  }
+
+  async function plan() {
+    const message = $("#plan-message");
+    message.textContent = "planning…";
+    message.className = "";
+    wb.analysis.showFieldErrors([]);
+    try {
+      state.backends = await backendsForDevices();
+      state.planOptions = options();
+      state.plan = await labwright.plan(state.source, state.planOptions);
+      state.deckLayout = state.plan.deck_layout;
+      message.textContent = "";
+      await showPlan(state.plan);
+      return true;
+    } catch (err) {
+      message.textContent = err.message;
+      message.className = "bad";
+      wb.analysis.showFieldErrors(err.problems ?? []);
+      return false;
+    }
+  }
+
+  // The plan shown no longer matches the form or the devices: say so, and run only after planning again.
+  function markStale(why) {
+    if (!state.plan || $("#plan-panel").hidden) return;
+    state.plan = { ...state.plan, stale: true };
+    $("#plan-panel").dataset.stale = "true";
+    $("#run-button").disabled = true;
+    $("#plan-stale").hidden = false;
+    $("#plan-stale-reason").textContent = why;
+  }
+
+  // The machines on devices of 'Connect a device': {parameter: {backend, kwargs}} read by Python from
+  // the picker's settings (the planner refuses a run that mixes simulated and real machines).
+  async function backendsForDevices() {
+    const chosen = Object.entries(state.devices);
+    if (!chosen.length) return null;
+    const specs = await Promise.all(chosen.map(async ([parameter, name]) => [parameter, await picker.runSpec(name)]));
+    return Object.fromEntries(specs);
+  }
+
+  async function showPlan(shown) {
+    $("#plan-panel").hidden = false;
+    delete $("#plan-panel").dataset.stale;
+    $("#plan-stale").hidden = true;
+    $("#run-button").disabled = false;
+    $("#plan-id").textContent = `plan ${shown.plan_id}`;
+    const rows = Object.entries(shown.parameters).map(([name, entry]) =>
+      h("tr", { "data-parameter": name },
+        h("td", {}, name), h("td", {}, entry.kind),
+        h("td", {}, entry.kind === "value" ? JSON.stringify(entry.value) : entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
+        h("td", {}, entry.kind === "machine" ? (entry.backend ?? "").split(".").pop()
+          : entry.contents ? Object.entries(entry.contents).map(([k, v]) => `${k}: ${v}`).join(", ") : ""),
+        h("td", { class: "reasons" }, (entry.reasons ?? []).join("; ")),
+        h("td", {}, entry.kind === "machine" ? deviceChooser(name, entry.machine_kind) : "")));
+    $("#plan-table").replaceChildren(h("tr", {}, ...["parameter", "kind", "resolved to", "details", "why", "runs on"].map((t) => h("th", {}, t))), ...rows);
+    showRunMode();
+    await wb.layout.show(shown.deck_layout); // first: it says which placements can be dragged
+    if (shown.deck) deckView.render(shown.deck, shown.deck_state ?? {}, shown.untracked ?? []);
+    else $("#deck-view").replaceChildren(h("p", {}, "This protocol uses no deck."));
+  }
+
+  // A machine runs simulated, or on a device the picker has a backend for that serves its kind.
+  function deviceChooser(parameter, kind) {
+    const devices = picker?.devicesFor(kind) ?? [];
+    if (!devices.some((device) => device.name === state.devices[parameter])) delete state.devices[parameter];
+    const select = h("select", { class: "machine-device", "data-parameter": parameter, "aria-label": `device for ${parameter}`,
+      onchange: async () => {
+        if (select.value) state.devices[parameter] = select.value;
+        else delete state.devices[parameter];
+        showRunMode();
+        // The machines' backends are part of the plan: a run on devices is a plan of its own.
+        const everyMachine = machineParameters().every((name) => state.devices[name]);
+        if (everyMachine || !Object.keys(state.devices).length) await plan();
+        else markStale("choose a device for every machine (or none) and the plan is made again");
+      } },
+      h("option", { value: "" }, "simulated"),
+      ...devices.map((device) => h("option", { value: device.name }, `${device.name}: ${device.backend.split(".").pop()} (${device.state})`)));
+    select.value = state.devices[parameter] ?? "";
+    return select;
+  }
+
+  function machineParameters() {
+    return Object.entries(state.plan?.parameters ?? {}).filter(([, entry]) => entry.kind === "machine").map(([name]) => name);
+  }
+
+  function showRunMode() {
+    $("#run-button").textContent = Object.keys(state.devices).length ? "Run on devices" : "Run in simulation";
+  }
+
+  $("#save-plan").addEventListener("click", async () => {
+    const name = $("#plan-name").value || `${state.protocol.name} ${new Date().toISOString().slice(0, 16)}`;
+    await labwright.data.savePlan(name, state.source, options(), state.filename);
+    await wb.library.showSavedPlans();
+  });
+  $("#replan-button").addEventListener("click", () => plan());
+
+  return { plan, options, markStale };
+}
