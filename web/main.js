@@ -9,6 +9,7 @@ import { initCatalogView } from "./views/catalog-view.js";
 import { initDevicePicker } from "./views/device-picker.js";
 import { initDevices } from "./views/devices.js";
 import { initScheduleView } from "./views/schedule-view.js";
+import { initTabs } from "./views/layout.js";
 import { initWorkbench } from "./views/workbench.js";
 
 // The bridge server as this page was opened from it (`#token=`), or a page without one.
@@ -20,6 +21,10 @@ window.labwright = labwright;
 window.labwrightPorts = ports;
 window.labwrightDevices = initDevices(bridge);
 window.labwrightPicker = initDevicePicker(labwright, ports, bridge);
+
+// The dock under the workbench: one of the REPL, schedule, catalog, devices and data at a time.
+initTabs([...document.querySelectorAll(".dock-tabs [data-dock]")], (tab) => document.getElementById(tab.dataset.dock),
+  { shownClass: "dock-active" });
 
 const stageList = document.getElementById("stages");
 const bar = document.getElementById("progress-bar");
@@ -85,7 +90,7 @@ labwright.ready.then(
     showStage("ready", 1);
     for (const item of stageList.children) item.className = "done";
     const source = labwright.bootInfo?.snapshot;
-    status.textContent = source ? `Ready (restored from the ${source} snapshot)` : "Ready";
+    status.textContent = "Opening the workbench…";
     document.body.dataset.state = "ready";
     const table = document.getElementById("versions");
     for (const [name, version] of Object.entries(versions)) {
@@ -95,9 +100,15 @@ labwright.ready.then(
     }
     document.getElementById("versions-panel").hidden = false;
     initCatalogView(labwright);
-    labwright.catalog.loaded.then(() => {
-      initWorkbench(labwright, window.labwrightPicker);
+    labwright.catalog.loaded.then(async () => {
       window.labwrightSchedule = initScheduleView(labwright, bridge);
+      window.labwrightWorkbench = await initWorkbench(labwright, window.labwrightPicker);
+      // "Ready" only once the workbench can be used: files, catalog and history are there.
+      status.textContent = source ? `Ready (restored from the ${source} snapshot)` : "Ready";
+      document.body.dataset.workbench = "ready";
+      labwright.usableAt = performance.now(); // ms since navigation start, for the boot benchmark
+    }).catch((err) => {
+      status.textContent = `The workbench could not open: ${err.message}`;
     });
   },
   (error) => {

@@ -98,6 +98,21 @@ def user_line(exc: BaseException, filename: str | None) -> int | None:
     return line
 
 
+def plr_call(exc: BaseException, filename: str | None) -> dict[str, Any] | None:
+    """The PLR call the user's code made that raised: the frame right after the protocol's last."""
+    tb, after_user = exc.__traceback__, None
+    while tb is not None:
+        if filename is not None and tb.tb_frame.f_code.co_filename == filename:
+            after_user = tb.tb_next
+        tb = tb.tb_next
+    if after_user is None:
+        return None
+    frame = after_user.tb_frame
+    owner = frame.f_locals.get("self")
+    return {"machine": type(owner).__name__ if owner is not None else frame.f_globals.get("__name__", ""),
+            "command": frame.f_code.co_name, "args": {}}
+
+
 class _LineWriter(io.TextIOBase):
     """A stdout stand-in that turns every printed line into a log event."""
 
@@ -283,7 +298,7 @@ class ProtocolRun:
                     "type": type(exc).__name__,
                     "message": str(exc),
                     "traceback": "".join(traceback.format_exception(exc)),
-                    "command": self._failed_call or self._current_command,
+                    "command": self._failed_call or plr_call(exc, self.filename) or self._current_command,
                     "last_device_command": self._current_command,
                     "line": user_line(exc, self.filename),
                 }

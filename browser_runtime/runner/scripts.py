@@ -59,10 +59,10 @@ class ScriptSource(Loadable):
         async def script() -> Any:
             from pylabrobot.resources import set_tip_tracking, set_volume_tracking
 
-            # As for protocols, Labwright simulates with tip and volume tracking on (the deck shows
-            # both); a script that turns them off is obeyed from then on.
-            set_tip_tracking(True)
-            set_volume_tracking(True)
+            # A script runs as PLR would run it: tracking as PLR starts it (off) unless the script
+            # turns it on (a protocol's plan turns it on; the worker keeps PLR's global switches).
+            set_tip_tracking(False)
+            set_volume_tracking(False)
             try:
                 result = eval(code, module.__dict__)  # noqa: S307 - the user's own script, in a simulation
                 if inspect.isawaitable(result):

@@ -35,3 +35,18 @@
   Object.assign(FramedSocket, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
   window.WebSocket = FramedSocket;
 })();
+
+// Framed in Labwright's page, PLR's page keeps its canvas, tools and resource tree (closed at
+// first: its own button on the right opens it), and gives up its navbar (name, connection
+// status: Labwright's page says those) to the deck.
+if (window.parent !== window) {
+  const style = document.createElement("style");
+  style.textContent = "nav.navbar { display: none !important; } body { padding-top: 0 !important; }"
+    + " .content { height: 100vh !important; }";
+  document.documentElement.append(style);
+  window.addEventListener("load", () => setTimeout(() => {
+    const tree = document.getElementById("toolbar-tree-btn");
+    if (tree?.classList.contains("active")) tree.click();
+    window.dispatchEvent(new Event("resize"));
+  }, 0));
+}

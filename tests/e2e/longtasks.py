@@ -59,6 +59,6 @@ def run_demo_in_ui(page, file: str = "serial_dilution.py", timeout_ms: int = 120
 
     page.click(f"#protocol-list button[data-file='{file}']")
     page.click("#plan-button")
-    expect(page.locator("#deck-view svg.deck-view")).to_be_visible(timeout=timeout_ms)
+    expect(page.locator("#plan-table tr[data-parameter]").first).to_be_visible(timeout=timeout_ms)
     page.click("#run-button")
     expect(page.locator("#workbench")).to_have_attribute("data-run-status", "completed", timeout=timeout_ms)

@@ -194,10 +194,9 @@ async def weigh(scale: Scale) -> float:
 
 
 def _paste_and_plan(page, source: str) -> None:
-    page.locator("#workbench").wait_for()
-    page.click("#workbench summary:has-text('Paste a protocol')")
-    page.fill("#protocol-paste", source)
-    page.click("#protocol-paste-use")
+    from tests.e2e.editing import paste_new_file
+
+    paste_new_file(page, source)
     page.click("#plan-button")
 
 

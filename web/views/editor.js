@@ -10,7 +10,7 @@ import {
   indentWithTab, indentOnInput, bracketMatching, foldGutter, foldKeymap, syntaxHighlighting,
   defaultHighlightStyle, indentUnit, python, autocompletion, completionKeymap, closeBrackets,
   closeBracketsKeymap, linter, lintGutter, lintKeymap, search, searchKeymap, highlightSelectionMatches,
-  toggleComment,
+  toggleComment, acceptCompletion,
 } from "../vendor/codemirror.js";
 
 export const STALE = Symbol("stale");
@@ -108,16 +108,23 @@ const signatureField = StateField.define({
 export class ProtocolEditor {
   // `labwright` for the worker's completion / diagnostics; callbacks:
   //   onChange(source) after every edit, onDiagnostics(list) whenever they are found.
-  constructor(parent, labwright, { onChange = () => {}, onDiagnostics = () => {}, filename = () => "protocol.py" } = {}) {
+  // The console's input passes its own `providers` ({complete, signatures}; no diagnose) and keys.
+  constructor(parent, labwright, { onChange = () => {}, onDiagnostics = () => {}, filename = () => "protocol.py",
+    providers = null, keys = [], label = "Protocol source", gutters = true } = {}) {
     this.labwright = labwright;
     this.onChange = onChange;
     this.onDiagnostics = onDiagnostics;
     this.filename = filename;
     this.diagnostics = [];
     this.readOnly = new Compartment();
-    const complete = latestOnly((source, line, column) => labwright.protocols.complete(source, line, column));
-    const signatures = latestOnly((source, line, column) => labwright.protocols.signatures(source, line, column));
-    const diagnose = latestOnly((source, filename) => labwright.protocols.diagnose(source, filename));
+    const use = providers ?? {
+      complete: (source, line, column) => labwright.protocols.complete(source, line, column),
+      signatures: (source, line, column) => labwright.protocols.signatures(source, line, column),
+      diagnose: (source, filename) => labwright.protocols.diagnose(source, filename),
+    };
+    const complete = latestOnly(use.complete);
+    const signatures = latestOnly(use.signatures);
+    const diagnose = use.diagnose ? latestOnly(use.diagnose) : null;
     this.requests = { complete, signatures, diagnose };
 
     const completionSource = async (context) => {
@@ -165,21 +172,24 @@ export class ProtocolEditor {
     });
 
     this.extensions = [
-          lineNumbers(), highlightActiveLineGutter(), highlightSpecialChars(), history(), foldGutter(), drawSelection(),
+          ...(gutters ? [lineNumbers(), highlightActiveLineGutter(), foldGutter()] : []),
+          keymap.of(keys), // the caller's keys first (the console's Ctrl+Enter)
+          highlightSpecialChars(), history(), drawSelection(),
           dropCursor(), EditorState.allowMultipleSelections.of(true), indentOnInput(),
           syntaxHighlighting(defaultHighlightStyle, { fallback: true }), bracketMatching(), closeBrackets(),
           rectangularSelection(), crosshairCursor(), highlightActiveLine(), highlightSelectionMatches(), search({ top: true }),
           indentUnit.of("    "), python(),
           autocompletion({ override: [completionSource], activateOnTypingDelay: 60, maxRenderedOptions: 60 }),
-          linter(diagnosticsSource, { delay: 400 }), lintGutter(),
+          ...(diagnose ? [linter(diagnosticsSource, { delay: 400 }), lintGutter()] : []),
           markedLine, signatureField, signatureHelp,
           keymap.of([...closeBracketsKeymap, ...defaultKeymap, ...searchKeymap, ...historyKeymap, ...foldKeymap,
-            ...completionKeymap, ...lintKeymap, { key: "Mod-/", run: toggleComment }, indentWithTab]),
+            ...completionKeymap, ...lintKeymap, { key: "Mod-/", run: toggleComment },
+            { key: "Tab", run: acceptCompletion }, indentWithTab]), // Tab takes an open completion, else indents
           this.readOnly.of(EditorState.readOnly.of(false)),
           EditorView.updateListener.of((update) => {
             if (update.docChanged && !this.settingText) this.onChange(update.state.doc.toString());
           }),
-          EditorView.contentAttributes.of({ "aria-label": "Protocol source", spellcheck: "false" }),
+          EditorView.contentAttributes.of({ "aria-label": label, spellcheck: "false" }),
     ];
     this.view = new EditorView({ parent, state: EditorState.create({ doc: "", extensions: this.extensions }) });
   }
@@ -196,6 +206,11 @@ export class ProtocolEditor {
     } finally {
       this.settingText = false;
     }
+  }
+
+  // Replace the whole text as an edit of the user's (undo brings the old text back).
+  replaceText(text) {
+    this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: text } });
   }
 
   // Highlight `line` (a run failed there) and scroll it into view; null clears it.

@@ -12,7 +12,7 @@ SCRIPT = '''from pylabrobot.liquid_handling import LiquidHandler
 from pylabrobot.liquid_handling.backends import STARBackend
 from pylabrobot.resources.hamilton import STARLetDeck
 from pylabrobot.resources import (TIP_CAR_480_A00, PLT_CAR_L5AC_A00, Cor_96_wellplate_360ul_Fb,
-                                  hamilton_96_tiprack_1000uL_filter)
+                                  hamilton_96_tiprack_1000uL_filter, set_volume_tracking)
 
 lh = LiquidHandler(backend=STARBackend(), deck=STARLetDeck())
 await lh.setup()
@@ -24,6 +24,7 @@ lh.deck.assign_child_resource(tip_car, rails=3)
 plt_car = PLT_CAR_L5AC_A00(name="plate carrier")
 plt_car[0] = plate = Cor_96_wellplate_360ul_Fb(name="plate_01")
 lh.deck.assign_child_resource(plt_car, rails=15)
+set_volume_tracking(True)  # PLR's volume tracking is off unless a script turns it on
 plate.set_well_volumes([100.0] * 96)
 
 await lh.pick_up_tips(tip_rack["A1:C1"])
@@ -121,7 +122,7 @@ def test_a_script_becomes_a_protocol_with_its_machines_and_labware_as_parameters
     assert "async def script(lh: LiquidHandler, tip_rack: TipRack, plate: Plate):" in made["source"]
     assert "-await lh.setup()" in made["diff"] and "+@protocol_function(" in made["diff"]
     assert "STARBackend" not in made["source"]  # imports nothing uses any more are gone
-    assert made["removed"] == [7, 8, 10, 11, 12, 14, 15, 16, 23]
+    assert made["removed"] == [7, 8, 10, 11, 12, 14, 15, 16, 24]
     analysis = protocols.analyze(page_session, made["source"], "script.py")
     assert analysis["errors"] == [] and analysis["protocols"][0]["function"] == "script"
     result = _run(page_session, run_async, made["source"])

@@ -5,48 +5,91 @@ import { $, h } from "../dom.js";
 export function initAnalysis(wb) {
   const { labwright, state, root } = wb;
 
-  // A new protocol: nothing planned for it yet.
-  async function use(source, filename) {
+  // The text in the editor analysed: its protocols (or, for a plain script, what it builds) and
+  // the parameters as a form. `keepForm`: the same file re-analysed while typing; values stay.
+  async function use(source, filename, { keepForm = false } = {}) {
+    const kept = keepForm ? values() : null;
+    const fileChanged = filename !== state.analysedFile;
     state.source = source;
     state.filename = filename;
-    state.plan = null;
-    state.devices = {};
-    state.backends = null;
-    state.deckLayout = null;
-    $("#protocol-name").textContent = filename;
-    $("#plan-panel").hidden = true;
-    const analysis = await labwright.analyze(source, filename);
+    state.analysedFile = filename;
+    if (fileChanged || !keepForm) {
+      // A protocol of its own: nothing planned for it yet, no deck carried over from another.
+      state.plan = null;
+      state.devices = {};
+      state.backends = null;
+      state.deckLayout = null;
+      $("#plan-panel").hidden = true;
+      $("#deck-panel").hidden = true;
+      $("#plan-id").textContent = "";
+      $("#run-button").disabled = true;
+    }
+    let analysis;
+    try {
+      analysis = await labwright.analyze(source, filename);
+    } catch (err) {
+      $("#analysis").replaceChildren(h("p", { class: "analysis-error" }, err.pythonMessage ?? err.message));
+      return;
+    }
+    if (source !== state.source) return; // typed on meanwhile: a newer analysis follows
     state.analysis = analysis;
-    showSource(source, analysis.errors);
     showAnalysis(analysis);
+    if (kept) setValues(kept);
+    state.analysedSource = source; // what the form shows now belongs to this text
   }
 
-  function showSource(source, errors) {
-    const bad = new Map(errors.filter((e) => e.line).map((e) => [e.line, e]));
-    $("#source-view").replaceChildren(
-      ...source.split("\n").map((text, index) => {
-        const error = bad.get(index + 1);
-        const line = h("div", { class: error ? "line error" : "line", "data-line": index + 1 }, h("span", { class: "no" }, String(index + 1)), text || " ");
-        if (error) line.title = error.message;
-        return line;
-      }),
-    );
+  function clear() {
+    state.analysis = null;
+    state.protocol = null;
+    $("#analysis").replaceChildren();
+    $("#plan-panel").hidden = true;
+    $("#deck-panel").hidden = true;
   }
 
   function showAnalysis(analysis) {
     const box = $("#analysis");
     box.replaceChildren();
+    $("#to-protocol").hidden = !analysis.script;
+    $("#script-note").hidden = !analysis.script;
     for (const error of analysis.errors) {
       box.append(h("p", { class: "analysis-error" }, `line ${error.line ?? "?"}, column ${error.column ?? "?"}: ${error.message}`));
     }
+    if (analysis.script) {
+      showScript(analysis.script);
+      return;
+    }
     if (!analysis.protocols.length) {
-      box.append(h("p", {}, "No @protocol_function found."));
+      state.protocol = null;
+      box.append(h("p", {}, "No @protocol_function here, and no PLR machine built either: nothing to plan yet."));
       return;
     }
     const select = h("select", { id: "protocol-function", onchange: () => showProtocol(analysis.protocols[select.selectedIndex]) },
       ...analysis.protocols.map((p) => h("option", { value: p.function }, `${p.name} (${p.function})`)));
+    const previous = state.protocol?.function;
     box.append(h("label", {}, "Protocol ", select), h("div", { id: "protocol-detail" }));
-    showProtocol(analysis.protocols[0]);
+    const index = Math.max(0, analysis.protocols.findIndex((p) => p.function === previous));
+    select.selectedIndex = index;
+    showProtocol(analysis.protocols[index]);
+  }
+
+  // A plain PLR script: what it builds, and that it runs on simulators in place of its backends.
+  function showScript(script) {
+    state.protocol = { function: null, name: state.filename, parameters: [], script: true };
+    $("#script-note").replaceChildren(
+      h("b", {}, "A plain PLR script. "),
+      "It runs in simulation with each real backend it builds replaced by its machine kind's PLR simulator; ",
+      "“Make it a protocol…” turns its machines and labware into parameters.");
+    const machines = script.machines.map((m) => h("li", {}, h("b", {}, m.variable), `: ${m.machine_kind} — `,
+      `${(m.backend ?? "a backend").split(".").pop()}${m.simulator ? " (a simulator)" : " → simulated"}`,
+      m.deck ? ` on ${m.deck.split(".").pop()}` : "", m.capabilities.length ? `; needs ${m.capabilities.join(", ")}` : "",
+      h("small", {}, ` line ${m.line}`)));
+    const resources = script.resources.map((r) => h("li", {}, h("b", {}, r.variable ?? r.name ?? "(unnamed)"),
+      `: ${r.category ?? "resource"} (${r.type.split(".").pop()})`, h("small", {}, ` line ${r.line}`)));
+    $("#analysis").append(
+      h("h4", {}, "Machines the script builds"), h("ul", {}, ...machines),
+      h("h4", {}, "Labware"), h("ul", {}, ...(resources.length ? resources : [h("li", {}, "none")])),
+      h("form", { id: "parameter-form", onsubmit: (event) => { event.preventDefault(); wb.plan.plan(); } },
+        h("button", { type: "submit", id: "plan-button" }, "Plan")));
   }
 
   function showProtocol(protocol) {
@@ -66,8 +109,10 @@ export function initAnalysis(wb) {
     form.append(h("button", { type: "submit", id: "plan-button" }, "Plan"));
     detail.replaceChildren(
       h("p", { class: "description" }, protocol.description ?? ""),
-      h("h4", {}, "Machines"), h("ul", {}, machines.length ? machines : [h("li", {}, "none")]),
-      h("h4", {}, "Labware"), h("ul", {}, resources.length ? resources : [h("li", {}, "none")]),
+      h("details", { class: "needs", open: !state.plan },
+        h("summary", {}, `Needs ${machines.length} machine${machines.length === 1 ? "" : "s"}, ${resources.length} labware`),
+        h("h4", {}, "Machines"), h("ul", {}, machines.length ? machines : [h("li", {}, "none")]),
+        h("h4", {}, "Labware"), h("ul", {}, resources.length ? resources : [h("li", {}, "none")])),
       h("h4", {}, "Parameters"), form,
     );
   }
@@ -112,11 +157,13 @@ export function initAnalysis(wb) {
     return found;
   }
 
-  // Fill the form (a saved plan's values).
+  // Fill the form (a saved plan's values, or what was typed before a re-analysis).
   function setValues(given) {
     for (const [name, value] of Object.entries(given)) {
-      const input = $(`#parameter-form input[name="${name}"]`);
-      if (input) input.value = value;
+      const input = $(`#parameter-form [name="${CSS.escape(name)}"]`);
+      if (!input) continue;
+      if (input.type === "checkbox") input.checked = Boolean(value);
+      else input.value = value;
     }
   }
 
@@ -132,5 +179,5 @@ export function initAnalysis(wb) {
     }
   }
 
-  return { use, values, setValues, showFieldErrors };
+  return { use, clear, values, setValues, showFieldErrors };
 }

@@ -21,8 +21,15 @@ export function initHistory(wb) {
     wb.run.replay(record.events ?? []);
     $("#run-status").textContent = `${record.status} (run ${runId})`;
     if (record.plan?.deck) {
+      $("#deck-panel").hidden = false;
       deckView.render(record.plan.deck, record.plan.deck_state ?? {}, record.plan.untracked ?? []);
-      for (const event of record.events ?? []) if (event.type === "state") deckView.update(event.resource, event.state);
+      const states = { ...(record.plan.deck_state ?? {}) };
+      for (const event of record.events ?? []) {
+        if (event.type !== "state") continue;
+        deckView.update(event.resource, event.state);
+        states[event.resource] = { ...(states[event.resource] ?? {}), ...event.state };
+      }
+      await wb.plrDeck.show(record.plan.deck, states);
     }
   }
 

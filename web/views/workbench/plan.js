@@ -13,6 +13,7 @@ export function initPlanPanel(wb) {
   }
 
   async function plan() {
+    if (!state.protocol) return false;
     const message = $("#plan-message");
     message.textContent = "planning…";
     message.className = "";
@@ -54,6 +55,8 @@ export function initPlanPanel(wb) {
 
   async function showPlan(shown) {
     $("#plan-panel").hidden = false;
+    const needs = document.querySelector("#analysis details.needs");
+    if (needs) needs.open = false; // the plan says it all now; the deck gets the room
     delete $("#plan-panel").dataset.stale;
     $("#plan-stale").hidden = true;
     $("#run-button").disabled = false;
@@ -69,8 +72,13 @@ export function initPlanPanel(wb) {
     $("#plan-table").replaceChildren(h("tr", {}, ...["parameter", "kind", "resolved to", "details", "why", "runs on"].map((t) => h("th", {}, t))), ...rows);
     showRunMode();
     await wb.layout.show(shown.deck_layout); // first: it says which placements can be dragged
-    if (shown.deck) deckView.render(shown.deck, shown.deck_state ?? {}, shown.untracked ?? []);
-    else $("#deck-view").replaceChildren(h("p", {}, "This protocol uses no deck."));
+    $("#deck-panel").hidden = !shown.deck;
+    if (shown.deck) {
+      deckView.render(shown.deck, shown.deck_state ?? {}, shown.untracked ?? []);
+      wb.plrDeck.show(shown.deck, shown.deck_state ?? {});
+    } else {
+      $("#deck-view").replaceChildren(h("p", {}, shown.kind === "script" ? "The script builds its own deck when it runs." : "This protocol uses no deck."));
+    }
   }
 
   // A machine runs simulated, or on a device the picker has a backend for that serves its kind.
@@ -102,9 +110,10 @@ export function initPlanPanel(wb) {
   }
 
   $("#save-plan").addEventListener("click", async () => {
+    await wb.editor.flush();
     const name = $("#plan-name").value || `${state.protocol.name} ${new Date().toISOString().slice(0, 16)}`;
     await labwright.data.savePlan(name, state.source, options(), state.filename);
-    await wb.library.showSavedPlans();
+    await wb.files.showSavedPlans();
   });
   $("#replan-button").addEventListener("click", () => plan());
 

@@ -1,26 +1,47 @@
 // The workbench's REPL: the same browser_runtime.repl as the bridge server's, with the last run's
-// machines and deck in scope; Ctrl+Enter runs, Tab completes (Jedi), signatures as you type.
+// machines and deck in scope. Its input is an editor of its own: Jedi completion in a popup the
+// arrow keys move through (Tab or Enter takes it), signatures as you type, Ctrl+Enter runs,
+// Alt+Up / Alt+Down walk the history.
 import { $, h } from "../dom.js";
+import { ProtocolEditor } from "../editor.js";
 
 export function initRepl(labwright) {
-  const input = $("#repl-input");
   const output = $("#repl-output");
-  const completions = $("#repl-completions");
-  const signature = $("#repl-signature");
   const history = [];
   let historyIndex = 0;
-  let pending = null;
+
+  const input = new ProtocolEditor($("#repl-editor"), labwright, {
+    label: "REPL input",
+    gutters: false,
+    providers: {
+      complete: (code, line, column) => labwright.repl.complete(code, line, column),
+      signatures: (code, line, column) => labwright.repl.signatures(code, line, column),
+    },
+    keys: [
+      { key: "Mod-Enter", run: () => (run(), true) },
+      { key: "Shift-Enter", run: () => (run(), true) },
+      { key: "Alt-ArrowUp", run: () => walk(-1) },
+      { key: "Alt-ArrowDown", run: () => walk(1) },
+    ],
+  });
 
   labwright.repl.onOutput(({ stream, text }) => output.append(h("span", { class: stream }, text)));
 
+  function walk(step) {
+    const next = historyIndex + step;
+    if (next < 0 || next > history.length) return true;
+    historyIndex = next;
+    input.setText(history[historyIndex] ?? "");
+    return true;
+  }
+
   async function run() {
-    const code = input.value;
+    const code = input.text;
     if (!code.trim()) return;
     history.push(code);
     historyIndex = history.length;
     output.append(h("div", { class: "prompt" }, code));
-    input.value = "";
-    completions.replaceChildren();
+    input.setText("");
     $("#repl-interrupt").disabled = false;
     try {
       const result = await labwright.repl.execute(code);
@@ -29,58 +50,11 @@ export function initRepl(labwright) {
     } finally {
       $("#repl-interrupt").disabled = true;
       output.scrollTop = output.scrollHeight;
+      input.focus();
     }
   }
 
-  async function complete() {
-    const code = input.value.slice(0, input.selectionStart);
-    const lines = code.split("\n");
-    const line = lines.length;
-    const column = lines[lines.length - 1].length;
-    const ticket = (pending = {});
-    const [found, signatures] = await Promise.all([
-      labwright.repl.complete(input.value, line, column),
-      labwright.repl.signatures(input.value, line, column),
-    ]);
-    if (ticket !== pending) return;
-    completions.replaceChildren(...found.slice(0, 50).map((c) =>
-      h("li", { "data-name": c.name, onclick: () => insert(c.complete) }, c.name, h("small", {}, ` ${c.type}`))));
-    signature.textContent = signatures.length ? `${signatures[0].name}(${signatures[0].params.join(", ")})` : "";
-  }
-
-  function insert(text) {
-    const at = input.selectionStart;
-    input.value = input.value.slice(0, at) + text + input.value.slice(at);
-    input.selectionStart = input.selectionEnd = at + text.length;
-    input.focus();
-    complete();
-  }
-
-  input.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && (event.ctrlKey || event.shiftKey || event.metaKey)) {
-      event.preventDefault();
-      run();
-    } else if (event.key === "Tab") {
-      event.preventDefault();
-      const first = completions.firstElementChild;
-      if (first) insert(completionsText(first));
-      else complete();
-    } else if (event.key === "ArrowUp" && event.altKey && historyIndex > 0) {
-      input.value = history[--historyIndex];
-    } else if (event.key === "ArrowDown" && event.altKey && historyIndex < history.length) {
-      input.value = history[++historyIndex] ?? "";
-    }
-  });
-  input.addEventListener("input", () => {
-    const last = input.value.slice(0, input.selectionStart).slice(-1);
-    if (/[\w.(]/.test(last)) complete();
-  });
   $("#repl-run").addEventListener("click", run);
   $("#repl-interrupt").addEventListener("click", () => labwright.repl.interrupt());
-
-  function completionsText(item) {
-    // The part still to type: the completion's name minus what is already typed after the dot.
-    const typed = input.value.slice(0, input.selectionStart).match(/[\w]*$/)[0];
-    return item.dataset.name.slice(typed.length);
-  }
+  return { run, input };
 }

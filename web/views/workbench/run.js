@@ -19,7 +19,10 @@ export function initRunPanel(wb) {
   });
 
   function showEvent(event) {
-    if (event.type === "state") deckView.update(event.resource, event.state);
+    if (event.type === "state") {
+      deckView.update(event.resource, event.state);
+      wb.plrDeck.update(event.resource, event.state);
+    }
     else if (event.type === "command") appendLog(`▶ ${event.machine}.${event.command}`, "command");
     else if (event.type === "log") appendLog(event.message, "log");
     else if (event.type === "progress") {
@@ -69,6 +72,10 @@ export function initRunPanel(wb) {
     log.replaceChildren();
     progress.removeAttribute("value");
     message.textContent = "";
+    $("#run-status").textContent = "";
+    delete root.dataset.runStatus;
+    wb.editor.markLine(null);
+    await wb.editor.flush();
     let restore = [];
     try {
       const hardware = state.backends !== null;
@@ -78,7 +85,10 @@ export function initRunPanel(wb) {
       const started = await labwright.start(state.source, { ...wb.plan.options(), deck: state.planOptions.deck, planId: state.plan.plan_id });
       state.runId = started.runId;
       root.dataset.runId = started.runId;
-      if (started.plan.deck) deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? []);
+      if (started.plan.deck) {
+        deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? []);
+        wb.plrDeck.show(started.plan.deck, started.plan.deck_state ?? {});
+      }
       for (const event of early.get(started.runId) ?? []) showEvent(event);
       early.delete(started.runId);
       $("#cancel-button").disabled = false;
@@ -90,6 +100,8 @@ export function initRunPanel(wb) {
         const where = result.error.line ? ` at line ${result.error.line}` : "";
         const call = result.error.command ? ` (in ${result.error.command.machine}.${result.error.command.command})` : "";
         appendLog(`${result.error.type}: ${result.error.message}${where}${call}`, "error");
+        // The protocol's own line that failed, marked in the editor.
+        if (result.error.line) wb.editor.markLine(result.error.line);
       }
     } catch (err) {
       message.textContent = err.message;

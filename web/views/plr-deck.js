@@ -1,0 +1,79 @@
+// The deck as PLR draws it: PLR's own visualizer (pylabrobot/visualizer, served by set-up from
+// web/vendor/plr-visualizer) in a frame, fed with PLR's own visualizer protocol — set_root_resource,
+// set_state, resource_assigned, resource_unassigned — over postMessage instead of its WebSocket.
+// Labels, rail and slot numbers, zoom and pan, hover on a well or tip spot, the resource tree:
+// all PLR's. State changes are coalesced and sent once per animation frame.
+const FRAME = new URL("../vendor/plr-visualizer/index.html", import.meta.url);
+
+export class PlrDeck {
+  constructor(container) {
+    this.container = container;
+    this.frame = null;
+    this.ready = null;
+    this.pending = new Map(); // resource name -> its latest state, not sent yet
+    this.scheduled = false;
+    this.nextId = 1;
+    this.shown = null; // the root last sent
+    this.states = new Map(); // resource name -> its whole state as last known (events may carry only changes)
+  }
+
+  // Make the frame (once): resolves when PLR's page says it is ready.
+  open() {
+    if (this.ready) return this.ready;
+    this.frame = document.createElement("iframe");
+    this.frame.title = "Deck (PyLabRobot's visualizer)";
+    this.frame.src = FRAME.href;
+    this.ready = new Promise((resolve) => {
+      const listen = (event) => {
+        if (event.source !== this.frame.contentWindow || event.origin !== location.origin) return;
+        const reply = event.data?.labwrightVisualizerReply;
+        if (typeof reply !== "string") return;
+        try {
+          if (JSON.parse(reply).event === "ready") resolve();
+        } catch {
+          // replies to our events (success / error) need no answer
+        }
+      };
+      window.addEventListener("message", listen);
+    });
+    this.container.replaceChildren(this.frame);
+    return this.ready;
+  }
+
+  async send(event, data) {
+    await this.open();
+    const message = JSON.stringify({ id: String(this.nextId++), version: "0.1.0", event, data });
+    this.frame.contentWindow.postMessage({ labwrightVisualizer: message }, location.origin);
+  }
+
+  // The whole deck: `root` is PLR's serialize() of it (children nested), `state` {name: state}.
+  async show(root, state = {}) {
+    this.pending.clear();
+    this.states = new Map(Object.entries(state));
+    this.shown = root;
+    await this.send("set_root_resource", { resource: root, method_registry: {} });
+    if (Object.keys(state).length) await this.send("set_state", state);
+  }
+
+  // One resource's new state (a run event); drawn with the others of this animation frame.
+  update(resource, state) {
+    if (!this.shown) return;
+    const whole = { ...(this.states.get(resource) ?? {}), ...state };
+    this.states.set(resource, whole);
+    this.pending.set(resource, whole);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    requestAnimationFrame(() => {
+      this.scheduled = false;
+      if (!this.pending.size) return;
+      const batch = Object.fromEntries(this.pending);
+      this.pending.clear();
+      this.send("set_state", batch);
+    });
+  }
+
+  // PLR's own events as they come from the worker (a plate moved: resource_assigned / unassigned).
+  event(name, data) {
+    if (this.shown) this.send(name, data);
+  }
+}
