@@ -379,14 +379,21 @@ def ensure_boot_snapshot(body: dict, pyodide_dir: Path) -> dict[str, object]:
     snapshot entry is written first.
     """
     folder = DIST / "snapshot"
-    target = folder / f"boot-{body['build_id']}.snapshot.gz"
+    # The maker's key is in the name too: a snapshot made by an older script (one without
+    # stack switching, whose heap breaks run_sync) is remade, not reused.
+    script = ROOT / "scripts" / "make_snapshot.mjs"
+    maker_key = hashlib.sha256(
+        (sha256_file(script) + sha256_file(pyodide_dir / "pyodide.asm.wasm")).encode()
+    ).hexdigest()[:8]
+    target = folder / f"boot-{body['build_id']}-{maker_key}.snapshot.gz"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         interim = dict(body, snapshot=None)
         BUILD_MANIFEST.write_text(json.dumps(interim, indent=2) + "\n")
         log("making the boot snapshot inside Pyodide")
         run(
-            ["node", str(ROOT / "scripts" / "make_snapshot.mjs"), str(pyodide_dir), str(DIST), str(target)],
+            # JSPI on, as in the page: Pyodide binds run_sync while it initialises.
+            ["node", "--experimental-wasm-stack-switching", str(script), str(pyodide_dir), str(DIST), str(target)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
