@@ -9,7 +9,7 @@ with the web bridge installed as the page installs it for users.
     .venv/bin/python tests/plr_suite/driver.py --out report.json [--only PATH_IN_PLR ...]
 
 Report (``REPORT_SCHEMA``): ``{"schema", "environment", "python", "pytest", "pylabrobot",
-"duration_s", "tests": [{"id", "package", "outcome", "duration_s", "reason"}]}`` where ``id``
+"offline_labware", "exit_code", "duration_s", "tests": [{"id", "package", "outcome", "duration_s", "reason"}]}`` where ``id``
 is pytest's node id from the site-packages folder (``pylabrobot/scales/scale_tests.py::...``),
 ``package`` the PLR package right under ``pylabrobot`` (``liquid_handling``...), ``outcome``
 one of ``passed``/``failed``/``error``/``skipped`` (``error``: setup, teardown or collection), and
@@ -181,7 +181,10 @@ def run(environment: str, only: list[str] | None = None, extra_args: list[str] |
     import pytest
 
     import pylabrobot
+    from browser_runtime import plr_offline
 
+    # As the page does at boot: PLR's call-time Opentrons downloads answered from set-up's copy.
+    plr_offline.install()
     root = plr_dir()
     targets = [str(root / path) for path in only] if only else [str(root)]
     work = Path(tempfile.mkdtemp(prefix="plr-suite-"))
@@ -221,13 +224,14 @@ def run(environment: str, only: list[str] | None = None, extra_args: list[str] |
         "python": ".".join(str(part) for part in sys.version_info[:3]),
         "pytest": pytest.__version__,
         "pylabrobot": pylabrobot.__version__,
+        "offline_labware": plr_offline.source(),
         "exit_code": exit_code,
         "duration_s": round(duration, 2),
         "tests": sorted(reporter.tests.values(), key=lambda entry: entry["id"]),
     }
 
 
-async def install_test_wheels(base_url: str) -> list[str]:
+async def install_test_wheels() -> list[str]:
     """In the page: fetch the pinned test wheels from our own origin, check each against the
     build manifest's sha256 and unpack it into site-packages. The page never loads them itself."""
     import hashlib
@@ -235,7 +239,10 @@ async def install_test_wheels(base_url: str) -> list[str]:
     import site
     import zipfile
 
+    import js  # the worker's global scope
     from pyodide.http import pyfetch
+
+    base_url = str(js.location.href).rsplit("/", 1)[0] + "/"  # where worker.js is served from
 
     response = await pyfetch(f"{base_url}wheels/manifest.json", cache="no-cache")
     manifest = await response.json()
