@@ -141,6 +141,7 @@ function growingModuleFactory(createModule, size) {
 // time.sleep would die with "SuspendError: trying to suspend JS frames". Put this runtime's
 // own choice back right after the heap is restored, before any Python runs.
 function keepOwnTrampolineOnRestore(module) {
+  if (module.__PyRuntime === undefined || module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET === undefined) return;
   const slot = () => (module.__PyRuntime + module.HEAP32[module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET >>> 2]) >>> 2;
   const own = module.HEAP32[slot()];
   const restore = module.API.restoreSnapshot;
