@@ -9,11 +9,12 @@ with the web bridge installed as the page installs it for users.
     .venv/bin/python tests/plr_suite/driver.py --out report.json [--only PATH_IN_PLR ...]
 
 Report (``REPORT_SCHEMA``): ``{"schema", "environment", "python", "pytest", "pylabrobot",
-"offline_labware", "exit_code", "duration_s", "tests": [{"id", "package", "outcome", "duration_s", "reason"}]}`` where ``id``
-is pytest's node id from the site-packages folder (``pylabrobot/scales/scale_tests.py::...``),
-``package`` the PLR package right under ``pylabrobot`` (``liquid_handling``...), ``outcome``
-one of ``passed``/``failed``/``error``/``skipped`` (``error``: setup, teardown or collection), and
-``reason`` the exception line or skip reason (empty for a pass).
+"offline_labware", "exit_code", "duration_s", "tests": [{"id", "package", "outcome",
+"duration_s", "reason"}]}``: ``id`` is pytest's node id from the site-packages folder
+(``pylabrobot/scales/scale_tests.py::...``), ``package`` the PLR package right under
+``pylabrobot`` (``liquid_handling``...), ``outcome`` one of ``passed``/``failed``/``error``/
+``skipped`` (``error``: in setup, teardown or collection), ``reason`` the exception line or
+skip reason (empty for a pass).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from typing import Any
 
 REPORT_SCHEMA = 1
 IN_PYODIDE = sys.platform == "emscripten"
-OUTCOMES = ("passed", "failed", "error", "skipped")
 #: PLR's own pytest set-up: its test modules are named ``*_tests.py`` (not pytest's default).
 #: The `timeout` marker is declared for interpreters without pytest-timeout (below).
 PYTEST_INI = (
@@ -64,8 +64,7 @@ class Reporter:
     """pytest plugin: one entry per test item (subtests fold into their test), plus one per
     module that failed to collect."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    def __init__(self) -> None:
         self.tests: dict[str, dict[str, Any]] = {}
 
     def _entry(self, test_id: str) -> dict[str, Any]:
@@ -74,18 +73,8 @@ class Reporter:
             {"id": test_id, "package": package_of(test_id), "outcome": "passed", "duration_s": 0.0, "reason": ""},
         )
 
-    def _id(self, nodeid: str, fspath: str | None = None) -> str:
-        # Node ids are relative to pytest's rootdir; report them from site-packages either way.
-        path, sep, rest = nodeid.partition("::")
-        full = Path(fspath) if fspath else (self.root / path)
-        try:
-            relative = full.resolve().relative_to(self.root.parent).as_posix()
-        except ValueError:
-            relative = path
-        return relative + sep + rest
-
     def pytest_runtest_logreport(self, report: Any) -> None:
-        entry = self._entry(self._id(report.nodeid, str(report.fspath) if report.fspath else None))
+        entry = self._entry(report.nodeid)  # relative to the rootdir: site-packages
         entry["duration_s"] = round(entry["duration_s"] + report.duration, 4)
         is_subtest = type(report).__name__ == "SubtestReport"
         if report.passed or entry["outcome"] in ("failed", "error"):
@@ -101,11 +90,11 @@ class Reporter:
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
-            entry = self._entry(self._id(report.nodeid, str(report.fspath) if report.fspath else None))
+            entry = self._entry(report.nodeid)
             entry["outcome"] = "error"
             entry["reason"] = "collection: " + _failure_reason(report)
         elif report.skipped:  # a module-level skip (pytest.importorskip)
-            entry = self._entry(self._id(report.nodeid, str(report.fspath) if report.fspath else None))
+            entry = self._entry(report.nodeid)
             entry["outcome"] = "skipped"
             entry["reason"] = _skip_reason(report)
 
@@ -176,7 +165,7 @@ def synchronous_program() -> Iterator[None]:
             policy._default_loop = default_loop
 
 
-def run(environment: str, only: list[str] | None = None, extra_args: list[str] | None = None) -> dict[str, Any]:
+def run(environment: str, only: list[str] | None = None) -> dict[str, Any]:
     """Run PLR's suite (or the ``only`` paths inside the pylabrobot package) and report it."""
     import pytest
 
@@ -198,8 +187,8 @@ def run(environment: str, only: list[str] | None = None, extra_args: list[str] |
             "--continue-on-collection-errors", "-o", "console_output_style=classic"]
     for plugin in PLUGINS:
         args += ["-p", plugin]
-    args += list(extra_args or []) + targets
-    reporter = Reporter(root)
+    args += targets
+    reporter = Reporter()
     previous_cwd = os.getcwd()
     previous_autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
