@@ -32,6 +32,10 @@ def import_ready_modules() -> Versions:
     with _without_pyserial_platform_notice():
         for name in READY_MODULES:
             importlib.import_module(name)
+    # The page is offline: PLR's call-time labware downloads get the definitions set-up fetched.
+    from browser_runtime import plr_offline
+
+    plr_offline.install()
     import libcst
     import pylabrobot
 

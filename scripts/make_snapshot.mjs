@@ -2,13 +2,24 @@
 // archives are installed and the modules `ready` promises are imported, gzip-compressed.
 // The page restores it instead of initialising Python and importing PLR itself, and puts
 // the archive files back on its file system (the heap does not hold the file system).
-// Usage: node scripts/make_snapshot.mjs PYODIDE_DIR DIST_DIR OUT_FILE
+// Usage: node --experimental-wasm-stack-switching scripts/make_snapshot.mjs PYODIDE_DIR DIST_DIR OUT_FILE
+//
+// Stack switching (JSPI) must be on here, not only in the page: Pyodide's C core binds
+// `pyodide.ffi.run_sync` once, while Python initialises, to either the real implementation
+// or a stub raising "WebAssembly stack switching not supported in this JavaScript runtime",
+// and the heap keeps that choice. A snapshot made without JSPI therefore breaks run_sync,
+// time.sleep, asyncio.run and WebLoop.run_until_complete in every page restoring it, even
+// though can_run_sync() (which asks JS at call time) says True there.
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { pathToFileURL } from "node:url";
 
+if (!("Suspending" in WebAssembly) && !("Suspender" in WebAssembly)) {
+  console.error("make_snapshot.mjs needs WebAssembly stack switching: run node with --experimental-wasm-stack-switching");
+  process.exit(2);
+}
 const [pyodideDir, distDir, outFile] = process.argv.slice(2);
 const manifest = JSON.parse(fs.readFileSync(path.join(distDir, "manifest.json"), "utf8"));
 const { loadPyodide } = await import(pathToFileURL(path.join(pyodideDir, "pyodide.mjs")).href);

@@ -281,6 +281,52 @@ def build_libcst_wheel(sdist: Path, version: str) -> Path:
     return target
 
 
+def build_opentrons_labware_wheel(source: Path, version: str) -> Path:
+    """Opentrons' labware definitions from the pinned opentrons-shared-data wheel, repacked as
+    the data-only package ``labwright_opentrons_labware`` (definitions/2/<name>/<version>.json).
+
+    PLR's opentrons factories download these at call time; ``browser_runtime.plr_offline``
+    answers them from this package, in the page and in the venv alike.
+    """
+    prefix = "opentrons_shared_data/data/labware/definitions/2/"
+    stamp = hashlib.sha256((sha256_file(source) + prefix).encode()).hexdigest()[:12]
+    target = DIST / f"labwright_opentrons_labware-{version}+defs.{stamp}-py3-none-any.whl"
+    if target.exists():
+        return target
+    for old in DIST.glob("labwright_opentrons_labware-*.whl"):
+        old.unlink()
+    log(f"building the Opentrons labware data wheel from opentrons-shared-data {version}")
+    files: dict[str, bytes] = {}
+    with zipfile.ZipFile(source) as wheel:
+        for name in wheel.namelist():
+            if name.startswith(prefix) and name.endswith(".json"):
+                files["labwright_opentrons_labware/definitions/2/" + name[len(prefix) :]] = wheel.read(name)
+    if not files:
+        raise SystemExit(f"{source.name} holds no {prefix}*.json")
+    files["labwright_opentrons_labware/__init__.py"] = (
+        '"""Opentrons labware definitions (schema 2), data only, from opentrons-shared-data '
+        f'{version}."""\n\nSOURCE = "opentrons-shared-data {version}"\n'
+    ).encode()
+    _write_wheel(target, "labwright_opentrons_labware", f"{version}+defs.{stamp}", files)
+    return target
+
+
+#: data package (wheels/manifest.json ``data_packages``) -> the builder of its data-only wheel
+DATA_BUILDERS = {"opentrons-shared-data": build_opentrons_labware_wheel}
+
+
+def ensure_data_in_venv(wheels: list[Path]) -> None:
+    """Install the data-only wheels into .venv too (CPython answers PLR offline as the page does)."""
+    python = VENV / "bin" / "python"
+    stamp_file = VENV / ".labwright-data"
+    stamp = " ".join(sorted(wheel.name for wheel in wheels))
+    if not wheels or (stamp_file.exists() and stamp_file.read_text().strip() == stamp):
+        return
+    log("installing " + ", ".join(wheel.name for wheel in wheels) + " into .venv")
+    run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", *map(str, wheels)])
+    stamp_file.write_text(stamp + "\n")
+
+
 def build_labwright_wheel() -> Path:
     """Our wheel for the page: ``browser_runtime`` only (the server stays on the lab PC)."""
     version = _project_version()
@@ -379,14 +425,21 @@ def ensure_boot_snapshot(body: dict, pyodide_dir: Path) -> dict[str, object]:
     snapshot entry is written first.
     """
     folder = DIST / "snapshot"
-    target = folder / f"boot-{body['build_id']}.snapshot.gz"
+    # The maker's key is in the name too: a snapshot made by an older script (one without
+    # stack switching, whose heap breaks run_sync) is remade, not reused.
+    script = ROOT / "scripts" / "make_snapshot.mjs"
+    maker_key = hashlib.sha256(
+        (sha256_file(script) + sha256_file(pyodide_dir / "pyodide.asm.wasm")).encode()
+    ).hexdigest()[:8]
+    target = folder / f"boot-{body['build_id']}-{maker_key}.snapshot.gz"
     if not target.exists():
         folder.mkdir(parents=True, exist_ok=True)
         interim = dict(body, snapshot=None)
         BUILD_MANIFEST.write_text(json.dumps(interim, indent=2) + "\n")
         log("making the boot snapshot inside Pyodide")
         run(
-            ["node", str(ROOT / "scripts" / "make_snapshot.mjs"), str(pyodide_dir), str(DIST), str(target)],
+            # JSPI on, as in the page: Pyodide binds run_sync while it initialises.
+            ["node", "--experimental-wasm-stack-switching", str(script), str(pyodide_dir), str(DIST), str(target)],
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
         )
@@ -450,7 +503,7 @@ def ensure_catalog() -> dict[str, object] | None:
     }
 
 
-def build_page_assets(with_test: bool) -> None:
+def build_page_assets(with_test: bool, venv: bool = True) -> None:
     pins = json.loads(PINS.read_text())
     ensure_node_modules()
     ensure_vendor()
@@ -464,6 +517,14 @@ def build_page_assets(with_test: bool) -> None:
     for entry in pins["sdists"]:
         sdist = ensure_pinned(entry, python_version)
         sources.append((entry, build_libcst_wheel(sdist, entry["version"])))
+    data_wheels = []
+    for entry in pins.get("data_packages", []):
+        builder = DATA_BUILDERS.get(entry["name"])
+        if builder is None:
+            raise SystemExit(f"wheels/manifest.json: no builder for data package {entry['name']}")
+        data = builder(ensure_pinned(entry, python_version), entry["version"])
+        sources.append(({**entry, "name": "opentrons-labware"}, data))
+        data_wheels.append(data)
     if with_test:
         # Only the Node test runner loads these (pytest inside Pyodide); the page never does.
         for entry in pins.get("test_packages", []):
@@ -492,6 +553,8 @@ def build_page_assets(with_test: bool) -> None:
         for entry in pins.get("test_packages", [])
         if with_test
     ]
+    if venv:
+        ensure_data_in_venv(data_wheels)
     catalog = ensure_catalog()
     write_build_manifest(pins, archives, test_wheels, pyodide_dir, catalog)
 
@@ -504,7 +567,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     if not args.skip_venv:
         ensure_venv(with_test=args.test)
-    build_page_assets(with_test=args.test)
+    build_page_assets(with_test=args.test, venv=not args.skip_venv)
     log(f"ready in {time.perf_counter() - started:.1f} s")
     return 0
 

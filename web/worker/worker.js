@@ -128,9 +128,31 @@ function growingModuleFactory(createModule, size) {
   return async (settings) => {
     const module = await createModule(settings);
     while (module.HEAP8.length < size) module._malloc(size - module.HEAP8.length + 65536);
+    keepOwnTrampolineOnRestore(module);
     return module;
   };
 }
+
+// --- snapshot restore: keep this runtime's call trampoline ----------------------------------
+// Before Python starts, Pyodide writes into the heap (_PyRuntime) how CPython calls function
+// pointers: through a small wasm trampoline if this runtime can build one (wasm GC), else
+// through JS. Restoring a snapshot copies the whole heap over that with the value of the
+// runtime that made it; set-up makes ours in Node 20, which has no usable wasm GC, so every
+// call would go through JS, and stack switching cannot suspend across JS frames: run_sync and
+// time.sleep would die with "SuspendError: trying to suspend JS frames". Put this runtime's
+// own choice back right after the heap is restored, before any Python runs.
+function keepOwnTrampolineOnRestore(module) {
+  if (module.__PyRuntime === undefined || module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET === undefined) return;
+  const slot = () => (module.__PyRuntime + module.HEAP32[module.__PyEM_EMSCRIPTEN_TRAMPOLINE_OFFSET >>> 2]) >>> 2;
+  const own = module.HEAP32[slot()];
+  const restore = module.API.restoreSnapshot;
+  module.API.restoreSnapshot = (snapshot) => {
+    const result = restore(snapshot);
+    module.HEAP32[slot()] = own;
+    return result;
+  };
+}
+// --- end snapshot restore ---
 
 async function startPyodide(manifest, snapshot) {
   const indexURL = new URL(manifest.pyodide.url, BASE).href;
