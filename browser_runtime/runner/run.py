@@ -2,9 +2,17 @@
 
 The protocol is the user's own async function, called with every parameter resolved. Each
 command a machine's backend receives becomes an event with its arguments; tip and volume
-state changes of every resource on the deck become state events; PLR's log lines and the
-chatterbox's printout become log events. Cancelling the run's task stops the protocol at
-its next ``await``; machines are stopped and callbacks removed on every ending.
+state changes of every resource on the deck become state events (what changed, see
+``runner.events``); PLR's log lines and the chatterbox's printout become log events (a line
+both print and log say within one command is told once; what a backend prints while it runs
+a command, a chatterbox's table, is one log event of several lines). Cancelling the run's task stops the
+protocol at its next ``await``; machines are stopped and callbacks removed on every ending.
+
+A protocol on chatterbox backends never really awaits (each command returns at once), so a run
+with ``pause_every_s`` pauses at the event loop between commands that often: the worker can
+post its events and serve requests meanwhile. A cancel that lands in such a pause stops the run
+before its next command, raised as ``RunCancelled`` from the backend so that PLR's frontend
+rolls back what it had queued for the command that was not sent.
 """
 
 from __future__ import annotations
@@ -25,6 +33,19 @@ from typing import Any
 
 from browser_runtime.interrupts import runner_frame, user_code
 from browser_runtime.runner.events import EventLog, jsonable
+
+
+#: How long a pause waits. Not 0: in the page a zero wait is a message the worker posts itself,
+#: which Chromium ran before the page's requests for hundreds of milliseconds (measured: a request
+#: made during a busy run waited 0.3-0.9 s; with a 3 ms timer 50-170 ms).
+_PAUSE_S = 0.003
+
+
+class RunCancelled(Exception):
+    """The run was cancelled: raised instead of sending the next command to a backend.
+
+    An ``Exception`` (not ``CancelledError``) on purpose: PLR's frontends catch exceptions of
+    their backend's commands and roll back the tip and volume changes they had queued."""
 
 
 @dataclass
@@ -121,6 +142,11 @@ class _LineWriter(io.TextIOBase):
         self._partial = ""
 
     def write(self, text: str) -> int:
+        if text == "\n":  # print() writes its text, then the line's end on its own
+            line, self._partial = self._partial, ""
+            if line.strip():
+                self._emit(line)
+            return 1
         lines = (self._partial + text).split("\n")
         self._partial = lines.pop()
         for line in lines:
@@ -135,12 +161,32 @@ class _LineWriter(io.TextIOBase):
 
 
 class _LogHandler(logging.Handler):
-    def __init__(self, log: EventLog) -> None:
+    def __init__(self, line: Callable[[str, str, str], None]) -> None:
         super().__init__(level=logging.INFO)
-        self._log = log
+        self._line = line
 
     def emit(self, record: logging.LogRecord) -> None:
-        self._log.emit("log", source=record.name, level=record.levelname.lower(), message=record.getMessage())
+        self._line(record.name, record.levelname.lower(), record.getMessage())
+
+
+def _binder(signature: inspect.Signature) -> Callable[..., dict[str, Any]]:
+    """``signature.bind(*args, **kwargs).arguments``, made quickly for calls by keyword only
+    (how PLR's frontends call their backends); any other call goes through ``bind``."""
+    parameters = signature.parameters.values()
+    named = [p.name for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    known = frozenset(named)
+    required = frozenset(p.name for p in parameters if p.name in known and p.default is p.empty)
+    var_keyword = next((p.name for p in parameters if p.kind is p.VAR_KEYWORD), None)
+
+    def bind(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        if args or not required.issubset(kwargs) or (var_keyword is None and not known.issuperset(kwargs)):
+            return dict(signature.bind(*args, **kwargs).arguments)
+        arguments = {name: kwargs[name] for name in named if name in kwargs}
+        if len(arguments) < len(kwargs):
+            arguments[var_keyword] = {key: value for key, value in kwargs.items() if key not in known}
+        return arguments
+
+    return bind
 
 
 def _backend_commands(backend: Any) -> list[str]:
@@ -165,8 +211,20 @@ class ProtocolRun:
     expected_commands: int | None = None
     setup_machines: bool = True
     filename: str | None = None  # the protocol file, whose line an error points at
+    #: Pause at the event loop at most this long after the last pause (None: never). Off unless
+    #: asked: an estimate on a virtual clock must not depend on the wall clock.
+    pause_every_s: float | None = None
 
     _commands: int = 0
+    _next_pause: float = 0.0
+    _cancel_requested: bool = False
+    _stopping: bool = False
+    _lines: dict[str, list[str]] = field(default_factory=dict)  # this command's lines -> who said them
+    _printout: list[str] = field(default_factory=list)  # lines printed during a command, not told yet
+    _in_command: int = 0
+    _deck_seen: Any = None
+    _resources: dict[str, Any] = field(default_factory=dict)  # watched, by name
+    _stale: bool = False  # a command failed: PLR may have rolled back states without telling
     _current_command: dict[str, Any] | None = None
     _failed_call: dict[str, Any] | None = None
     _undo: list[Callable[[], None]] = field(default_factory=list)
@@ -188,7 +246,9 @@ class ProtocolRun:
                 try:
                     return await __original(*args, **kwargs)
                 except Exception:
-                    if self._failed_call is None:  # the innermost call is the one that failed
+                    self._recheck_states()
+                    if self._failed_call is None and not self._cancel_requested:
+                        # the innermost call is the one that failed
                         try:
                             bound = inspect.signature(__original).bind(*args, **kwargs).arguments
                         except TypeError:
@@ -209,18 +269,43 @@ class ProtocolRun:
         script builds while it runs); a deck the backend is given is watched from then on."""
         for command in _backend_commands(backend):
             original = getattr(backend, command)
+            try:
+                signature: inspect.Signature | None = inspect.signature(original)
+            except (TypeError, ValueError):
+                signature = None
+            bind = _binder(signature) if signature is not None else None
 
-            async def recorded(*args: Any, __original: Any = original, __command: str = command, **kwargs: Any) -> Any:
-                bound = None
+            async def recorded(*args: Any, __original: Any = original, __command: str = command,
+                               __bind: Any = bind, **kwargs: Any) -> Any:
+                if not self._stopping:
+                    if self.pause_every_s is not None and time.perf_counter() >= self._next_pause:
+                        await self._pause()
+                    if self._cancel_requested:
+                        self._stale = True
+                        raise RunCancelled(f"cancelled before {parameter}.{__command}")
                 try:
-                    bound = inspect.signature(__original).bind(*args, **kwargs).arguments
+                    bound = __bind(*args, **kwargs) if __bind is not None else None
                 except TypeError:
-                    bound = {"args": args, **kwargs}
-                event = {"machine": parameter, "command": __command, "args": jsonable(bound)}
+                    bound = None
+                event = {"machine": parameter, "command": __command,
+                         "args": jsonable(bound if bound is not None else {"args": args, **kwargs})}
                 self._current_command = event
+                self._tell_printout()  # of a command this one runs within
+                self._lines.clear()
                 self.log.emit("command", **event)
-                self._watch_deck(getattr(backend, "_deck", None))  # PLR gives the backend its deck at setup
-                result = await __original(*args, **kwargs)
+                deck = getattr(backend, "_deck", None)  # PLR gives the backend its deck at setup
+                if deck is not self._deck_seen:
+                    self._deck_seen = deck
+                    self._watch_deck(deck)
+                self._in_command += 1
+                try:
+                    result = await __original(*args, **kwargs)
+                except BaseException:
+                    self._stale = True
+                    raise
+                finally:
+                    self._in_command -= 1
+                    self._tell_printout()
                 self._commands += 1
                 fraction = (
                     min(self._commands / self.expected_commands, 1.0) if self.expected_commands else None
@@ -228,8 +313,59 @@ class ProtocolRun:
                 self.log.emit("progress", commands=self._commands, fraction=fraction)
                 return result
 
+            if signature is not None:
+                # What PLR's frontend sees when it checks the backend's keyword arguments: the
+                # command's own parameters (and inspect needs not look at the wrapper each time).
+                recorded.__signature__ = signature  # type: ignore[attr-defined]
+            recorded.__name__ = recorded.__qualname__ = command  # as PLR's messages name it
             setattr(backend, command, recorded)
             self._undo.append(lambda backend=backend, command=command: delattr(backend, command))
+
+    async def _pause(self) -> None:
+        """Let the event loop run (the worker posts events, serves requests); a cancel that
+        arrives now is kept and stops the run before its next command (see ``RunCancelled``)."""
+        try:
+            await asyncio.sleep(_PAUSE_S)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()  # taken over: RunCancelled ends the run instead
+            self._cancel_requested = True
+        self._next_pause = time.perf_counter() + (self.pause_every_s or 0.0)
+
+    def _log_line(self, source: str, level: str, message: str) -> None:
+        # A chatterbox may print what PLR also logs: within one command, a line one source says
+        # after another said it is the same line, told once (each repeat by one source is told).
+        sources = self._lines.get(message)
+        if sources:
+            for index, said in enumerate(sources):
+                if said != source:
+                    del sources[index]
+                    return
+            sources.append(source)
+        else:
+            self._lines[message] = [source]
+        if self._in_command and source == "stdout":
+            self._printout.append(message)  # a backend's printout of its command: one event
+            return
+        self._tell_printout()
+        self.log.emit("log", source=source, level=level, message=message)
+
+    def _tell_printout(self) -> None:
+        if self._printout:
+            message = "\n".join(self._printout)
+            self._printout.clear()
+            self.log.emit("log", source="stdout", level="info", message=message)
+
+    def _recheck_states(self) -> None:
+        """After a command failed (or was not sent: a cancel) PLR's frontend rolls back what it had
+        queued for it, and a rollback tells no one: read every watched state again (only what
+        differs from what the events told becomes an event)."""
+        if not self._stale:
+            return
+        self._stale = False
+        for name, resource in self._resources.items():
+            self.log.state(name, resource.serialize_state())
 
     def _watch_state(self) -> None:
         self._watch_deck(self.deck)
@@ -253,9 +389,10 @@ class ProtocolRun:
         if not hasattr(resource, "tracker") or id(resource) in self._watched:
             return  # only tip spots and containers have tip / volume state
         self._watched.add(id(resource))
+        self._resources[resource.name] = resource
 
-        def changed(state: dict[str, Any], name: str = resource.name) -> None:
-            self.log.emit("state", resource=name, state=jsonable(state))
+        def changed(state: dict[str, Any], name: str = resource.name, log: EventLog = self.log) -> None:
+            log.state(name, state)
 
         resource.register_state_update_callback(changed)
         self._undo.append(
@@ -266,12 +403,13 @@ class ProtocolRun:
     async def execute(self) -> RunResult:
         started = time.perf_counter()
         self.log.emit("status", status="running")
-        handler = _LogHandler(self.log)
+        handler = _LogHandler(self._log_line)
         plr_logger = logging.getLogger("pylabrobot")
         previous_level = plr_logger.level
         plr_logger.addHandler(handler)
         plr_logger.setLevel(logging.INFO)
-        writer = _LineWriter(lambda line: self.log.emit("log", source="stdout", level="info", message=line))
+        writer = _LineWriter(lambda line: self._log_line("stdout", "info", line))
+        self._next_pause = time.perf_counter() + (self.pause_every_s or 0.0)
         status, error, value = "completed", None, None
         with contextlib.redirect_stdout(writer):
             try:
@@ -289,20 +427,17 @@ class ProtocolRun:
                     if inspect.isawaitable(result):
                         result = await result
                 value = jsonable(result)
-            except (asyncio.CancelledError, KeyboardInterrupt):
-                # Cancel: at the protocol's next await, or (busy Python) the page's interrupt.
+            except (asyncio.CancelledError, KeyboardInterrupt, RunCancelled):
+                # Cancel: at the protocol's next await or pause, or (busy Python) the page's interrupt.
                 status = "cancelled"
             except Exception as exc:  # noqa: BLE001 - a failing protocol is a result, not a crash
-                status = "failed"
-                error = {
-                    "type": type(exc).__name__,
-                    "message": str(exc),
-                    "traceback": "".join(traceback.format_exception(exc)),
-                    "command": self._failed_call or plr_call(exc, self.filename) or self._current_command,
-                    "last_device_command": self._current_command,
-                    "line": user_line(exc, self.filename),
-                }
+                if self._cancel_requested:  # it caught RunCancelled and failed on the way out
+                    status = "cancelled"
+                else:
+                    status, error = "failed", self._failure(exc)
             finally:
+                self._recheck_states()
+                self._stopping = True
                 await self._stop_machines()
                 writer.flush()
                 for undo in reversed(self._undo):
@@ -320,6 +455,16 @@ class ProtocolRun:
             error=error,
             value=value,
         )
+
+    def _failure(self, exc: BaseException) -> dict[str, Any]:
+        return {
+            "type": type(exc).__name__,
+            "message": str(exc),
+            "traceback": "".join(traceback.format_exception(exc)),
+            "command": self._failed_call or plr_call(exc, self.filename) or self._current_command,
+            "last_device_command": self._current_command,
+            "line": user_line(exc, self.filename),
+        }
 
     async def _stop_machines(self) -> None:
         for parameter, machine in self.machines.items():

@@ -5,8 +5,11 @@ assets the schedule holds) and by runs of the lab's shared schedule. ``start`` t
 the user saw (by id; a stale or unknown one is refused) or plans at once; it reserves the
 plan's items and records the run in one transaction, and returns before any of the
 protocol's code runs. The run goes on as an asyncio task whose events are handed to
-``emit`` as they happen. Whatever the ending, reservations are released and the run is stored
-with its events. A simulated run holds no hardware grant, so its code can't reach a device.
+``emit("run", {"runId", "events"})`` in batches as they happen (about every ``batch_s``, at once
+at its start and end); it pauses at the event loop every ``pause_every_s`` (a run on chatterbox
+backends never awaits anything real), so a cancel is served while it goes on. Whatever the
+ending, reservations are released and the run is stored with its events. A simulated run holds
+no hardware grant, so its code can't reach a device.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from browser_runtime.errors import NotFound
 
 from browser_runtime.protocols.cache import AnalysisCache
-from browser_runtime.runner.events import EventLog
+from browser_runtime.runner.events import EventBatches, EventLog
 from browser_runtime.runner.history import RunHistory
 from browser_runtime.runner.plans import Plan, PlanError, PlanInputs, StalePlan
 from browser_runtime.runner.run import ProtocolRun, ProtocolSource
@@ -57,6 +60,11 @@ class Runs:
     on_finished: list[Callable[[dict[str, Any]], None]] = field(default_factory=list)
     #: Analyses by source, shared with the editor's diagnostics: a file is analysed once.
     analyses: AnalysisCache = field(default_factory=AnalysisCache)
+    #: Longest a run goes without letting the event loop run (None: it pauses only where it awaits).
+    #: A pause costs the page's worker about a millisecond (a turn of the browser's event loop).
+    pause_every_s: float | None = 0.1
+    #: A run's events go to ``emit`` about this often (each resource's state once per batch).
+    batch_s: float = 0.05
     _plans: OrderedDict[str, Plan] = field(default_factory=OrderedDict)
     _active: dict[str, ActiveRun] = field(default_factory=dict)
 
@@ -155,15 +163,16 @@ class Runs:
             raise StalePlan(f"the plan is stale: {conflict}; plan again", [
                 {"field": "reservation", "message": message} for message in conflict.conflicts]) from None
 
-        log = EventLog(listener=lambda event: self.emit("run", {"runId": run_id, "event": event}))
+        batches = EventBatches(lambda events: self.emit("run", {"runId": run_id, "events": events}), self.batch_s)
+        log = EventLog(listener=batches)
         if plan.is_script:
             simulators = {m.machine_kind: m.backend for m in plan.machines.values()}
             run = ProtocolRun(ScriptSource(plan.script_source or "", plan.inputs.filename, simulators), {},
-                              log=log, filename=plan.inputs.filename)
+                              log=log, filename=plan.inputs.filename, pause_every_s=self.pause_every_s)
         else:
             run = ProtocolRun(ProtocolSource(plan.inputs.source, plan.inputs.filename, plan.function),
                               built.arguments, machines=built.machines, deck=built.deck, log=log,
-                              filename=plan.inputs.filename)
+                              filename=plan.inputs.filename, pause_every_s=self.pause_every_s)
 
         async def execute() -> dict[str, Any]:
             try:
@@ -171,6 +180,7 @@ class Runs:
                     await gate()
                 result = (await run.execute()).as_dict()
             finally:
+                batches.flush()
                 if reserve and self.inventory is not None:
                     self.inventory.release(run_id, "run ended")
             result.update(run_id=run_id, plan=document)

@@ -89,7 +89,7 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
         throw err;
       }
     },
-    wait: (runId) => api.call("runs.wait", { run_id: runId }),
+    wait: (runId) => api.call("runs.wait", { run_id: runId }).then(withWholeStates),
     async run(source, options = {}) {
       const { runId } = await api.start(source, options);
       return api.wait(runId);
@@ -101,7 +101,7 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
     },
     runs: {
       history: (limit = 50) => api.call("runs.history", { limit }),
-      get: (runId) => api.call("runs.get", { run_id: runId }),
+      get: (runId) => api.call("runs.get", { run_id: runId }).then(withWholeStates),
       active: () => api.call("runs.active"),
     },
     inventory: () => api.call("runs.inventory"),
@@ -209,7 +209,12 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
       positions: (layout) => api.call("deck.positions", { layout }),
       move: (layout, placement, dx, dy = 0) => api.call("deck.move", { layout, placement, dx, dy }),
     },
-    onRunEvent: (listener) => api.onEvent("run", listener),
+    // fn({runId, event}) for every run event, as it comes (the worker sends them in batches:
+    // api.onEvent("run", fn) gets each batch {runId, events}); a state event's `state` is the
+    // resource's whole state (see "Run events" below).
+    onRunEvent: (listener) => api.onEvent("run", ({ runId, events }) => {
+      for (const event of events) listener({ runId, event });
+    }),
     // fn(payload) for every event the worker posts on `channel` ("run", ...)
     onEvent(channel, listener) {
       if (!eventListeners.has(channel)) eventListeners.set(channel, new Set());
@@ -275,7 +280,9 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
   }
 
   // Wait for `reply`; if the worker has not answered in a second it is busy in Python: interrupt it
-  // (the worker stops only the user's busy code with it: browser_runtime/interrupts.py).
+  // (the worker stops only the user's busy code with it: browser_runtime/interrupts.py). A run pauses
+  // between commands at least every 100 ms, so its cancel is answered well before: it then stops
+  // cleanly between two commands, where an interrupt could land inside one.
   function interrupting(reply) {
     const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 1000) : null;
     return reply.finally(() => {
@@ -339,9 +346,11 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
         for (const listener of dataListeners) listener({ ...dataState });
         break;
       }
-      case M.EVENT:
-        for (const listener of eventListeners.get(message.channel) ?? []) listener(message.payload);
+      case M.EVENT: {
+        const payload = message.channel === "run" ? liveStates.apply(message.payload) : message.payload;
+        for (const listener of eventListeners.get(message.channel) ?? []) listener(payload);
         break;
+      }
       case M.RESULT:
       case M.FAILURE: {
         const waiter = pending.get(message.id);
@@ -364,6 +373,36 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
       }
     }
   };
+  // ---- Run events -----------------------------------------------------------------------
+  // A state event holds what changed in the resource's PLR state since its previous one in the
+  // run (the first holds all of it; `replace: true` all of it again): browser_runtime/runner/
+  // events.py. What the page's code gets holds the whole state, as PLR's serialize_state() gives.
+  const liveStates = {
+    runs: new Map(), // runId -> Map(resource -> whole state), while the run goes on
+    apply({ runId, events }) {
+      if (!this.runs.has(runId)) this.runs.set(runId, new Map());
+      const whole = wholeStates(this.runs.get(runId), events);
+      const last = events[events.length - 1];
+      if (last?.type === "status" && last.status !== "running") this.runs.delete(runId);
+      return { runId, events: whole };
+    },
+  };
+
+  function wholeStates(states, events) {
+    return events.map((event) => {
+      if (event.type !== "state") return event;
+      const before = event.replace ? undefined : states.get(event.resource);
+      const state = { ...before, ...event.state };
+      states.set(event.resource, state);
+      return { ...event, state };
+    });
+  }
+
+  // A run's result or record (runs.wait, runs.get) with whole states in its events.
+  function withWholeStates(run) {
+    return run?.events ? { ...run, events: wholeStates(new Map(), run.events) } : run;
+  }
+
   worker.onerror = (event) => {
     const error = new Error(`the Python worker failed: ${event.message ?? "unknown error"}`);
     api.bootError = api.bootError ?? { stage: "runtime", message: error.message };

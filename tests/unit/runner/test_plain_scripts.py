@@ -6,6 +6,7 @@ import pytest
 
 from browser_runtime import webbridge
 from browser_runtime.page import protocols, runs
+from browser_runtime.runner import replay_states
 from browser_runtime.runner.plans import PlanError
 
 SCRIPT = '''from pylabrobot.liquid_handling import LiquidHandler
@@ -96,7 +97,7 @@ def test_a_script_runs_in_simulation_with_its_backends_swapped_and_says_so(page_
     assert commands == ["setup", "pick_up_tips", "aspirate", "dispense", "drop_tips", "stop"]
     logs = [e["message"] for e in result["events"] if e["type"] == "log"]
     assert "lh: simulated with LiquidHandlerChatterboxBackend in place of STARBackend" in logs
-    states = {e["resource"]: e["state"] for e in result["events"] if e["type"] == "state"}
+    states = replay_states(result["events"])  # state events tell what changed
     assert states["plate_01_well_A1"]["volume"] == pytest.approx(90.0)
     assert states["plate_01_well_F1"]["volume"] == pytest.approx(130.0)
     assert transport == []  # the STAR's USB was never asked for

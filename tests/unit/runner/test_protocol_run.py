@@ -78,9 +78,37 @@ def test_transfer_records_commands_in_order_and_moves_liquid(bench, run_async):
     assert {"plate_well_A1", "plate_well_A2", "tips_tipspot_A1"} <= states
     logs = [e["message"] for e in result.events if e["type"] == "log"]
     assert any("Setting up the liquid handler" in line for line in logs)
+    # The chatterbox's printout of one command is one log event, its table's lines in order.
+    printout = next(message for message in logs if message.startswith("Aspirating:"))
+    lines = printout.split("\n")
+    assert lines[1].startswith("pip#") and [line.split(":")[0].strip() for line in lines[2:]] == \
+        [f"p{channel}" for channel in range(8)]
     statuses = [e["status"] for e in result.events if e["type"] == "status"]
     assert statuses == ["running", "completed"]
     assert [e["seq"] for e in result.events] == list(range(len(result.events)))
+
+
+PRINTS_AND_LOGS = '''
+import logging
+
+async def talk(lh):
+    print("mixing the standard")
+    logging.getLogger("pylabrobot.protocol").info("mixing the standard")
+    logging.getLogger("pylabrobot.protocol").info("mixing done")
+    print("mixing done")
+    print("mixing done")
+'''
+
+
+def test_the_same_text_printed_and_logged_is_told_once(bench, run_async):
+    deck, lh, _, _ = bench
+    function = load_protocol_function(PRINTS_AND_LOGS, "talk.py", "talk")
+    result = run_async(ProtocolRun(function, {"lh": lh}, {"lh": lh}, deck).execute())
+    assert result.status == "completed", result.error
+    said = [(e["source"], e["message"]) for e in result.events if e["type"] == "log" and "mixing" in e["message"]]
+    # A line said by stdout and PLR's log is told once; a line printed twice by one source, twice.
+    assert said == [("stdout", "mixing the standard"), ("pylabrobot.protocol", "mixing done"),
+                    ("stdout", "mixing done")]
 
 
 def test_failing_protocol_reports_the_command_it_failed_on(bench, run_async):
