@@ -60,10 +60,11 @@ def optimise(problem: Problem, *, seed: int = 0, iterations: int = DEFAULT_ITERA
         raise ValueError(f"iterations must be a non-negative integer, not {iterations!r}")
     started = time.perf_counter()
     compiled = compile_problem(problem)
+    index_of = {job.request.id: index for index, job in enumerate(compiled.jobs)}
     rng = random.Random(seed)
     order = compiled.heuristic_order()
     checkpoints: list[DecodeState] = []
-    current = decode(compiled, order, "optimiser", record=checkpoints)
+    current = decode(compiled, order, "optimiser", record=checkpoints, light=True)
     current_cost = cost(current, compiled)
     best, best_cost = current, current_cost
     if len(order) > 1 and iterations:
@@ -76,7 +77,7 @@ def optimise(problem: Problem, *, seed: int = 0, iterations: int = DEFAULT_ITERA
             kept = [state for state in checkpoints if state.position <= changed]
             candidate_checkpoints = kept[:]
             candidate = decode(compiled, candidate_order, "optimiser", resume=kept[-1] if kept else None,
-                               record=candidate_checkpoints)
+                               record=candidate_checkpoints, light=True)
             candidate_cost = cost(candidate, compiled)
             delta = candidate_cost - current_cost
             if delta <= 0 or rng.random() < math.exp(-delta / temperature):
@@ -85,6 +86,6 @@ def optimise(problem: Problem, *, seed: int = 0, iterations: int = DEFAULT_ITERA
                 if current_cost < best_cost:
                     best, best_cost = current, current_cost
             temperature *= cooling
+    best = decode(compiled, [index_of[request] for request in best.order], "optimiser")
     best.compute_s = time.perf_counter() - started
-    best.method = "optimiser"
     return best
