@@ -38,6 +38,7 @@ class Asset:
     expires_at: datetime | None = None
     remaining_volume_ul: float | None = None
     remaining_tips: int | None = None
+    refill: bool = False  # stock an operator loads before a run draws from it (a tip refill)
 
 
 @dataclasses.dataclass
@@ -50,6 +51,34 @@ class Reservation:
     expires_at: datetime | None
     released_at: datetime | None = None
     release_reason: str | None = None
+
+
+COST_UNITS = ("item", "tip", "uL")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabwareCost:
+    """What a labware type costs: per item used, per tip picked up, or per uL drawn."""
+
+    catalog_fqn: str
+    cost: float
+    unit: str = "item"
+    currency: str = ""
+
+    def of(self, tips: int = 0, volume_ul: float = 0.0) -> float:
+        """The cost of one use drawing ``tips`` / ``volume_ul``."""
+        if self.unit == "tip":
+            return self.cost * tips
+        if self.unit == "uL":
+            return self.cost * volume_ul
+        return self.cost
+
+    def describe(self, tips: int = 0, volume_ul: float = 0.0) -> str:
+        money = f"{self.currency} " if self.currency else ""
+        if self.unit == "item":
+            return f"costs {money}{self.cost:g} per item"
+        quantity = tips if self.unit == "tip" else volume_ul
+        return f"costs {money}{self.cost:g} per {self.unit} x {quantity:g} = {money}{self.of(tips, volume_ul):.4g}"
 
 
 @dataclasses.dataclass(frozen=True)

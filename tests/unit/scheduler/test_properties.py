@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -152,11 +152,14 @@ def test_reservations_are_released_on_every_ending(plr_catalog, runs):
         for spans in by_asset.values():
             spans.sort()
             assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:]))
-        for i, (_, ending) in enumerate(runs):
-            run_id = f"r{i}"
+        endings = {f"r{i}": ending for i, (_, ending) in enumerate(runs)}
+        for run in sorted(book.runs(), key=lambda r: (r["starts_at"] or "", r["id"])):
+            run_id, ending = run["id"], endings[run["id"]]
             if book.run(run_id)["status"] != "scheduled":
                 continue
             if ending in ("finish", "fail", "cancel-running", "stale"):
+                # Each run starts when the schedule says (run now is refused while another holds it).
+                clock.now = max(clock.now, datetime.fromisoformat(run["starts_at"]))
                 book.start(run_id)
                 assert {r["status"] for r in book.reservations(run_id=run_id)} == {"active"}
             if ending == "finish":
@@ -165,7 +168,7 @@ def test_reservations_are_released_on_every_ending(plr_catalog, runs):
                 book.finish(run_id, "failed", "broke")
             elif ending in ("cancel", "cancel-running"):
                 book.cancel(run_id)
-        clock.now = NOW + timedelta(hours=1)
+        clock.now = max(clock.now, NOW) + timedelta(hours=1)
         book.release_stale()  # the runs left running never sent a heartbeat
         for run in book.runs():
             reservations = book.reservations(run_id=run["id"])
