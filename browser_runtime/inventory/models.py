@@ -111,6 +111,7 @@ class Assignment:
     reasons: list[str]
     candidates: int  # items that passed every hard constraint
     near_misses: list[NearMiss] = dataclasses.field(default_factory=list)
+    cost: float = 0.0  # what using the chosen item costs (its type's price for this use)
 
     @property
     def assigned(self) -> bool:
@@ -130,6 +131,10 @@ class AssignmentPlan:
     def complete(self) -> bool:
         return all(a.assigned for a in self.assignments)
 
+    @property
+    def total_cost(self) -> float:
+        return sum(a.cost for a in self.assignments if a.assigned)
+
     def asset_ids(self) -> list[int]:
         return [a.asset_id for a in self.assignments if a.asset_id is not None]
 
@@ -138,4 +143,5 @@ class AssignmentPlan:
         document["window"] = {"starts_at": self.window.starts_at.isoformat(),
                               "ends_at": self.window.ends_at.isoformat()}
         document["total_score"] = self.total_score
+        document["total_cost"] = self.total_cost
         return document

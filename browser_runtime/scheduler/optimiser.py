@@ -1,7 +1,7 @@
 """Resource-constrained optimiser: simulated annealing over the order the decoder places runs in.
 
-It starts from the list-scheduling order and keeps the best schedule seen, so it is never
-worse than the heuristic. Moves: pull a run that ends last (on the critical path) to an
+It starts from the best of the list heuristic's orders and keeps the best schedule seen, so it
+is never worse than the heuristic. Moves: pull a run that ends last (on the critical path) to an
 earlier place in the order, swap two runs, or move one run elsewhere. A worse order is kept
 with probability exp(-delta / T) while T cools geometrically. The random generator is seeded:
 the same problem, seed and iteration count give the same schedule.
@@ -13,6 +13,7 @@ import math
 import random
 import time
 
+from browser_runtime.scheduler.heuristic import best_start
 from browser_runtime.scheduler.placement import (
     DecodeState,
     Problem,
@@ -62,9 +63,9 @@ def optimise(problem: Problem, *, seed: int = 0, iterations: int = DEFAULT_ITERA
     compiled = compile_problem(problem)
     index_of = {job.request.id: index for index, job in enumerate(compiled.jobs)}
     rng = random.Random(seed)
-    order = compiled.heuristic_order()
+    order, keep_whole, _ = best_start(compiled)
     checkpoints: list[DecodeState] = []
-    current = decode(compiled, order, "optimiser", record=checkpoints, light=True)
+    current = decode(compiled, order, "optimiser", record=checkpoints, light=True, keep_whole=keep_whole)
     current_cost = cost(current, compiled)
     best, best_cost = current, current_cost
     if len(order) > 1 and iterations:
@@ -77,7 +78,7 @@ def optimise(problem: Problem, *, seed: int = 0, iterations: int = DEFAULT_ITERA
             kept = [state for state in checkpoints if state.position <= changed]
             candidate_checkpoints = kept[:]
             candidate = decode(compiled, candidate_order, "optimiser", resume=kept[-1] if kept else None,
-                               record=candidate_checkpoints, light=True)
+                               record=candidate_checkpoints, light=True, keep_whole=keep_whole)
             candidate_cost = cost(candidate, compiled)
             delta = candidate_cost - current_cost
             if delta <= 0 or rng.random() < math.exp(-delta / temperature):
@@ -86,6 +87,6 @@ def optimise(problem: Problem, *, seed: int = 0, iterations: int = DEFAULT_ITERA
                 if current_cost < best_cost:
                     best, best_cost = current, current_cost
             temperature *= cooling
-    best = decode(compiled, [index_of[request] for request in best.order], "optimiser")
+    best = decode(compiled, [index_of[request] for request in best.order], "optimiser", keep_whole=keep_whole)
     best.compute_s = time.perf_counter() - started
     return best

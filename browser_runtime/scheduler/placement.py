@@ -296,11 +296,17 @@ class _Slot:
     candidates: list[Hashable]
     first: int = 0
     start: float = 0.0
-    last: int = -1  # -1: the run's last segment
+    last: int | None = None  # None: the run's last segment
     end: float = math.inf  # inf: that segment's end
     whole: bool = False  # from the very start (refills included) to the very end
     exclusive: bool = True
     need: ConsumableNeed | None = None
+    counted: bool = field(init=False, default=False)  # draws a quantity from stock
+    #: The most any run draws from these items (tips, uL), for decoding with ``keep_whole``.
+    biggest: tuple[float, float] = (0.0, 0.0)
+
+    def __post_init__(self) -> None:
+        self.counted = self.need is not None and self.need.counted
 
 
 @dataclass
@@ -311,6 +317,7 @@ class _Option:
     machine_slots: list[_Slot]
     demand: dict[int, float]  # machine -> how much other runs want it (the tie-break)
     attempt: Any = None  # the layout, once, when the run draws nothing from stock
+    relative: dict[int, list[tuple[float, float]]] = field(default_factory=dict)  # refills -> machine holds
 
 
 @dataclass
@@ -329,6 +336,7 @@ class _Job:
     weight: float
     span: float  # without waits
     counted: bool = False  # draws tips or volume from stock
+    shapes: dict[tuple[str, ...], Any] = field(default_factory=dict)  # refilled parameters -> _Shape
 
     @property
     def duration(self) -> float:
@@ -452,6 +460,19 @@ def compile_problem(problem: Problem) -> Compiled:
                    any(need.counted for need in request.consumables))
         jobs.append(job)
         pending.append(job)
+    biggest: dict[Hashable, list[float]] = {}
+    for job in pending:
+        for slot in job.labware_slots:
+            if slot.counted:
+                for asset in slot.candidates:
+                    entry = biggest.setdefault(asset, [0.0, 0.0])
+                    entry[0] = max(entry[0], slot.need.tips)  # type: ignore[union-attr]
+                    entry[1] = max(entry[1], slot.need.volume_ul)  # type: ignore[union-attr]
+    for job in pending:
+        for slot in job.labware_slots:
+            if slot.counted:
+                amounts = [biggest[a] for a in slot.candidates]
+                slot.biggest = (max((a[0] for a in amounts), default=0.0), max((a[1] for a in amounts), default=0.0))
     for job in pending:
         for need in job.request.machines:
             pool = {a for option in job.options for s in option.machine_slots if s.parameter == need.parameter
@@ -521,10 +542,15 @@ def _consumable_candidates(need: ConsumableNeed, labware: list[Labware],
                 and (need.category is None or item.category == need.category)]
     usable = [item for item in matching if item.available and not item.refill]
     refill = [item for item in matching if item.available and item.refill] if need.counted else []
-    # Cheapest per use first; among equals the one with the least left that is counted, so runs
-    # share a started rack while its tips last instead of opening a fresh one each.
-    usable.sort(key=lambda item: (item_cost(item, need), _left(item, need), item.id))
-    refill.sort(key=lambda item: (item_cost(item, need), _left(item, need), item.id))
+    # A counted need takes the item with the least left that serves it, so runs share a started
+    # rack while its tips last and full ones stay for the runs that need a whole rack (a greedy
+    # cheapest-first would open full racks for a few tips each); then the cheapest, as items
+    # without a count always do.
+    if need.counted:
+        usable.sort(key=lambda item: (_left(item, need), item_cost(item, need), item.id))
+    else:
+        usable.sort(key=lambda item: (item_cost(item, need), item.id))
+    refill.sort(key=lambda item: (_left(item, need), item_cost(item, need), item.id))
     if not matching:
         return [], [], "the inventory holds none"
     return [i.id for i in usable], [i.id for i in refill], f"all {len(matching)} in the inventory are unavailable"
@@ -632,7 +658,7 @@ class _Try:
     pauses: list[int]
     slots: list[_Slot]  # machine slots, then labware, then operators, then the lab
     matched: int  # slots[:matched] need distinct assets (machines and labware)
-    refilled: dict[str, int]  # labware slot index -> refill
+    refilled: dict[str, int]  # refilled parameter -> its labware slot index
     offsets: list[float] = field(default_factory=list)  # segment starts without waits
     span: float = 0.0
     relative: list[tuple[float, float]] | None = None  # slot holds from the start, when rigid
@@ -687,7 +713,7 @@ def _interval(slot: _Slot, starts: list[float], attempt: _Try, shift: int) -> tu
     if slot.whole:
         return starts[0], end_of_run
     first = slot.first + shift
-    last = last_index if slot.last < 0 else slot.last + shift
+    last = last_index if slot.last is None else slot.last + shift
     begin = starts[first] + slot.start
     finish = starts[last] + (attempt.durations[last] if slot.end == math.inf else slot.end)
     return begin, finish
@@ -714,26 +740,39 @@ def _earliest(job: _Job, attempt: _Try, calendars: dict[Hashable, Calendar], bou
                 return _Found(t, [], [], [], "links")
             starts = _starts(t, attempt.durations, waits)
             end = starts[-1] + attempt.durations[-1]
-            intervals = [_interval(slot, starts, attempt, shift) for slot in slots]
+            offsets = [_interval(slot, starts, attempt, shift) for slot in slots]
+            base = 0.0
         else:
             end = t + attempt.span
-            intervals = [(t + a, t + b) for a, b in relative]
+            offsets = relative  # holds relative to the start: no list to build per step
+            base = t
         if end > job.deadline or math.isinf(t):
-            return _Found(t, [], [], _late(slots, intervals, calendars), "late")
+            return _Found(t, [], [], _late(slots, [(base + a, base + b) for a, b in offsets], calendars), "late")
         # Each slot's candidates in turn up to the first free one. A slot with none free must
         # wait at least until its first candidate frees up: the start moves there at once (a
         # lower bound of the wait, so no feasible start is skipped), the other slots unread.
         blocked: dict[tuple[int, Hashable], float] = {}  # -> when that asset is next free for it
         free: list[Hashable] = []
+        taken: set[Hashable] = set()
         wait_for = None  # (delta, slot index) of a slot that must wait
         for position in range(count):
-            begin, finish = intervals[position]
+            begin, finish = offsets[position]
             length = finish - begin
+            begin += base
+            finish += base
             soonest = math.inf
             first_free = None
+            crowded = False
             for asset in slots[position].candidates:
+                if asset in taken:
+                    crowded = True  # free perhaps, but an earlier need of this run took it
+                    continue
                 calendar = calendars.get(asset)
                 if calendar is None:
+                    first_free = asset
+                    break
+                ends = calendar.ends
+                if not ends or ends[-1] <= begin or calendar.starts[0] >= finish:
                     first_free = asset
                     break
                 fits = calendar.next_free(begin, length)
@@ -744,11 +783,19 @@ def _earliest(job: _Job, attempt: _Try, calendars: dict[Hashable, Calendar], bou
                 if fits - begin < soonest:
                     soonest = fits - begin
             if first_free is None:
+                if crowded:
+                    break  # needs compete for the same assets: a matching decides below
                 wait_for = (soonest, position)
                 break
             free.append(first_free)
+            if position < matched:
+                taken.add(first_free)
         if wait_for is None:
-            chosen = _choose(slots, matched, intervals, calendars, blocked, free)
+            if len(free) == count:
+                chosen: list[Hashable] | None = free
+            else:
+                intervals = [(base + a, base + b) for a, b in offsets]
+                chosen = _choose(slots, matched, intervals, calendars, blocked)
             if chosen is not None:
                 if relative is not None:
                     starts = [t + offset for offset in attempt.offsets]
@@ -772,38 +819,42 @@ def _earliest(job: _Job, attempt: _Try, calendars: dict[Hashable, Calendar], bou
 
 
 def _choose(slots: list[_Slot], matched: int, intervals: list[tuple[float, float]],
-            calendars: dict[Hashable, Calendar], blocked: dict[tuple[int, Hashable], float],
-            free: list[Hashable]) -> list[Hashable] | None:
-    """Distinct assets for the machine and labware slots (each slot's first free candidate when
-    they do not collide, else a matching that looks further), then the operators."""
-    head = free[:matched]
-    if len(set(head)) < len(head):
-        known_free = set(zip(range(matched), head))
+            calendars: dict[Hashable, Calendar], blocked: dict[tuple[int, Hashable], float]
+            ) -> list[Hashable] | None:
+    """Distinct assets for the machine and labware slots by a matching that looks past each
+    slot's first free candidate, then the first free operator of each manual step (an operator
+    may do several steps of one run: they never overlap)."""
+    known_free: set[tuple[int, Hashable]] = set()
 
-        def usable(need: int, asset: Hashable) -> bool:
-            if (need, asset) in known_free:
-                return True
-            if (need, asset) in blocked:
-                return False
-            calendar = calendars.get(asset)
-            begin, finish = intervals[need]
-            fits = calendar.next_free(begin, finish - begin) if calendar is not None else begin
-            if fits <= begin:
-                known_free.add((need, asset))
-                return True
-            blocked[(need, asset)] = fits
+    def usable(need: int, asset: Hashable) -> bool:
+        if (need, asset) in known_free:
+            return True
+        if (need, asset) in blocked:
             return False
+        calendar = calendars.get(asset)
+        begin, finish = intervals[need]
+        fits = calendar.next_free(begin, finish - begin) if calendar is not None else begin
+        if fits <= begin:
+            known_free.add((need, asset))
+            return True
+        blocked[(need, asset)] = fits
+        return False
 
-        chosen = _match([s.candidates for s in slots[:matched]], usable)
-        if chosen is None:
+    head = _match([s.candidates for s in slots[:matched]], usable)
+    if head is None:
+        return None
+    tail = []
+    for position in range(matched, len(slots)):
+        found = next((a for a in slots[position].candidates if usable(position, a)), None)
+        if found is None:
             return None
-        head = chosen
-    return head + free[matched:]
+        tail.append(found)
+    return head + tail
 
 
 def _scan_all(slots: list[_Slot], matched: int, intervals: list[tuple[float, float]],
               calendars: dict[Hashable, Calendar], blocked: dict[tuple[int, Hashable], float]) -> None:
-    for position in range(matched):
+    for position in range(len(slots)):
         begin, finish = intervals[position]
         for asset in slots[position].candidates:
             if (position, asset) in blocked:
@@ -853,59 +904,128 @@ class DecodeState:
     refilled: frozenset[int] = frozenset()
 
 
-def _attempt(compiled: Compiled, job: _Job, option: _Option, stock: dict[int, tuple[float, float]],
-             refilled: set[int]) -> _Try | Infeasible:
-    """The job's layout given what stock is left: counted needs no item can serve get a refill."""
-    if not job.counted:  # nothing drawn from stock: the same layout every time
-        cached = option.attempt
-        if cached is None:
-            cached = option.attempt = _layout(compiled, job, option, stock, refilled)
-        return cached
-    return _layout(compiled, job, option, stock, refilled)
+_Variant = tuple[list[_Slot], dict[str, int]]  # labware slots, refilled parameter -> slot index
 
 
-def _layout(compiled: Compiled, job: _Job, option: _Option, stock: dict[int, tuple[float, float]],
-            refilled: set[int]) -> _Try | Infeasible:
-    labware_slots = []
-    refills: dict[str, int] = {}
+def _labware_variants(job: _Job, stock: dict[int, tuple[float, float]], refilled: set[int],
+                      keep_whole: bool = False) -> tuple[list[_Variant], _Slot | None]:
+    """The job's labware given what stock is left: the plain way (a counted need no item can
+    serve gets a refill), and, when refills are at hand, the way taking them wherever it can.
+    The second is the slot no item nor refill can serve, if any (the run is short).
+
+    ``keep_whole``: a need smaller than the biggest its items serve takes only items already
+    too low for that biggest need while any has enough, so a run wanting a few tips waits for
+    a started rack rather than break a full one a whole-rack run needs (one of the heuristic's
+    decodings; which is better depends on the day)."""
+    if not job.counted:
+        return [(job.labware_slots, {})], None
+    plain: list[_Slot] = []
+    eager: list[_Slot] = []
+    plain_refills: dict[str, int] = {}
+    eager_refills: dict[str, int] = {}
     for slot in job.labware_slots:
         need = slot.need
         assert need is not None
         if not need.counted:
-            labware_slots.append(slot)
+            plain.append(slot)
+            eager.append(slot)
             continue
-        enough = [a for a in slot.candidates if _has(stock.get(a), need)]
+        tips, volume = need.tips - 1e-9, need.volume_ul - 1e-9
+        enough = [a for a in slot.candidates  # (``_has`` written out: this is the decoder's inner loop)
+                  if (left := stock.get(a)) is None or (left[0] >= tips and left[1] >= volume)]  # type: ignore[call-overload]
+        if keep_whole and enough and (need.tips < slot.biggest[0] or need.volume_ul < slot.biggest[1]):
+            low = [a for a in enough if (left := stock.get(a)) is not None and (  # type: ignore[call-overload]
+                (need.tips and left[0] < slot.biggest[0]) or (need.volume_ul and left[1] < slot.biggest[1]))]
+            enough = low or enough
+        spare = [a for a in job.refills.get(slot.parameter, ()) if a not in refilled and _has(stock.get(a), need)]
+        if not enough and not spare:
+            return [], slot
         if enough:
-            labware_slots.append(_Slot(slot.parameter, "labware", enough, whole=True, need=need))
-            continue
-        spare = [a for a in job.refills.get(slot.parameter, []) if a not in refilled and _has(stock.get(a), need)]
-        if not spare:
-            return _short(compiled, job.request.id, need, slot.candidates, job.refills.get(slot.parameter, []),
-                          stock)
-        refills[slot.parameter] = len(labware_slots)
-        labware_slots.append(_Slot(slot.parameter, "labware", spare, whole=True, need=need))
-    refill_count = len(refills)
-    durations = [compiled.problem.refill_s] * refill_count + job.durations
-    kinds = ["refill"] * refill_count + job.kinds
-    labels = [f"refill {parameter}" for parameter in refills] + job.labels
-    links = [[] for _ in range(refill_count)] + [
-        [(source + refill_count, at, low, high) for source, at, low, high in into] for into in job.links]
-    pauses = [p + refill_count for p in job.pauses]
-    slots = option.machine_slots + labware_slots
-    matched = len(slots)
+            plain.append(slot if len(enough) == len(slot.candidates) else
+                         _Slot(slot.parameter, "labware", enough, whole=True, need=need))
+        else:
+            plain_refills[slot.parameter] = len(plain)
+            plain.append(_Slot(slot.parameter, "labware", spare, whole=True, need=need))
+        if spare:
+            eager_refills[slot.parameter] = len(eager)
+            eager.append(_Slot(slot.parameter, "labware", spare, whole=True, need=need))
+        else:
+            eager.append(plain[-1])
+    variants = [(plain, plain_refills)]
+    if eager_refills != plain_refills:
+        variants.append((eager, eager_refills))
+    return variants, None
+
+
+@dataclass
+class _Shape:
+    """A job's segments once ``count`` refills come first, with what does not depend on the workcell."""
+
+    durations: list[float]
+    kinds: list[str]
+    labels: list[str]
+    links: list[list[tuple[int, float, float, float]]]
+    pauses: list[int]
+    offsets: list[float]
+    span: float
+    tail: list[_Slot]  # operators for the manual steps, then the lab
+
+
+def _shape_of(compiled: Compiled, job: _Job, refills: dict[str, int]) -> _Shape:
+    count = len(refills)
+    key = tuple(refills)
+    cached = job.shapes.get(key)
+    if cached is not None:
+        return cached
+    durations = [compiled.problem.refill_s] * count + job.durations
+    kinds = ["refill"] * count + job.kinds
+    tail = []
     if compiled.operators is not None:
         for index, kind in enumerate(kinds):
             if kind != "run":
-                slots.append(_Slot(kind, "operator", compiled.operators, index - refill_count, 0.0,
-                                   index - refill_count, math.inf))
+                tail.append(_Slot(kind, "operator", compiled.operators, index - count, 0.0, index - count, math.inf))
     if LAB in compiled.calendars:
-        slots.append(_Slot("lab", "lab", [LAB], whole=True, exclusive=False))
-    attempt = _Try(durations, kinds, labels, links, pauses, slots, matched, refills)
-    attempt.offsets = _starts(0.0, durations, [0.0] * len(durations))
-    attempt.span = sum(durations)
-    if not pauses:  # rigid: every hold is a fixed stretch from the start
-        attempt.relative = [_interval(slot, attempt.offsets, attempt, refill_count) for slot in slots]
+        tail.append(_Slot("lab", "lab", [LAB], whole=True, exclusive=False))
+    shape = _Shape(durations, kinds, [f"refill {parameter}" for parameter in refills] + job.labels,
+                   [[] for _ in range(count)] + [[(source + count, at, low, high) for source, at, low, high in into]
+                                                 for into in job.links],
+                   [p + count for p in job.pauses], _starts(0.0, durations, [0.0] * len(durations)),
+                   sum(durations), tail)
+    job.shapes[key] = shape
+    return shape
+
+
+def _assemble(compiled: Compiled, job: _Job, option: _Option, labware_slots: list[_Slot],
+              refills: dict[str, int]) -> _Try:
+    """The run laid out on one workcell: its slots and, when rigid, every hold from its start."""
+    if not job.counted and option.attempt is not None:
+        return option.attempt  # type: ignore[no-any-return]
+    shape = _shape_of(compiled, job, refills)
+    count = len(refills)
+    slots = option.machine_slots + labware_slots
+    matched = len(slots)
+    slots += shape.tail
+    attempt = _Try(shape.durations, shape.kinds, shape.labels, shape.links, shape.pauses, slots, matched,
+                   refills, shape.offsets, shape.span)
+    if not shape.pauses:  # rigid: every hold is a fixed stretch from the start
+        head = option.relative.get(count)
+        if head is None:
+            head = option.relative[count] = [_interval(slot, shape.offsets, attempt, count)
+                                             for slot in option.machine_slots]
+        attempt.relative = head + [(0.0, shape.span)] * len(labware_slots) + [
+            _interval(slot, shape.offsets, attempt, count) for slot in shape.tail]
+    if not job.counted:
+        option.attempt = attempt
     return attempt
+
+
+def _layout(compiled: Compiled, job: _Job, option: _Option, stock: dict[int, tuple[float, float]],
+            refilled: set[int]) -> _Try | Infeasible:
+    """The plain layout on one workcell, or why the run would run short."""
+    variants, short = _labware_variants(job, stock, refilled)
+    if short is not None:
+        return _short(compiled, job, short, stock)
+    return _assemble(compiled, job, option, *variants[0])
 
 
 def _has(left: tuple[float, float] | None, need: ConsumableNeed) -> bool:
@@ -914,8 +1034,10 @@ def _has(left: tuple[float, float] | None, need: ConsumableNeed) -> bool:
     return left[0] >= need.tips - 1e-9 and left[1] >= need.volume_ul - 1e-9
 
 
-def _short(compiled: Compiled, request: str, need: ConsumableNeed, candidates: list[Hashable],
-           refills: list[int], stock: dict[int, tuple[float, float]]) -> Infeasible:
+def _short(compiled: Compiled, job: _Job, slot: _Slot, stock: dict[int, tuple[float, float]]) -> Infeasible:
+    need = slot.need
+    assert need is not None
+    request, candidates, refills = job.request.id, slot.candidates, job.refills.get(slot.parameter, [])
     left = []
     for asset in candidates[:4]:
         tips, volume = stock.get(asset, (math.inf, math.inf))
@@ -933,12 +1055,15 @@ def _short(compiled: Compiled, request: str, need: ConsumableNeed, candidates: l
 
 def decode(compiled: Compiled, order: list[int], method: str = "heuristic", *,
            resume: DecodeState | None = None, record: list[DecodeState] | None = None,
-           every: int = 25, light: bool = False) -> Schedule:
+           every: int = 25, light: bool = False, pins: dict[int, int] | None = None,
+           keep_whole: bool = False) -> Schedule:
     """Place the jobs in ``order`` one by one, each at its earliest finish over its workcells.
 
     ``resume`` continues from a state recorded for an order sharing this one's prefix;
     ``record`` collects a state every ``every`` positions (the optimiser's checkpoints);
-    ``light`` placements carry only their times (a search decodes the winner again in full)."""
+    ``light`` placements carry only their times (a search decodes the winner again in full);
+    ``pins`` keeps a job (by index) to one of its workcell options, where the earliest finish
+    alone would not balance the workcells; ``keep_whole``: see ``_labware_variants``."""
     if resume is None:
         resume = DecodeState(0, compiled.calendars, [], list(compiled.static_infeasible),
                              dict(compiled.stock), frozenset())
@@ -952,7 +1077,9 @@ def decode(compiled: Compiled, order: list[int], method: str = "heuristic", *,
             record.append(DecodeState(position, {a: c.copy() for a, c in calendars.items()},
                                       placements[:], infeasible[:], dict(stock), frozenset(refilled)))
         job = compiled.jobs[order[position]]
-        outcome = _place(compiled, job, calendars, stock, refilled, light)
+        pin = pins.get(order[position]) if pins else None
+        outcome = _place(compiled, job, calendars, stock, refilled, light,
+                         None if pin is None else job.options[pin:pin + 1], keep_whole)
         if isinstance(outcome, Infeasible):
             infeasible.append(outcome)
         else:
@@ -963,34 +1090,38 @@ def decode(compiled: Compiled, order: list[int], method: str = "heuristic", *,
 
 def _place(compiled: Compiled, job: _Job, calendars: dict[Hashable, Calendar],
            stock: dict[int, tuple[float, float]], refilled: set[int],
-           light: bool = False) -> Placement | Infeasible:
+           light: bool = False, options: list[_Option] | None = None,
+           keep_whole: bool = False) -> Placement | Infeasible:
     best: tuple[_Found, _Option, _Try, float] | None = None
     late: list[tuple[Hashable, int]] = []
     shortage: Infeasible | None = None
-    for option in job.options:
-        attempt = _attempt(compiled, job, option, stock, refilled)
-        if isinstance(attempt, Infeasible):
-            shortage = attempt
-            continue
-        shift = len(attempt.refilled)
-        # Equal starts tie: allow the bound to admit them so the less wanted machines can win.
-        bound = best[0].start + 1e-9 if best is not None else math.inf
-        found = _earliest(job, attempt, calendars, bound, shift)
-        if found is None:
-            continue
-        if found.why:
-            if found.why == "links":
-                shortage = Infeasible(job.request.id, "timelink", "time links",
-                                      "its time links cannot all hold: the minimum waits break a maximum")
-            else:
-                late.extend(found.late)
-                shortage = shortage or _deadline_reason(compiled, job, found.late, calendars)
-            continue
-        demand = sum(option.demand.get(a, 0.0) for a in found.chosen[:len(option.machine_slots)]
-                     if isinstance(a, int))
-        if best is None or found.start < best[0].start - 1e-9 or (
-                found.start <= best[0].start + 1e-9 and demand < best[3]):
-            best = (found, option, attempt, demand)
+    # A run with refills at hand may also take one when that starts it sooner than waiting for a
+    # busy item with stock left (the plain layout wins a tie: refills are kept for shortages).
+    variants, short = _labware_variants(job, stock, refilled, keep_whole)
+    if short is not None:
+        return _short(compiled, job, short, stock)
+    for refill, (labware_slots, refills) in enumerate(variants):
+        for option in options or job.options:
+            attempt = _assemble(compiled, job, option, labware_slots, refills)
+            shift = len(attempt.refilled)
+            # Equal starts tie: allow the bound to admit them so the less wanted machines can win.
+            bound = (best[0].start + (-1e-9 if refill else 1e-9)) if best is not None else math.inf
+            found = _earliest(job, attempt, calendars, bound, shift)
+            if found is None:
+                continue
+            if found.why:
+                if found.why == "links":
+                    shortage = Infeasible(job.request.id, "timelink", "time links",
+                                          "its time links cannot all hold: the minimum waits break a maximum")
+                else:
+                    late.extend(found.late)
+                    shortage = shortage or _deadline_reason(compiled, job, found.late, calendars)
+                continue
+            demand = sum(option.demand.get(a, 0.0) for a in found.chosen[:len(option.machine_slots)]
+                         if isinstance(a, int))
+            if best is None or found.start < best[0].start - 1e-9 or (
+                    not refill and found.start <= best[0].start + 1e-9 and demand < best[3]):
+                best = (found, option, attempt, demand)
     if best is None:
         if late:
             return _deadline_reason(compiled, job, late, calendars)
@@ -1006,14 +1137,19 @@ def _commit(compiled: Compiled, job: _Job, found: _Found, option: _Option, attem
     starts = found.starts
     end = starts[-1] + attempt.durations[-1]
     relative = attempt.relative
-    if light and not job.counted:
-        # The optimiser's search only needs the calendars and when the run ends.
+    if light:
+        # The optimiser's search only needs the calendars, the stock and when the run ends.
         t = starts[0]
         for position, (slot, asset) in enumerate(zip(attempt.slots, found.chosen)):
             if slot.kind != "lab":
                 begin, finish = ((t + relative[position][0], t + relative[position][1]) if relative is not None
                                  else _interval(slot, starts, attempt, shift))
                 calendars.setdefault(asset, Calendar()).add(begin, finish, job.request.id)
+                if slot.need is not None and slot.need.counted:
+                    tips, volume = stock.get(asset, (math.inf, math.inf))  # type: ignore[call-overload]
+                    stock[asset] = (tips - slot.need.tips, volume - slot.need.volume_ul)  # type: ignore[index]
+                    if slot.parameter in attempt.refilled:
+                        refilled.add(asset)  # type: ignore[arg-type]
         return Placement(job.request.id, option.workcell, starts[0], end, {}, {})
     holds, machines, consumables, drawn, costs, refills = [], {}, {}, {}, {}, {}
     operators_by_segment: dict[int, str] = {}
@@ -1079,3 +1215,51 @@ def cost(schedule: Schedule, compiled: Compiled) -> float:
     completion = sum(weights[p.request] * p.end_s for p in schedule.placements)
     horizon = sum(job.span for job in compiled.jobs) + 1.0
     return unplaced * horizon * 10 + schedule.makespan_s + 1e-3 * completion / max(len(compiled.jobs), 1)
+
+
+# ---- the problem as JSON (to solve it elsewhere: the page's worker, the bridge server) ------
+
+
+def problem_to_dict(problem: Problem) -> dict[str, Any]:
+    """The whole problem as plain JSON (``problem_from_dict`` reads it back)."""
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat()
+
+    return {
+        "origin": iso(problem.origin),
+        "workcells": [w.to_dict() for w in problem.workcells],
+        "requests": [r.to_dict() for r in problem.requests],
+        "labware": [{"id": i.id, "name": i.name, "fqn": i.fqn, "category": i.category, "available": i.available,
+                     "tips": i.tips, "volume_ul": i.volume_ul, "cost": i.cost, "cost_unit": i.cost_unit,
+                     "refill": i.refill} for i in problem.labware],
+        "busy": [{"asset_id": b.asset_id, "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at),
+                  "holder": b.holder} for b in problem.busy],
+        "operators": None if problem.operators is None else [
+            {"name": o.name, "shifts": [[iso(a), iso(b)] for a, b in o.shifts]} for o in problem.operators],
+        "operator_busy": [{"operator": b.operator, "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at),
+                           "holder": b.holder} for b in problem.operator_busy],
+        "lab_hours": None if problem.lab_hours is None else [[iso(a), iso(b)] for a, b in problem.lab_hours],
+        "refill_s": problem.refill_s,
+    }
+
+
+def problem_from_dict(document: dict[str, Any]) -> Problem:
+    """A problem from ``problem_to_dict``'s JSON (requests checked as ``RunRequest.from_dict``)."""
+    when = datetime.fromisoformat
+    workcells = [Workcell(w["name"], tuple(Machine(m["id"], m["name"], m["kind"], frozenset(m["capabilities"]),
+                                                   m["available"]) for m in w["machines"]), w.get("deck"))
+                 for w in document["workcells"]]
+    return Problem(
+        when(document["origin"]), workcells,
+        [RunRequest.from_dict(r, f"requests[{i}]") for i, r in enumerate(document["requests"])],
+        [Labware(i["id"], i["name"], i.get("fqn"), i.get("category"), i.get("available", True),
+                 tips=i.get("tips"), volume_ul=i.get("volume_ul"), cost=i.get("cost", 0.0),
+                 cost_unit=i.get("cost_unit", "item"), refill=i.get("refill", False)) for i in document["labware"]],
+        [Busy(b["asset_id"], when(b["starts_at"]), when(b["ends_at"]), b["holder"]) for b in document["busy"]],
+        None if document.get("operators") is None else [
+            Operator(o["name"], tuple((when(a), when(b)) for a, b in o["shifts"])) for o in document["operators"]],
+        [OperatorBusy(b["operator"], when(b["starts_at"]), when(b["ends_at"]), b["holder"])
+         for b in document.get("operator_busy", [])],
+        None if document.get("lab_hours") is None else [(when(a), when(b)) for a, b in document["lab_hours"]],
+        document.get("refill_s", DEFAULT_REFILL_S))

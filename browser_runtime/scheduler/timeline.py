@@ -1,7 +1,8 @@
 """From a discrete-event estimate to the timeline the scheduler places: machine holds and pause points.
 
 Each machine is held from the start of its first command to the end of its last one in the
-run (``setup`` and ``stop`` are connection housekeeping, not use). Holding the whole stretch,
+protocol (``setup`` and ``stop`` around it are the runner's connection housekeeping, not use:
+for a machine several runs share, the device broker keeps one connection). Holding the whole stretch,
 not only the instants a command runs, is deliberate: between two commands a plate still sits
 on the reader, a heater-shaker still shakes through the protocol's ``asyncio.sleep``. What
 this frees is a machine before its first and after its last use: in the ELISA demo the
@@ -26,10 +27,14 @@ HOUSEKEEPING = frozenset({"setup", "stop"})
 
 
 def machine_holds(estimate: Any) -> dict[str, tuple[float, float]]:
-    """Machine parameter -> (first command start, last command end), seconds from the run start."""
+    """Machine parameter -> (first command start, last command end), seconds from the run start,
+    counting the commands the protocol itself gives (not the runner's setup and stop around it)."""
     holds: dict[str, tuple[float, float]] = {}
+    opened = getattr(estimate, "protocol_start_s", 0.0)
+    closed = getattr(estimate, "protocol_end_s", None)
     for span in estimate.commands:
-        if span.command in HOUSEKEEPING:
+        if span.command in HOUSEKEEPING or span.start_s < opened - 1e-9 or (
+                closed is not None and span.start_s >= closed - 1e-9 and span.end_s > closed + 1e-9):
             continue
         first, last = holds.get(span.machine, (math.inf, -math.inf))
         holds[span.machine] = (min(first, span.start_s), max(last, span.end_s))
