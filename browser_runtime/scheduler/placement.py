@@ -423,7 +423,7 @@ def compile_problem(problem: Problem) -> Compiled:
                                     f"needs {need.describe()} for {need.parameter!r}: {why}")
                 break
             labware_slots.append(_Slot(need.parameter, "labware", candidates, whole=True, need=need))
-            if need.counted and refill:
+            if refill:
                 refills[need.parameter] = refill
         durations, kinds, labels, links, pauses = _shape(request)
         span = sum(durations)
@@ -457,7 +457,7 @@ def compile_problem(problem: Problem) -> Compiled:
             continue
         job = _Job(request, release, deadline, durations, kinds, labels, links, pauses, options,
                    labware_slots, refills, 1.0 + max(request.priority, 0), span,
-                   any(need.counted for need in request.consumables))
+                   any(need.counted for need in request.consumables) or bool(refills))
         jobs.append(job)
         pending.append(job)
     biggest: dict[Hashable, list[float]] = {}
@@ -536,6 +536,8 @@ def _consumable_candidates(need: ConsumableNeed, labware: list[Labware],
             return [], [], f"inventory item {need.asset_id} does not exist or is not labware"
         if not item.available:
             return [], [], f"{item.name!r} (item {item.id}) is not available"
+        if item.refill:
+            return [], [item.id], ""  # refill stock: loaded by a refill step first
         return [item.id], [], ""
     matching = [item for item in labware
                 if (need.type is None or item.fqn == need.type)
@@ -670,7 +672,7 @@ class _Found:
     starts: list[float]  # absolute segment starts
     chosen: list[Hashable]  # one per slot
     late: list[tuple[Hashable, int]] = field(default_factory=list)
-    why: str = ""  # not placeable: "late" (the deadline or the calendar's end came first) | "links"
+    why: str = ""  # not placeable: "late" (deadline or calendar end first) | "links" | "crowded" (stock)
 
 
 def _starts(t: float, durations: list[float], waits: list[float]) -> list[float]:
@@ -802,6 +804,8 @@ def _earliest(job: _Job, attempt: _Try, calendars: dict[Hashable, Calendar], bou
                 return _Found(t, starts, chosen)
             # Needs compete for the same free assets: wait until any blocked one frees up.
             _scan_all(slots, matched, intervals, calendars, blocked)
+            if not blocked:  # all free, and still too few: stock left too few items for its needs
+                return _Found(t, [], [], [], "crowded")
             delta = min(fits - intervals[position][0] for (position, asset), fits in blocked.items())
             t += max(delta, 1e-9)
             waits = [0.0] * len(waits)
@@ -917,7 +921,7 @@ def _labware_variants(job: _Job, stock: dict[int, tuple[float, float]], refilled
     too low for that biggest need while any has enough, so a run wanting a few tips waits for
     a started rack rather than break a full one a whole-rack run needs (one of the heuristic's
     decodings; which is better depends on the day)."""
-    if not job.counted:
+    if not job.counted and not job.refills:
         return [(job.labware_slots, {})], None
     plain: list[_Slot] = []
     eager: list[_Slot] = []
@@ -926,7 +930,7 @@ def _labware_variants(job: _Job, stock: dict[int, tuple[float, float]], refilled
     for slot in job.labware_slots:
         need = slot.need
         assert need is not None
-        if not need.counted:
+        if not need.counted and slot.parameter not in job.refills:
             plain.append(slot)
             eager.append(slot)
             continue
@@ -1113,6 +1117,11 @@ def _place(compiled: Compiled, job: _Job, calendars: dict[Hashable, Calendar],
                 if found.why == "links":
                     shortage = Infeasible(job.request.id, "timelink", "time links",
                                           "its time links cannot all hold: the minimum waits break a maximum")
+                elif found.why == "crowded":
+                    names = ", ".join(repr(slot.parameter) for slot in labware_slots)
+                    shortage = Infeasible(job.request.id, "stock", names,
+                                          f"its labware needs {names} want distinct items, and too few have "
+                                          "enough left for all of them")
                 else:
                     late.extend(found.late)
                     shortage = shortage or _deadline_reason(compiled, job, found.late, calendars)
