@@ -393,10 +393,11 @@ class ScheduleBook:
 
     def _replace_queue(self, db: Any, run_ids: list[str], now: datetime, why: str) -> list[dict[str, Any]]:
         """Place these scheduled runs again, in their present order and never earlier than now
-        planned (the queue behind a run that moved shifts; it does not reshuffle)."""
-        rows = {row[0]: row[1:] for row in db.execute(
-            f"SELECT run_id, request, starts_at FROM scheduled_runs WHERE run_id IN ({','.join('?' * len(run_ids))})"
-            " AND status = 'scheduled'", run_ids)}
+        planned (the queue behind a run that moved shifts; it does not reshuffle). Returns the
+        runs whose start or machines changed (``starts_at`` None: no longer placeable)."""
+        rows = {row[0]: (row[1], row[2], json.loads(row[3] or "{}").get("machines")) for row in db.execute(
+            "SELECT run_id, request, starts_at, assignment FROM scheduled_runs WHERE run_id IN"
+            f" ({','.join('?' * len(run_ids))}) AND status = 'scheduled'", run_ids)}
         ordered = sorted(rows, key=lambda run_id: (rows[run_id][1], run_id))
         if not ordered:
             return []
@@ -419,9 +420,16 @@ class ScheduleBook:
         schedule = decode(compiled, [index[r.id] for r in requests if r.id in index], "shift")
         schedule.infeasible += late
         self._store(db, schedule, now)
-        moved = {p.request: schedule.at(p.start_s).isoformat() for p in schedule.placements}
-        return [{"run": run_id, "was": rows[run_id][1], "starts_at": moved.get(run_id)} for run_id in ordered
-                if moved.get(run_id) != rows[run_id][1]]
+        placed = {p.request: p for p in schedule.placements}
+        moved = []
+        for run_id in ordered:
+            placement = placed.get(run_id)
+            starts = schedule.at(placement.start_s).isoformat() if placement else None
+            machines = placement.machines if placement else None
+            if starts != rows[run_id][1] or machines != rows[run_id][2]:
+                moved.append({"run": run_id, "was": rows[run_id][1], "starts_at": starts,
+                              "workcell": placement.workcell if placement else None, "machines": machines})
+        return moved
 
     def _holds(self, db: Any, run_id: str) -> list[tuple[int, int, datetime, datetime]]:
         return [(row[0], row[1], _time(row[2]), _time(row[3])) for row in db.execute(  # type: ignore[misc]

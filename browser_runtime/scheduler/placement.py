@@ -811,12 +811,21 @@ def _earliest(job: _Job, attempt: _Try, calendars: dict[Hashable, Calendar], bou
             waits = [0.0] * len(waits)
             continue
         delta, position = wait_for
+        if delta == math.inf:  # blocked for good (closed for good, nobody on shift any more)
+            begin, finish = offsets[position]
+            return _Found(t, [], [], [(asset, calendars[asset].blocking(base + begin, base + finish) or 0)
+                                      for asset in slots[position].candidates if asset in calendars], "late")
         pause = _pause_before(slots[position], attempt, shift)
-        if pause is not None and delta < math.inf:
-            waits[pause] += delta
-            if _links_hold(_starts(t, attempt.durations, waits), attempt):
-                continue
-            waits[pause] -= delta
+        room = _room(t, attempt, waits, pause) if pause is not None and delta < math.inf else 0.0
+        if room >= delta - 1e-9:
+            waits[pause] += delta  # type: ignore[index]
+            continue
+        if room > 1e-9:
+            # Wait what the links allow there and start the rest later: the blocked hold moves
+            # by the whole delta, the run's start by less.
+            waits[pause] += room  # type: ignore[index]
+            t += delta - room
+            continue
         t += max(delta, 1e-9)
         waits = [0.0] * len(waits)
     raise RuntimeError(f"placing {job.request.id!r} took more than {_MAX_STEPS} steps")
@@ -884,6 +893,17 @@ def _late(slots: list[_Slot], intervals: list[tuple[float, float]],
             if index is not None:
                 late.append((asset, index))
     return late
+
+
+def _room(t: float, attempt: _Try, waits: list[float], pause: int) -> float:
+    """How much longer the run may wait before segment ``pause`` with every link still held."""
+    starts = _starts(t, attempt.durations, waits)
+    room = math.inf
+    for target in attempt.pauses:
+        for source, at, _, high in attempt.links[target]:
+            if source < pause <= target:
+                room = min(room, high - (starts[target] - starts[source] - at))
+    return max(0.0, room)
 
 
 def _pause_before(slot: _Slot, attempt: _Try, shift: int) -> int | None:

@@ -209,15 +209,13 @@ _MISSING = object()
 
 
 def planned_starts(run: Mapping[str, Any], started_at: datetime | None = None) -> dict[str, float]:
-    """``"step#occurrence"`` -> seconds after the run starts, from a scheduled run (``book.run``):
-    the waits the schedule put before its linked steps, for ``TimeLinkWatch(planned=...)``."""
-    segments = run.get("segments") or []
-    if not segments:
+    """``"step#occurrence"`` -> seconds after the protocol starts, from a scheduled run
+    (``book.run``): where the schedule put the linked steps after a wait, for
+    ``TimeLinkWatch(planned=...)``. ``started_at``: when the protocol actually started (a run
+    started late keeps the planned waits relative to its start)."""
+    runs = [segment for segment in run.get("segments") or [] if segment.get("kind") == "run"]
+    if not runs:
         return {}
-    origin = started_at or datetime.fromisoformat(segments[0]["starts_at"])
-    planned = {}
-    for segment in segments:
-        step = segment.get("step")
-        if step:
-            planned[step] = (datetime.fromisoformat(segment["starts_at"]) - origin).total_seconds()
-    return planned
+    origin = started_at or datetime.fromisoformat(runs[0]["starts_at"])
+    return {segment["label"]: (datetime.fromisoformat(segment["starts_at"]) - origin).total_seconds()
+            for segment in runs[1:] if "#" in (segment.get("label") or "")}
