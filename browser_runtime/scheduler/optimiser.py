@@ -28,25 +28,26 @@ DEFAULT_ITERATIONS = 400
 
 def _neighbour(order: list[int], schedule: Schedule, position: dict[str, int],
                rng: random.Random) -> tuple[list[int], int]:
-    """A changed order and the first position where it differs."""
+    """A changed order and the first position where it differs. Moves stay within a quarter of
+    the order (a run moved far changes everything after it, which costs a long re-decode and
+    rarely pays); a run that did not fit may jump anywhere earlier."""
     candidate = order[:]
     size = len(candidate)
+    reach = max(4, size // 4)
     move = rng.random()
     if move < 0.5 and schedule.placements:
         # A run among the last to end: place it earlier in the order so it may start sooner.
         latest = sorted(schedule.placements, key=lambda p: -p.end_s)[: max(1, size // 20)]
         source = position[rng.choice(latest).request]
-        target = rng.randrange(0, source + 1)
-    elif move < 0.5 + 0.25 and schedule.infeasible:
-        # A run that did not fit (its deadline): try it earlier.
+        target = rng.randrange(max(0, source - reach), source + 1)
+    elif move < 0.5 + 0.25 and schedule.infeasible and any(i.request in position for i in schedule.infeasible):
+        # A run that did not fit (its deadline, stock): try it earlier.
         placeable = [item.request for item in schedule.infeasible if item.request in position]
-        if placeable:
-            source = position[rng.choice(placeable)]
-            target = rng.randrange(0, source + 1)
-        else:
-            source, target = rng.randrange(size), rng.randrange(size)
+        source = position[rng.choice(placeable)]
+        target = rng.randrange(0, source + 1)
     else:
-        source, target = rng.randrange(size), rng.randrange(size)
+        source = rng.randrange(size)
+        target = rng.randrange(max(0, source - reach), min(size, source + reach + 1))
         if rng.random() < 0.5:
             candidate[source], candidate[target] = candidate[target], candidate[source]
             return candidate, min(source, target)
