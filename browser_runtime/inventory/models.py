@@ -51,6 +51,7 @@ class Reservation:
     expires_at: datetime | None
     released_at: datetime | None = None
     release_reason: str | None = None
+    note: str | None = None  # why it was made, for a hold made by hand
 
 
 COST_UNITS = ("item", "tip", "uL")

@@ -117,7 +117,7 @@ MIGRATIONS: tuple[str, ...] = (
     # 4: a lab day. A machine may be in several workcells (the table is rebuilt without the
     # UNIQUE on asset_id, rows copied); an item type carries a cost; refill stock is marked;
     # lab hours and operator shifts are calendars; the schedule keeps its makespan, lower
-    # bound and gap.
+    # bound and gap; a hold made by hand says why.
     """
     CREATE TABLE workcell_machines_v4 (
         workcell_id INTEGER NOT NULL REFERENCES workcells(id) ON DELETE CASCADE,
@@ -151,7 +151,8 @@ MIGRATIONS: tuple[str, ...] = (
         CHECK (ends_at > starts_at)
     );
     CREATE INDEX operator_shifts_by_operator ON operator_shifts (operator, starts_at);
-    ALTER TABLE schedule_state ADD COLUMN quality TEXT
+    ALTER TABLE schedule_state ADD COLUMN quality TEXT;
+    ALTER TABLE reservations ADD COLUMN note TEXT
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)

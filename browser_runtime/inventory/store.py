@@ -264,7 +264,7 @@ class InventoryStore:
         return created
 
     def reserve_windows(self, run_id: str, holds: Iterable[tuple[int, TimeWindow]], *,
-                        now: datetime | None = None) -> list[Reservation]:
+                        now: datetime | None = None, note: str | None = None) -> list[Reservation]:
         """Reserve each asset for its own window (a run holds a machine only while it uses it),
         all in one transaction or none; an asset may appear in several windows that do not overlap."""
         holds = list(holds)
@@ -293,10 +293,11 @@ class InventoryStore:
             created = []
             for asset_id, window in holds:
                 cursor = db.execute(
-                    "INSERT INTO reservations (asset_id, run_id, starts_at, ends_at, status, created_at)"
-                    " VALUES (?, ?, ?, ?, 'held', ?)",
-                    (asset_id, run_id, _iso(window.starts_at), _iso(window.ends_at), _iso(now)))
-                created.append(Reservation(int(cursor.lastrowid), asset_id, run_id, window, "held", None))
+                    "INSERT INTO reservations (asset_id, run_id, starts_at, ends_at, status, created_at, note)"
+                    " VALUES (?, ?, ?, ?, 'held', ?, ?)",
+                    (asset_id, run_id, _iso(window.starts_at), _iso(window.ends_at), _iso(now), note))
+                created.append(Reservation(int(cursor.lastrowid), asset_id, run_id, window, "held", None,
+                                           note=note))
         return created
 
     def move(self, run_id: str, windows: dict[int, TimeWindow], *, now: datetime | None = None,
@@ -372,10 +373,10 @@ class InventoryStore:
             params += [_iso(window.ends_at), _iso(window.starts_at)]
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         return [Reservation(r[0], r[1], r[2], TimeWindow(_parse(r[3]), _parse(r[4])), r[5], _parse(r[6]),
-                            _parse(r[7]), r[8])
+                            _parse(r[7]), r[8], r[9])
                 for r in self.connection.execute(
                     "SELECT id, asset_id, run_id, starts_at, ends_at, status, expires_at, released_at,"
-                    f" release_reason FROM reservations{where} ORDER BY id", params)]
+                    f" release_reason, note FROM reservations{where} ORDER BY id", params)]
 
     @contextlib.contextmanager
     def reserved(self, run_id: str, asset_ids: Iterable[int], window: TimeWindow) -> Iterator[list[Reservation]]:

@@ -629,8 +629,55 @@ class ScheduleBook:
         names = {asset.id: asset.name for asset in self.inventory.assets()}
         return [{"id": r.id, "asset_id": r.asset_id, "asset": names.get(r.asset_id), "run_id": r.run_id,
                  "starts_at": _iso(r.window.starts_at), "ends_at": _iso(r.window.ends_at),
-                 "status": r.status, "released_at": _iso(r.released_at), "release_reason": r.release_reason}
+                 "status": r.status, "released_at": _iso(r.released_at), "release_reason": r.release_reason,
+                 "note": r.note}
                 for r in self.inventory.reservations(run_id, status, asset_id=asset_id, window=window)]
+
+    def hold(self, asset_ids: Iterable[int], starts_at: datetime, ends_at: datetime, reason: str, *,
+             expected_revision: int | None = None, now: datetime | None = None) -> dict[str, Any]:
+        """Hold assets by hand (a service visit, a demo): one reservation per asset, owned by no
+        run (``run_id`` ``hand-...``, the reason kept as its note). Refused over a running run or
+        another hand hold; scheduled runs in the way are placed again after it, in their order
+        (``shifted``). Cleared like any reservation (``clear_reservation``)."""
+        import uuid
+
+        now = now or self.clock()
+        if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+            raise ScheduleError("a hold by hand needs a reason of 1-500 characters")
+        ids = list(asset_ids)
+        if not ids or any(isinstance(a, bool) or not isinstance(a, int) for a in ids):
+            raise ScheduleError(f"a hold by hand needs asset ids (integers), not {ids!r}")
+        ((start, end),) = _windows([(starts_at, ends_at)], "hold by hand")
+        owner = f"hand-{uuid.uuid4().hex[:10]}"
+        with self._write(expected_revision) as db:
+            statuses = dict(db.execute("SELECT run_id, status FROM scheduled_runs"))
+            names = {asset.id: asset.name for asset in self.inventory.assets()}
+            refusals, behind = [], set()
+            for asset_id in dict.fromkeys(ids):
+                if asset_id not in names:
+                    raise ScheduleError(f"no asset with id {asset_id}")
+                for other, other_start, other_end in db.execute(
+                        "SELECT run_id, starts_at, ends_at FROM reservations WHERE asset_id = ? AND status IN"
+                        " ('held', 'active') AND starts_at < ? AND ends_at > ? AND (expires_at IS NULL OR"
+                        " expires_at > ?)", (asset_id, _iso(end), _iso(start), _iso(now))):
+                    if statuses.get(other) == "scheduled":
+                        behind.add(other)
+                    else:
+                        refusals.append(f"{names[asset_id]!r} is held by {'run ' if other in statuses else ''}"
+                                        f"{other} {other_start} -> {other_end}")
+            if refusals:
+                raise ScheduleError("cannot hold by hand: " + "; ".join(refusals[:4]))
+            queue = self._queue_behind(db, behind, owner) if behind else []
+            for other in queue:
+                self.inventory.release(other, f"shifted: held by hand ({reason.strip()})"[:500], now=now)
+            created = self.inventory.reserve_windows(owner, [(a, TimeWindow(start, end)) for a in dict.fromkeys(ids)],
+                                                     now=now, note=reason.strip())
+            shifted = self._replace_queue(db, queue, now, f"shifted: held by hand ({reason.strip()})") if queue else []
+            if shifted:
+                self._quality(db, now, "shift")
+        made = {r.id for r in created}
+        return {"run_id": owner, "reservations": [r for r in self.reservations(run_id=owner) if r["id"] in made],
+                "shifted": shifted}
 
     def clear_reservation(self, reservation_id: int, reason: str, *,
                           expected_revision: int | None = None, now: datetime | None = None) -> dict[str, Any]:

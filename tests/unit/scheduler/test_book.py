@@ -203,3 +203,25 @@ def test_a_running_runs_hold_cannot_be_cleared(book):
     with pytest.raises(ScheduleError, match="run 'r0', which is running: finish, fail or cancel"):
         book.clear_reservation(hold["id"], "oops")
     assert {r["status"] for r in book.reservations(run_id="r0")} == {"active"}
+
+
+def test_a_hold_by_hand_moves_the_scheduled_runs_out_of_its_way(book, inventory, clock):
+    machines = {a.name: a.id for a in inventory.assets(kind="machine")}
+    book.submit([lh_request(f"r{i}", workcell="Alpha") for i in range(2)])  # 08:00 and 08:10 on STARlet
+    made = book.hold([machines["STARlet (simulated)"]], at(5), at(30), "annual service")
+    (reservation,) = made["reservations"]
+    assert reservation["note"] == "annual service" and reservation["run_id"].startswith("hand-")
+    assert {m["run"] for m in made["shifted"]} == {"r0", "r1"}  # both were in its way: after it now
+    assert sorted(book.run(r)["starts_at"] for r in ("r0", "r1")) == [at(30).isoformat(), at(40).isoformat()]
+    assert not open_runs_overlapping(book)
+    clock.now = at(30)
+    book.start(book.runs(status="scheduled")[0]["id"])
+    running = book.runs(status="running")[0]
+    with pytest.raises(ScheduleError, match="cannot hold by hand: 'STARlet \\(simulated\\)' is held by run"):
+        book.hold([machines["STARlet (simulated)"]], at(35), at(36), "quick look")
+    with pytest.raises(ScheduleError, match="needs a reason"):
+        book.hold([machines["STARlet (simulated)"]], at(90), at(95), " ")
+    with pytest.raises(ScheduleError, match="no asset with id 999"):
+        book.hold([999], at(90), at(95), "x")
+    cleared = book.clear_reservation(reservation["id"], "service done early")
+    assert cleared["status"] == "released" and running["status"] == "running"
