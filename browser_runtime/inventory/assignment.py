@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from .matching import greedy_assignment, max_weight_assignment
-from .models import Asset, Assignment, AssignmentPlan, ConsumableRequirement, LabwareCost, NearMiss, TimeWindow
+from .models import (
+    Asset,
+    Assignment,
+    AssignmentPlan,
+    ConsumableRequirement,
+    LabwareCost,
+    NearMiss,
+    TimeWindow,
+)
 from .store import InventoryStore, Reservation, ReservationConflict, utcnow
 
 DEFAULT_WEIGHTS = {"fefo": 1.0, "same_lot": 0.5, "capacity_fit": 1.0, "proximity": 0.5}

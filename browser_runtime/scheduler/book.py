@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -30,10 +29,12 @@ from typing import Any
 
 from browser_runtime.errors import LabwrightError, NotFound
 from browser_runtime.inventory.models import TimeWindow
-from browser_runtime.inventory.store import InventoryError, InventoryStore, ReservationConflict, utcnow
+from browser_runtime.inventory.store import InventoryError, InventoryStore, utcnow
 from browser_runtime.scheduler.bounds import lower_bound
 from browser_runtime.scheduler.calendars import merged
+from browser_runtime.scheduler.decoder import decode
 from browser_runtime.scheduler.heuristic import list_schedule
+from browser_runtime.scheduler.jobs import compile_problem
 from browser_runtime.scheduler.optimiser import DEFAULT_ITERATIONS, optimise
 from browser_runtime.scheduler.placement import (
     Busy,
@@ -42,8 +43,6 @@ from browser_runtime.scheduler.placement import (
     OperatorBusy,
     Problem,
     Schedule,
-    compile_problem,
-    decode,
 )
 from browser_runtime.scheduler.requests import RequestError, RunRequest
 from browser_runtime.scheduler.workcells import Labware, Machine, Workcell

@@ -18,7 +18,8 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable
 
-from browser_runtime.scheduler.placement import Compiled, _interval, _layout, _Slot, _Try
+from browser_runtime.scheduler.decoder import Layout, hold_interval, plain_layout
+from browser_runtime.scheduler.jobs import Compiled, Slot
 
 
 def lower_bound(compiled: Compiled, only: Iterable[str] | None = None) -> float:
@@ -32,10 +33,10 @@ def lower_bound(compiled: Compiled, only: Iterable[str] | None = None) -> float:
     # Per pool of candidates: (earliest a hold can start, total length, shortest tail after).
     pools: dict[frozenset[Hashable], list[tuple[float, float, float]]] = {}
     for job in jobs:
-        layout = _layout(compiled, job, job.options[0], compiled.stock, set())
-        if not isinstance(layout, _Try):
+        layout = plain_layout(compiled, job, job.options[0], compiled.stock, set())
+        if not isinstance(layout, Layout):
             continue
-        holds: dict[str, tuple[_Slot, set[Hashable]]] = {}
+        holds: dict[str, tuple[Slot, set[Hashable]]] = {}
         for option in job.options:
             for slot in option.machine_slots:
                 entry = holds.setdefault(slot.parameter, (slot, set()))
@@ -47,7 +48,7 @@ def lower_bound(compiled: Compiled, only: Iterable[str] | None = None) -> float:
                 entry[1].update(job.refills.get(slot.parameter, []))
         offsets = layout.offsets
         for slot, candidates in holds.values():
-            begin, finish = _interval(slot, offsets, layout, len(layout.refilled))
+            begin, finish = hold_interval(slot, offsets, layout, len(layout.refilled))
             if candidates:
                 pools.setdefault(frozenset(candidates), []).append(
                     (job.release + begin, finish - begin, layout.span - finish))

@@ -28,21 +28,23 @@ from typing import Any
 
 from browser_runtime.scheduler.bounds import lower_bound
 from browser_runtime.scheduler.heuristic import list_schedule
-from browser_runtime.scheduler.placement import (
+from browser_runtime.scheduler.jobs import (
     LAB,
-    Calendar,
     Compiled,
-    Hold,
-    Infeasible,
-    Placement,
-    PlacedSegment,
-    Problem,
-    Schedule,
-    _Job,
-    _Slot,
+    Job,
+    Slot,
     compile_problem,
     cost_reason,
     item_cost,
+)
+from browser_runtime.scheduler.placement import (
+    Calendar,
+    Hold,
+    Infeasible,
+    PlacedSegment,
+    Placement,
+    Problem,
+    Schedule,
 )
 
 DEFAULT_RESOLUTION_S = 1.0
@@ -66,14 +68,14 @@ def _cp_model() -> Any:
 class _Run:
     """One job's variables."""
 
-    job: _Job
+    job: Job
     present: Any
     options: list[Any]  # option bools
     starts: list[Any]  # base segment starts (ticks)
     durations: list[int]
     begin: Any  # span start, refills included
     end: Any
-    slots: dict[str, tuple[_Slot, dict[Hashable, Any]]]  # parameter -> (slot, asset -> bool)
+    slots: dict[str, tuple[Slot, dict[Hashable, Any]]]  # parameter -> (slot, asset -> bool)
     operators: list[tuple[int, dict[Hashable, Any]]]  # (base segment, operator -> bool) per manual step
     refills: list[tuple[str, Any, Any, dict[Hashable, Any]]]  # (parameter, chosen bool, start, operators)
 
@@ -240,7 +242,7 @@ def _pools(compiled: Compiled) -> dict[tuple[str, str], frozenset[Hashable]]:
     return found
 
 
-def _model_job(model: Any, cp_model: Any, compiled: Compiled, job: _Job, horizon: int, up: Any, down: Any,
+def _model_job(model: Any, cp_model: Any, compiled: Compiled, job: Job, horizon: int, up: Any, down: Any,
                refill_ticks: int, everyone: bool, intervals: dict[Hashable, list[Any]],
                stock_terms: dict[Hashable, list[tuple[Any, float, float]]],
                pools: dict[tuple[str, str], frozenset[Hashable]],
@@ -269,7 +271,7 @@ def _model_job(model: Any, cp_model: Any, compiled: Compiled, job: _Job, horizon
     if math.isfinite(job.deadline):
         model.add(end <= max(0, down(job.deadline))).only_enforce_if(present)
 
-    slots: dict[str, tuple[_Slot, dict[Hashable, Any]]] = {}
+    slots: dict[str, tuple[Slot, dict[Hashable, Any]]] = {}
     chosen_by_asset: dict[Hashable, list[Any]] = {}
     # Machines: one per need among the chosen workcell's candidates.
     for slot_index, slot in enumerate(job.options[0].machine_slots):

@@ -2,7 +2,7 @@
 
 One order is rarely best for every lab day, so a few classic orders are each decoded (and,
 when runs draw from stock, each both ways of handing it out) and the best schedule kept (the
-same cost the optimiser minimises); every order puts higher priority first. The placing itself is :func:`placement.decode`, shared with the optimiser: on a tie
+same cost the optimiser minimises); every order puts higher priority first. The placing itself is :func:`decoder.decode`, shared with the optimiser: on a tie
 between workcells it takes the machines fewer other runs could use, not the first listed.
 """
 
@@ -11,7 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from browser_runtime.scheduler.placement import Compiled, Problem, Schedule, compile_problem, cost, decode
+from browser_runtime.scheduler.decoder import cost, decode
+from browser_runtime.scheduler.jobs import Compiled, compile_problem
+from browser_runtime.scheduler.placement import Problem, Schedule
 
 
 def _bottleneck(compiled: Compiled) -> list[float]:

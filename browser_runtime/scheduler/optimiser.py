@@ -13,15 +13,10 @@ import math
 import random
 import time
 
+from browser_runtime.scheduler.decoder import DecodeState, cost, decode
 from browser_runtime.scheduler.heuristic import best_start
-from browser_runtime.scheduler.placement import (
-    DecodeState,
-    Problem,
-    Schedule,
-    compile_problem,
-    cost,
-    decode,
-)
+from browser_runtime.scheduler.jobs import compile_problem
+from browser_runtime.scheduler.placement import Problem, Schedule
 
 DEFAULT_ITERATIONS = 400
 

@@ -83,8 +83,7 @@ def timeline_from_estimate(estimate: Any) -> Timeline:
     for name, (first, last) in machine_holds(estimate).items():
         segment_a, offset_a = at_start(first)
         segment_b, offset_b = at_end(last)
-        if (segment_b, offset_b) < (segment_a, offset_a):
-            segment_b, offset_b = segment_a, offset_a
+        segment_b, offset_b = max((segment_b, offset_b), (segment_a, offset_a))
         machines[name] = (segment_a, offset_a, segment_b, offset_b)
     links = []
     for target, moment in enumerate(starts):

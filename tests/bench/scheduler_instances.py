@@ -19,9 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from browser_runtime.scheduler import Labware, Machine, Problem, RunRequest, Workcell
+from browser_runtime.scheduler import Labware, Machine, Operator, Problem, RunRequest, Workcell
 from browser_runtime.scheduler.intake import request_from_document
-from browser_runtime.scheduler.placement import Operator
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)

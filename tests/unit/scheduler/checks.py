@@ -11,9 +11,6 @@ item serving one run, after a refill step.
 
 from __future__ import annotations
 
-import math
-from datetime import timedelta
-
 TOLERANCE = 1e-6
 KINDS = ("machine", "capability", "consumable", "stock", "calendar", "deadline", "workcell", "timelink")
 

@@ -9,7 +9,7 @@ import pytest
 
 from browser_runtime.scheduler import ScheduleError
 
-from .conftest import NOW, at, lh_request
+from .conftest import at, lh_request
 
 
 def holds_overlap(book):

@@ -34,7 +34,8 @@ from browser_runtime.scheduler import (
     lower_bound,
     optimise,
 )
-from browser_runtime.scheduler.placement import compile_problem, cost
+from browser_runtime.scheduler.decoder import cost
+from browser_runtime.scheduler.jobs import compile_problem
 
 from .checks import check_schedule
 from .conftest import NOW, Clock, lh_request

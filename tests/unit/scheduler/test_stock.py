@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-
-from browser_runtime.inventory.demo import seed_demo_inventory  # noqa: F401 - the book fixture seeds it
 from browser_runtime.scheduler import (
     ConsumableNeed,
     Labware,
@@ -22,7 +19,7 @@ from browser_runtime.scheduler import (
 )
 
 from .checks import check_schedule
-from .conftest import NOW, at, lh_request
+from .conftest import NOW
 
 LH = frozenset({"pipetting", "tip_handling"})
 TIPS_1000 = "pylabrobot.resources.hamilton.tip_racks.hamilton_96_tiprack_1000uL_filter"
