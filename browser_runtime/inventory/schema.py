@@ -194,5 +194,6 @@ def component() -> Any:
     from browser_runtime.storage import Component
 
     return Component("inventory", tables=("assets", "consumables", "reservations", "workcells",
-                                          "workcell_machines", "scheduled_runs", "schedule_state"),
+                                          "workcell_machines", "scheduled_runs", "schedule_state",
+                                          "labware_costs", "lab_hours", "operator_shifts"),
                      migrations=MIGRATIONS, read_version=_user_version, write_version=_set_user_version)

@@ -235,6 +235,7 @@ def _pools(compiled: Compiled) -> dict[tuple[str, str], frozenset[Hashable]]:
     spoiled = {asset for _, slot, members in slots if slot.need is not None and slot.need.counted
                for asset in members if counted(asset, slot.need)}
     spoiled |= {asset for asset, calendar in compiled.calendars.items() if calendar.starts}
+    spoiled |= {asset for asset, item in compiled.labware.items() if item.refill}  # one run each
     found = {}
     for run, slot, members in slots:
         if len(members) > 1 and all(sets[a] == {members} for a in members) and not members & spoiled:
@@ -303,7 +304,8 @@ def _model_job(model: Any, cp_model: Any, compiled: Compiled, job: Job, horizon:
             picks[asset] = pick
             chosen_by_asset.setdefault(asset, []).append(pick)
             need = slot.need
-            if need is not None and need.counted:
+            if need is not None and (need.counted or asset in job.refills.get(slot.parameter, ())):
+                # Counted stock, and refill items (one run each) whatever the need draws.
                 stock_terms.setdefault(asset, []).append((pick, float(need.tips), float(need.volume_ul)))
         model.add(sum(picks.values()) == present)
         slots[slot.parameter] = (slot, picks)

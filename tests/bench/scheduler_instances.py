@@ -2,7 +2,7 @@
 
 Every run comes from a protocol the project ships (the web demos and the ``incubate_and_read``
 fixture with its time link), estimated by the discrete-event simulation through
-``scheduler.intake`` once per protocol and parameter set: its timeline (each machine held
+``scheduler.submission`` once per protocol and parameter set: its timeline (each machine held
 from its first to its last use), the tips and reagent it draws. Durations are rounded up to
 whole seconds, so the exact solver's optimum is the problem's optimum. Alpha and Bravo share
 one plate reader; labware is counted (tip racks of 96, reagent troughs) and laid in for the
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from browser_runtime.scheduler import Labware, Machine, Operator, Problem, RunRequest, Workcell
-from browser_runtime.scheduler.intake import request_from_document
+from browser_runtime.scheduler.submission import request_from_document
 
 ROOT = Path(__file__).resolve().parents[2]
 ORIGIN = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)

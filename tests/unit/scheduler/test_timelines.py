@@ -25,7 +25,7 @@ from browser_runtime.scheduler import (
     optimise,
     planned_starts,
 )
-from browser_runtime.scheduler.intake import request_from_document
+from browser_runtime.scheduler.submission import request_from_document
 
 from .checks import check_schedule
 from .conftest import DEMOS, NOW
