@@ -244,7 +244,7 @@ class ScheduleBook:
     def remove_shift(self, shift_id: int, *, expected_revision: int | None = None) -> None:
         with self._write(expected_revision) as db:
             if db.execute("DELETE FROM operator_shifts WHERE id = ?", (shift_id,)).rowcount != 1:
-                raise ScheduleError(f"no shift {shift_id}")
+                raise ScheduleNotFound(f"no shift {shift_id}")
 
     def _operators(self) -> list[Operator] | None:
         shifts: dict[str, list[tuple[datetime, datetime]]] = {}
@@ -654,7 +654,7 @@ class ScheduleBook:
             refusals, behind = [], set()
             for asset_id in dict.fromkeys(ids):
                 if asset_id not in names:
-                    raise ScheduleError(f"no asset with id {asset_id}")
+                    raise ScheduleNotFound(f"no asset with id {asset_id}")
                 for other, other_start, other_end in db.execute(
                         "SELECT run_id, starts_at, ends_at FROM reservations WHERE asset_id = ? AND status IN"
                         " ('held', 'active') AND starts_at < ? AND ends_at > ? AND (expires_at IS NULL OR"

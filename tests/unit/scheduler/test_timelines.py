@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from browser_runtime.protocols import TimeLink
-from browser_runtime.runner.machines import build_simulated_machine
+from browser_runtime.machines import build_simulated_machine
 from browser_runtime.scheduler import (
     Busy,
     Labware,
