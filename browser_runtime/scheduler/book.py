@@ -376,18 +376,50 @@ class ScheduleBook:
                time_limit_s: float = 10.0, expected_revision: int | None = None,
                now: datetime | None = None) -> Schedule:
         """Place every run not yet started afresh (running runs keep their machines). ``exact``
-        is OR-Tools CP-SAT (CPython only: the bridge server), stopped after ``time_limit_s``."""
+        is OR-Tools CP-SAT (CPython only), stopped after ``time_limit_s``: the bridge server had
+        better solve out of its event loop, with ``planning_problem`` and ``adopt``."""
         now = now or self.clock()
         with self._write(expected_revision, method) as db:
-            rows = db.execute("SELECT run_id, request FROM scheduled_runs WHERE status IN "
-                              "('scheduled', 'infeasible') ORDER BY created_at, run_id").fetchall()
-            requests = [RunRequest.from_dict(json.loads(body)) for _, body in rows]
-            for run_id, _ in rows:
-                self.inventory.release(run_id, "replanned", now=now)
+            requests = self._unstarted(db)
+            for request in requests:
+                self.inventory.release(request.id, "replanned", now=now)
             schedule = self._solve(self._problem(requests, now, {r.id for r in requests}), method, seed,
                                    iterations, time_limit_s)
             self._store(db, schedule, now)
             self._quality(db, now, method, schedule)
+        return schedule
+
+    def _unstarted(self, db: Any) -> list[RunRequest]:
+        return [RunRequest.from_dict(json.loads(body)) for _, body in db.execute(
+            "SELECT run_id, request FROM scheduled_runs WHERE status IN ('scheduled', 'infeasible')"
+            " ORDER BY created_at, run_id")]
+
+    def planning_problem(self, *, now: datetime | None = None) -> tuple[int, Problem]:
+        """(revision, the problem ``replan`` would solve now): every run not yet started, around
+        what running runs and hand holds take. To solve elsewhere (CP-SAT in a process of its
+        own): ``problem_to_dict`` it there and back, solve, then ``adopt`` the schedule."""
+        now = now or self.clock()
+        with self.inventory.transaction() as db:
+            requests = self._unstarted(db)
+            return self.revision, self._problem(requests, now, {r.id for r in requests})
+
+    def adopt(self, schedule: Schedule, *, expected_revision: int, method: str | None = None) -> Schedule:
+        """Store a schedule solved elsewhere for ``planning_problem``'s problem, as ``replan``
+        would have: refused with ``ScheduleConflict`` when the schedule changed since that
+        revision, and with ``ScheduleError`` when it is not a plan of the runs not yet started."""
+        now = schedule.origin
+        with self._write(expected_revision, method or schedule.method) as db:
+            requests = self._unstarted(db)
+            planned = sorted([p.request for p in schedule.placements] + [i.request for i in schedule.infeasible])
+            if planned != sorted(r.id for r in requests):
+                raise ScheduleError("the schedule to adopt does not plan exactly the runs not yet started")
+            for request in requests:
+                self.inventory.release(request.id, "replanned", now=now)
+            try:
+                self._store(db, schedule, now)
+            except InventoryError as error:  # it overlaps what others hold: a stale or foreign plan
+                raise ScheduleError(f"the schedule to adopt clashes with what is held: {error}") from None
+            self._quality(db, now, method or schedule.method, schedule)
         return schedule
 
     def _replace_queue(self, db: Any, run_ids: list[str], now: datetime, why: str) -> list[dict[str, Any]]:

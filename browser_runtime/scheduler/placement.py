@@ -314,3 +314,26 @@ def problem_from_dict(document: dict[str, Any]) -> Problem:
          for b in document.get("operator_busy", [])],
         None if document.get("lab_hours") is None else [(when(a), when(b)) for a, b in document["lab_hours"]],
         document.get("refill_s", DEFAULT_REFILL_S))
+
+
+def schedule_from_dict(document: dict[str, Any]) -> Schedule:
+    """A schedule from its ``to_dict`` JSON (solved elsewhere and brought back)."""
+    origin = datetime.fromisoformat(document["origin"])
+
+    def seconds(text: str) -> float:
+        return (datetime.fromisoformat(text) - origin).total_seconds()
+
+    placements = []
+    for entry in document["placements"]:
+        placements.append(Placement(
+            entry["request"], entry["workcell"], seconds(entry["starts_at"]), seconds(entry["ends_at"]),
+            dict(entry["machines"]), dict(entry["consumables"]),
+            [Hold(h["asset_id"], seconds(h["starts_at"]), seconds(h["ends_at"])) for h in entry.get("holds", [])],
+            [PlacedSegment(s["kind"], s["label"], seconds(s["starts_at"]), seconds(s["ends_at"]), s.get("operator"))
+             for s in entry.get("segments", [])],
+            {int(asset): amounts for asset, amounts in entry.get("drawn", {}).items()},
+            dict(entry.get("refills", {})), dict(entry.get("costs", {}))))
+    return Schedule(origin, placements, [Infeasible(**item) for item in document["infeasible"]],
+                    document.get("method", "heuristic"), document.get("compute_s", 0.0),
+                    [p.request for p in placements], document.get("lower_bound_s"),
+                    bool(document.get("proven_optimal", False)))

@@ -108,3 +108,29 @@ def test_the_book_plans_exactly_on_the_server(book):
     quality = book.snapshot()["quality"]
     assert schedule.proven_optimal and quality["proven_optimal"] and quality["gap"] == 0.0
     assert quality["method"] == "exact"
+
+
+def test_a_plan_solved_elsewhere_is_adopted_or_refused_when_stale(book, clock):
+    """The bridge server's way: the problem out as JSON, solved in a process of its own, the
+    schedule back as JSON and adopted at the revision it was made for."""
+    from browser_runtime.scheduler.placement import problem_from_dict, problem_to_dict, schedule_from_dict
+
+    from .conftest import lh_request as request
+
+    book.submit([request(f"r{i}", 10 + i) for i in range(4)])
+    revision, problem = book.planning_problem()
+    document = problem_to_dict(problem)
+    solved = list_schedule(problem_from_dict(document))  # stands in for the exact solver's process
+    solved.method = "exact"
+    back = schedule_from_dict(solved.to_dict())
+    assert back.to_dict() == solved.to_dict()
+    book.adopt(back, expected_revision=revision)
+    assert book.snapshot()["quality"]["method"] == "exact"
+    assert {r["starts_at"] for r in book.runs()} == {p["starts_at"] for p in solved.to_dict()["placements"]}
+    from browser_runtime.scheduler import ScheduleConflict
+
+    with pytest.raises(ScheduleConflict):
+        book.adopt(back, expected_revision=revision)  # the schedule moved on since
+    book.submit([request("late")])
+    with pytest.raises(ScheduleError, match="does not plan exactly the runs not yet started"):
+        book.adopt(back, expected_revision=book.revision)
