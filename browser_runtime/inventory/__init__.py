@@ -3,10 +3,12 @@
 from .assignment import DEFAULT_PROXIMITY, DEFAULT_WEIGHTS, ConsumableAssignmentService
 from .matching import greedy_assignment, max_weight_assignment
 from .models import (
+    COST_UNITS,
     Asset,
     Assignment,
     AssignmentPlan,
     ConsumableRequirement,
+    LabwareCost,
     NearMiss,
     Reservation,
     TimeWindow,
@@ -15,6 +17,7 @@ from .schema import MIGRATIONS, SCHEMA_VERSION, migrate
 from .store import InventoryError, InventoryStore, ReservationConflict
 
 __all__ = [
+    "COST_UNITS",
     "DEFAULT_PROXIMITY",
     "DEFAULT_WEIGHTS",
     "MIGRATIONS",
@@ -26,6 +29,7 @@ __all__ = [
     "ConsumableRequirement",
     "InventoryError",
     "InventoryStore",
+    "LabwareCost",
     "NearMiss",
     "Reservation",
     "ReservationConflict",

@@ -1,4 +1,9 @@
-"""ConsumableAssignmentService: hard constraints, then scores, then one optimal batch assignment."""
+"""ConsumableAssignmentService: hard constraints, then cost, then scores, in one optimal batch assignment.
+
+Among the items that meet every hard constraint, the batch goes first to the cheapest total
+(an item type's cost per item, per tip or per uL drawn, from ``InventoryStore.set_cost``),
+then to the best total score (first-expiring-first-out, one lot, tight fit, nearby); each
+choice's reasons say what it costs."""
 
 from __future__ import annotations
 
@@ -8,7 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from .matching import greedy_assignment, max_weight_assignment
-from .models import Asset, Assignment, AssignmentPlan, ConsumableRequirement, NearMiss, TimeWindow
+from .models import (
+    Asset,
+    Assignment,
+    AssignmentPlan,
+    ConsumableRequirement,
+    LabwareCost,
+    NearMiss,
+    TimeWindow,
+)
 from .store import InventoryStore, Reservation, ReservationConflict, utcnow
 
 DEFAULT_WEIGHTS = {"fefo": 1.0, "same_lot": 0.5, "capacity_fit": 1.0, "proximity": 0.5}
@@ -29,6 +42,7 @@ class _Item:
     tip_volume: float | None
     blocked_by: list[str]
     proximity: float
+    price: LabwareCost | None = None
 
 
 @dataclasses.dataclass
@@ -67,6 +81,7 @@ class ConsumableAssignmentService:
 
     def _items(self, window: TimeWindow, now: datetime) -> list[_Item]:
         blocked = self.store.reserved_in(window, now)
+        prices = self.store.costs()
         items = []
         for asset in self.store.assets(kind="labware"):
             entry = self._entry(asset.catalog_fqn) or {}
@@ -74,8 +89,15 @@ class ConsumableAssignmentService:
             location = (asset.location or "").split("/")[0]
             items.append(_Item(asset, entry.get("fqn"), entry.get("category"),
                                geometry.get("max_volume"), geometry.get("tip_max_volume"),
-                               blocked.get(asset.id, []), self.proximity.get(location, 0.0)))
+                               blocked.get(asset.id, []), self.proximity.get(location, 0.0),
+                               prices.get(asset.catalog_fqn) or prices.get(entry.get("fqn") or "")))
         return items
+
+    @staticmethod
+    def _cost(need: _Need, item: _Item) -> tuple[float, str]:
+        if item.price is None:
+            return 0.0, "no cost recorded for its type"
+        return item.price.of(need.tips, need.volume_ul), item.price.describe(need.tips, need.volume_ul)
 
     def _need(self, requirement: ConsumableRequirement) -> _Need:
         entry = self._entry(requirement.type)
@@ -183,10 +205,18 @@ class ConsumableAssignmentService:
         preferred = {group: min(found, key=lambda lot: (-len(found[lot]), lot)) if found else None
                      for group, found in lots.items()}
 
+        # Cost comes before score: a weight is (how much cheaper than the dearest) x (more than
+        # any batch's whole score) + score, so the optimal matching is the cheapest batch and,
+        # among equally cheap ones, the best scored.
+        costs = {key: {item.asset.id: self._cost(n, item)[0] for item in feasible[key]}
+                 for key, n in signatures.items()}
+        dearest = max((c for by_item in costs.values() for c in by_item.values()), default=0.0)
+        lift = (sum(self.weights.values()) + 1.0) * max(len(needs), 1)
         scored: dict[tuple, list[tuple[float, _Item]]] = {}
         for key, n in signatures.items():
             lot = preferred[(n.category, n.fqn)]
-            ranked = [(self._score(n, item, lot, now)[0], item) for item in feasible[key]]
+            ranked = [((dearest - costs[key][item.asset.id]) * lift + self._score(n, item, lot, now)[0], item)
+                      for item in feasible[key]]
             ranked.sort(key=lambda pair: (-pair[0], pair[1].asset.id))
             scored[key] = ranked
 
@@ -195,7 +225,7 @@ class ConsumableAssignmentService:
         for need in needs:
             # Keeping a row's best k candidates, k = rows that can compete for them, is exact.
             k = rows_per_component[need.key()]
-            rows.append([(item.asset.id, score) for score, item in scored[need.key()][:k]])
+            rows.append([(item.asset.id, weight) for weight, item in scored[need.key()][:k]])
         chosen = (max_weight_assignment(rows) if strategy == "optimal" else greedy_assignment(rows))
 
         by_id = {item.asset.id: item for item in items}
@@ -208,8 +238,9 @@ class ConsumableAssignmentService:
                 continue
             item = by_id[asset_id]
             score, breakdown, reasons = self._score(need, item, preferred[(need.category, need.fqn)], now)
+            price, why = self._cost(need, item)
             assignments.append(Assignment(requirement.name, asset_id, item.asset.name, score, breakdown,
-                                          reasons, len(feasible[key])))
+                                          [why, *reasons], len(feasible[key]), cost=price))
         return AssignmentPlan(window, assignments)
 
     @staticmethod

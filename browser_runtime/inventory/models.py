@@ -38,6 +38,7 @@ class Asset:
     expires_at: datetime | None = None
     remaining_volume_ul: float | None = None
     remaining_tips: int | None = None
+    refill: bool = False  # stock an operator loads before a run draws from it (a tip refill)
 
 
 @dataclasses.dataclass
@@ -50,6 +51,35 @@ class Reservation:
     expires_at: datetime | None
     released_at: datetime | None = None
     release_reason: str | None = None
+    note: str | None = None  # why it was made, for a hold made by hand
+
+
+COST_UNITS = ("item", "tip", "uL")
+
+
+@dataclasses.dataclass(frozen=True)
+class LabwareCost:
+    """What a labware type costs: per item used, per tip picked up, or per uL drawn."""
+
+    catalog_fqn: str
+    cost: float
+    unit: str = "item"
+    currency: str = ""
+
+    def of(self, tips: int = 0, volume_ul: float = 0.0) -> float:
+        """The cost of one use drawing ``tips`` / ``volume_ul``."""
+        if self.unit == "tip":
+            return self.cost * tips
+        if self.unit == "uL":
+            return self.cost * volume_ul
+        return self.cost
+
+    def describe(self, tips: int = 0, volume_ul: float = 0.0) -> str:
+        money = f"{self.currency} " if self.currency else ""
+        if self.unit == "item":
+            return f"costs {money}{self.cost:g} per item"
+        quantity = tips if self.unit == "tip" else volume_ul
+        return f"costs {money}{self.cost:g} per {self.unit} x {quantity:g} = {money}{self.of(tips, volume_ul):.4g}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +112,7 @@ class Assignment:
     reasons: list[str]
     candidates: int  # items that passed every hard constraint
     near_misses: list[NearMiss] = dataclasses.field(default_factory=list)
+    cost: float = 0.0  # what using the chosen item costs (its type's price for this use)
 
     @property
     def assigned(self) -> bool:
@@ -101,6 +132,10 @@ class AssignmentPlan:
     def complete(self) -> bool:
         return all(a.assigned for a in self.assignments)
 
+    @property
+    def total_cost(self) -> float:
+        return sum(a.cost for a in self.assignments if a.assigned)
+
     def asset_ids(self) -> list[int]:
         return [a.asset_id for a in self.assignments if a.asset_id is not None]
 
@@ -109,4 +144,5 @@ class AssignmentPlan:
         document["window"] = {"starts_at": self.window.starts_at.isoformat(),
                               "ends_at": self.window.ends_at.isoformat()}
         document["total_score"] = self.total_score
+        document["total_cost"] = self.total_cost
         return document

@@ -114,6 +114,46 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO schedule_state (id, revision) VALUES (1, 0)
     """,
+    # 4: a lab day. A machine may be in several workcells (the table is rebuilt without the
+    # UNIQUE on asset_id, rows copied); an item type carries a cost; refill stock is marked;
+    # lab hours and operator shifts are calendars; the schedule keeps its makespan, lower
+    # bound and gap; a hold made by hand says why.
+    """
+    CREATE TABLE workcell_machines_v4 (
+        workcell_id INTEGER NOT NULL REFERENCES workcells(id) ON DELETE CASCADE,
+        asset_id INTEGER NOT NULL REFERENCES assets(id),
+        PRIMARY KEY (workcell_id, asset_id)
+    );
+    INSERT INTO workcell_machines_v4 (workcell_id, asset_id)
+        SELECT workcell_id, asset_id FROM workcell_machines;
+    DROP TABLE workcell_machines;
+    ALTER TABLE workcell_machines_v4 RENAME TO workcell_machines;
+    CREATE INDEX workcell_machines_by_asset ON workcell_machines (asset_id);
+    CREATE TABLE labware_costs (
+        catalog_fqn TEXT PRIMARY KEY,
+        cost REAL NOT NULL CHECK (cost >= 0),
+        unit TEXT NOT NULL CHECK (unit IN ('item', 'tip', 'uL')),
+        currency TEXT NOT NULL DEFAULT '',
+        updated_at TEXT NOT NULL
+    );
+    ALTER TABLE consumables ADD COLUMN refill INTEGER NOT NULL DEFAULT 0 CHECK (refill IN (0, 1));
+    CREATE TABLE lab_hours (
+        id INTEGER PRIMARY KEY,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        CHECK (ends_at > starts_at)
+    );
+    CREATE TABLE operator_shifts (
+        id INTEGER PRIMARY KEY,
+        operator TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        CHECK (ends_at > starts_at)
+    );
+    CREATE INDEX operator_shifts_by_operator ON operator_shifts (operator, starts_at);
+    ALTER TABLE schedule_state ADD COLUMN quality TEXT;
+    ALTER TABLE reservations ADD COLUMN note TEXT
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -154,5 +194,6 @@ def component() -> Any:
     from browser_runtime.storage import Component
 
     return Component("inventory", tables=("assets", "consumables", "reservations", "workcells",
-                                          "workcell_machines", "scheduled_runs", "schedule_state"),
+                                          "workcell_machines", "scheduled_runs", "schedule_state",
+                                          "labware_costs", "lab_hours", "operator_shifts"),
                      migrations=MIGRATIONS, read_version=_user_version, write_version=_set_user_version)

@@ -12,7 +12,7 @@ from pathlib import Path
 from browser_runtime.errors import LabwrightError, NotFound
 from browser_runtime.storage import Database
 
-from .models import Asset, Reservation, TimeWindow
+from .models import COST_UNITS, Asset, LabwareCost, Reservation, TimeWindow
 from .schema import migrate
 
 ASSET_STATUSES = ("available", "in_use", "quarantined", "consumed", "retired")
@@ -85,11 +85,12 @@ class InventoryStore:
     def add_labware(self, name: str, catalog_fqn: str, *, barcode: str | None = None,
                     location: str | None = None, status: str = "available", lot: str | None = None,
                     received_at: datetime | None = None, expires_at: datetime | None = None,
-                    remaining_volume_ul: float | None = None, remaining_tips: int | None = None) -> int:
+                    remaining_volume_ul: float | None = None, remaining_tips: int | None = None,
+                    refill: bool = False) -> int:
         return self.add_labware_many([dict(
             name=name, catalog_fqn=catalog_fqn, barcode=barcode, location=location, status=status,
             lot=lot, received_at=received_at, expires_at=expires_at,
-            remaining_volume_ul=remaining_volume_ul, remaining_tips=remaining_tips)])[0]
+            remaining_volume_ul=remaining_volume_ul, remaining_tips=remaining_tips, refill=refill)])[0]
 
     def add_labware_many(self, items: Iterable[dict]) -> list[int]:
         """Add labware in one transaction: all rows or, on any bad row, none."""
@@ -106,15 +107,19 @@ class InventoryStore:
                     value = item.get(key)
                     if value is not None and value < 0:
                         raise InventoryError(f"{where}: {key} cannot be negative")
+                if not isinstance(item.get("refill", False), bool):
+                    raise InventoryError(f"{where}: refill must be true or false")
                 try:
                     asset_id = self._insert_asset(db, "labware", item["name"], item["catalog_fqn"], None,
                                                   None, [], item.get("barcode"), item.get("location"),
                                                   status)
                 except sqlite3.IntegrityError as exc:
                     raise InventoryError(f"{where}: {exc}") from None
-                db.execute("INSERT INTO consumables VALUES (?, ?, ?, ?, ?, ?)", (
-                    asset_id, item.get("lot"), _iso(item.get("received_at")), _iso(item.get("expires_at")),
-                    item.get("remaining_volume_ul"), item.get("remaining_tips")))
+                db.execute("INSERT INTO consumables (asset_id, lot, received_at, expires_at, remaining_volume_ul,"
+                           " remaining_tips, refill) VALUES (?, ?, ?, ?, ?, ?, ?)", (
+                               asset_id, item.get("lot"), _iso(item.get("received_at")),
+                               _iso(item.get("expires_at")), item.get("remaining_volume_ul"),
+                               item.get("remaining_tips"), int(bool(item.get("refill", False)))))
                 ids.append(asset_id)
         return ids
 
@@ -137,13 +142,13 @@ class InventoryStore:
 
     _SELECT = ("SELECT a.id, a.kind, a.name, a.catalog_fqn, a.machine_kind, a.backend_fqn,"
                " a.capabilities, a.barcode, a.location, a.status, c.lot, c.received_at, c.expires_at,"
-               " c.remaining_volume_ul, c.remaining_tips FROM assets a"
+               " c.remaining_volume_ul, c.remaining_tips, c.refill FROM assets a"
                " LEFT JOIN consumables c ON c.asset_id = a.id")
 
     @staticmethod
     def _asset(row: tuple) -> Asset:
         return Asset(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7], row[8],
-                     row[9], row[10], _parse(row[11]), _parse(row[12]), row[13], row[14])
+                     row[9], row[10], _parse(row[11]), _parse(row[12]), row[13], row[14], bool(row[15]))
 
     def asset(self, asset_id: int) -> Asset:
         row = self.connection.execute(self._SELECT + " WHERE a.id = ?", (asset_id,)).fetchone()
@@ -162,6 +167,40 @@ class InventoryStore:
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         return [self._asset(r) for r in self.connection.execute(self._SELECT + where + " ORDER BY a.id",
                                                                 params)]
+
+    def draw(self, asset_id: int, tips: int = 0, volume_ul: float = 0.0) -> None:
+        """A run used ``tips`` / ``volume_ul`` of an item: its stock goes down (never below 0),
+        and a refill item, loaded now, is refill stock no more."""
+        with self.transaction() as db:
+            if db.execute("UPDATE consumables SET remaining_tips = CASE WHEN remaining_tips IS NULL THEN NULL"
+                          " ELSE MAX(0, remaining_tips - ?) END, remaining_volume_ul = CASE WHEN"
+                          " remaining_volume_ul IS NULL THEN NULL ELSE MAX(0, remaining_volume_ul - ?) END,"
+                          " refill = 0 WHERE asset_id = ?", (int(tips), float(volume_ul), asset_id)).rowcount != 1:
+                raise InventoryError(f"no labware with id {asset_id}")
+
+    # ---- costs ----------------------------------------------------------------------------
+
+    def set_cost(self, catalog_fqn: str, cost: float, unit: str = "item", currency: str = "") -> LabwareCost:
+        """What a labware type costs, per item used, per tip or per uL drawn (replaces any before)."""
+        if not isinstance(catalog_fqn, str) or not catalog_fqn.strip():
+            raise InventoryError("a cost needs the labware type's catalog fqn")
+        if isinstance(cost, bool) or not isinstance(cost, (int, float)) or not cost >= 0 or cost == float("inf"):
+            raise InventoryError(f"{catalog_fqn}: cost must be a number >= 0, not {cost!r}")
+        if unit not in COST_UNITS:
+            raise InventoryError(f"{catalog_fqn}: cost unit must be one of {', '.join(COST_UNITS)}, not {unit!r}")
+        if not isinstance(currency, str) or len(currency) > 16:
+            raise InventoryError(f"{catalog_fqn}: currency must be a short string")
+        with self.transaction() as db:
+            db.execute("INSERT INTO labware_costs (catalog_fqn, cost, unit, currency, updated_at) VALUES"
+                       " (?, ?, ?, ?, ?) ON CONFLICT (catalog_fqn) DO UPDATE SET cost = excluded.cost,"
+                       " unit = excluded.unit, currency = excluded.currency, updated_at = excluded.updated_at",
+                       (catalog_fqn, float(cost), unit, currency, _iso(utcnow())))
+        return LabwareCost(catalog_fqn, float(cost), unit, currency)
+
+    def costs(self) -> dict[str, LabwareCost]:
+        """Catalog fqn -> its cost."""
+        return {row[0]: LabwareCost(row[0], row[1], row[2], row[3]) for row in self.connection.execute(
+            "SELECT catalog_fqn, cost, unit, currency FROM labware_costs ORDER BY catalog_fqn")}
 
     # ---- reservations ---------------------------------------------------------------------
 
@@ -224,6 +263,68 @@ class InventoryStore:
                                            _parse(expires)))
         return created
 
+    def reserve_windows(self, run_id: str, holds: Iterable[tuple[int, TimeWindow]], *,
+                        now: datetime | None = None, note: str | None = None) -> list[Reservation]:
+        """Reserve each asset for its own window (a run holds a machine only while it uses it),
+        all in one transaction or none; an asset may appear in several windows that do not overlap."""
+        holds = list(holds)
+        now = now or utcnow()
+        if not run_id:
+            raise InventoryError("a reservation needs a run id")
+        with self.transaction() as db:
+            conflicts = []
+            ids = sorted({asset_id for asset_id, _ in holds})
+            known = {row[0]: row[1:] for row in db.execute(
+                f"SELECT id, name, status FROM assets WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            for index, (asset_id, window) in enumerate(holds):
+                if asset_id not in known:
+                    conflicts.append(f"asset {asset_id} does not exist")
+                    continue
+                name, status = known[asset_id]
+                if status != "available":
+                    conflicts.append(f"asset {asset_id} ({name}) is {status}")
+                for holder in self._blocking(db, window, now, [asset_id]).get(asset_id, []):
+                    conflicts.append(f"asset {asset_id} ({name}): {holder}")
+                for other, other_window in holds[:index]:
+                    if other == asset_id and other_window.overlaps(window):
+                        conflicts.append(f"asset {asset_id} ({name}) appears twice in one window")
+            if conflicts:
+                raise ReservationConflict(conflicts)
+            created = []
+            for asset_id, window in holds:
+                cursor = db.execute(
+                    "INSERT INTO reservations (asset_id, run_id, starts_at, ends_at, status, created_at, note)"
+                    " VALUES (?, ?, ?, ?, 'held', ?, ?)",
+                    (asset_id, run_id, _iso(window.starts_at), _iso(window.ends_at), _iso(now), note))
+                created.append(Reservation(int(cursor.lastrowid), asset_id, run_id, window, "held", None,
+                                           note=note))
+        return created
+
+    def move(self, run_id: str, windows: dict[int, TimeWindow], *, now: datetime | None = None,
+             force: bool = False) -> None:
+        """Give reservations of ``run_id`` (by id) new windows, refused if any would overlap what
+        another run holds (unless ``force``: a running run that overran holds on regardless);
+        all or nothing."""
+        now = now or utcnow()
+        with self.transaction() as db:
+            conflicts = []
+            for reservation_id, window in windows.items():
+                row = db.execute("SELECT asset_id, run_id, status FROM reservations WHERE id = ?",
+                                 (reservation_id,)).fetchone()
+                if row is None or row[1] != run_id or row[2] == "released":
+                    raise InventoryError(f"reservation {reservation_id} is not an open hold of run {run_id}")
+                for other in db.execute(
+                        "SELECT run_id, starts_at, ends_at FROM reservations WHERE asset_id = ? AND"
+                        " status IN ('held', 'active') AND run_id != ? AND starts_at < ? AND ends_at > ?"
+                        " AND (expires_at IS NULL OR expires_at > ?)",
+                        (row[0], run_id, _iso(window.ends_at), _iso(window.starts_at), _iso(now))):
+                    conflicts.append(f"asset {row[0]}: run {other[0]} holds it {other[1]} -> {other[2]}")
+            if conflicts and not force:
+                raise ReservationConflict(conflicts)
+            for reservation_id, window in windows.items():
+                db.execute("UPDATE reservations SET starts_at = ?, ends_at = ? WHERE id = ?",
+                           (_iso(window.starts_at), _iso(window.ends_at), reservation_id))
+
     def confirm(self, run_id: str) -> int:
         """Make a run's holds permanent (no expiry) until released."""
         with self.transaction() as db:
@@ -272,10 +373,10 @@ class InventoryStore:
             params += [_iso(window.ends_at), _iso(window.starts_at)]
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         return [Reservation(r[0], r[1], r[2], TimeWindow(_parse(r[3]), _parse(r[4])), r[5], _parse(r[6]),
-                            _parse(r[7]), r[8])
+                            _parse(r[7]), r[8], r[9])
                 for r in self.connection.execute(
                     "SELECT id, asset_id, run_id, starts_at, ends_at, status, expires_at, released_at,"
-                    f" release_reason FROM reservations{where} ORDER BY id", params)]
+                    f" release_reason, note FROM reservations{where} ORDER BY id", params)]
 
     @contextlib.contextmanager
     def reserved(self, run_id: str, asset_ids: Iterable[int], window: TimeWindow) -> Iterator[list[Reservation]]:

@@ -5,6 +5,7 @@ from .capabilities import capabilities_for, capability_for
 from .decorator import (
     DataViewDefinition,
     ProtocolMetadata,
+    TimeLink,
     get_protocol_metadata,
     protocol_function,
 )
@@ -18,6 +19,7 @@ from .schema import (
     ProtocolFile,
     Requirements,
     ResourceRequirement,
+    TimeLinkSpec,
 )
 from .visitors import ProtocolFunctionVisitor, ProtocolRequirementExtractor
 
@@ -35,6 +37,8 @@ __all__ = [
     "ProtocolRequirementExtractor",
     "Requirements",
     "ResourceRequirement",
+    "TimeLink",
+    "TimeLinkSpec",
     "analyze_file",
     "analyze_source",
     "capabilities_for",

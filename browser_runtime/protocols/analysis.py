@@ -10,7 +10,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from .capabilities import capabilities_for
-from .decorator import metadata_problems
+from .decorator import metadata_problems, step_parameter
 from .resolve import AnnotationResolver, classify
 from .schema import (
     AnalysisError,
@@ -21,6 +21,7 @@ from .schema import (
     ProtocolFile,
     Requirements,
     ResourceRequirement,
+    TimeLinkSpec,
 )
 from .visitors import (
     FoundProtocol,
@@ -31,7 +32,7 @@ from .visitors import (
 )
 
 _DECORATOR_FIELDS = ("name", "version", "description", "data_views", "deck_layout_path",
-                     "param_metadata", "tags", "category")
+                     "param_metadata", "tags", "category", "time_links")
 _DEFAULT_CATALOGS: dict[bool, Any] = {}
 _ERROR_AT = re.compile(r"error at (\d+):(\d+)")
 # Statements the page's pure-Python parser (Python 3.8 grammar) cannot read.
@@ -188,8 +189,15 @@ def _definition(found: FoundProtocol, visitor: ProtocolFunctionVisitor, module: 
     where = f"{filename}: protocol {found.qualname}"
     fields = _decorator_fields(found, visitor, module, errors, where)
     params = _parameters(node, found.in_class)
+    raw_links = fields.get("time_links")
+    lines = [link.get("line") if isinstance(link, dict) else None
+             for link in raw_links] if isinstance(raw_links, (list, tuple)) else []
     for field, message in metadata_problems(fields, [p.name.value for p in params]):
-        _error(errors, visitor, found.decorator, f"{where}: {field} {message}")
+        line = _link_line(field, lines)
+        if line is not None:
+            errors.append(AnalysisError(line, None, f"{where}: {field} {message}"))
+        else:
+            _error(errors, visitor, found.decorator, f"{where}: {field} {message}")
 
     resolver = AnnotationResolver(visitor.imports, catalog)
     parameters: list[Parameter] = []
@@ -238,6 +246,8 @@ def _definition(found: FoundProtocol, visitor: ProtocolFunctionVisitor, module: 
             parameter=None, category=entry.get("category"), type=fqn, name=name,
             line=visitor.position(call)[0]))
 
+    time_links = _time_links(fields.get("time_links"), parameters, extractor.calls, errors, where,
+                             lines)
     views = fields.get("data_views") or []
     data_views = [DataView(**{k: v for k, v in view.items()}) for view in views
                   if isinstance(view, dict) and isinstance(view.get("name"), str)]
@@ -257,4 +267,47 @@ def _definition(found: FoundProtocol, visitor: ProtocolFunctionVisitor, module: 
         category=fields.get("category") if isinstance(fields.get("category"), str) else None,
         param_metadata=fields.get("param_metadata") if isinstance(
             fields.get("param_metadata"), dict) else {},
-        is_async=node.asynchronous is not None, line=line, column=column)
+        is_async=node.asynchronous is not None, line=line, column=column, time_links=time_links)
+
+
+def _link_line(field: str, lines: list[int | None]) -> int | None:
+    """The line of the TimeLink a ``time_links[i]...`` problem is about."""
+    match = re.match(r"time_links\[(\d+)\]", field)
+    if match is None or int(match.group(1)) >= len(lines):
+        return None
+    return lines[int(match.group(1))]
+
+
+def _time_links(raw: Any, parameters: list[Parameter], calls: dict[str, set[str]],
+                errors: list[AnalysisError], where: str, lines: list[int | None]) -> list[TimeLinkSpec]:
+    """The declared time links whose steps are calls this protocol makes on a machine parameter
+    (each problem is already reported by ``metadata_problems`` or here, with its line)."""
+    from .decorator import time_link_problems
+
+    if not isinstance(raw, (list, tuple)):
+        return []
+    kinds = {p.name: p.kind for p in parameters}
+    links = []
+    for index, link in enumerate(raw):
+        if not isinstance(link, dict) or time_link_problems(link):
+            continue
+        bad = False
+        for key in ("after", "before"):
+            parameter, method = step_parameter(link[key])
+            if parameter not in kinds:
+                bad = True  # metadata_problems said so
+            elif kinds[parameter] != "machine":
+                errors.append(AnalysisError(lines[index], None, f"{where}: time_links[{index}].{key} "
+                                            f"{link[key]!r}: {parameter!r} is not a machine parameter"))
+                bad = True
+            elif method not in calls.get(parameter, ()):
+                called = ", ".join(sorted(calls.get(parameter, ()))) or "nothing"
+                errors.append(AnalysisError(lines[index], None, f"{where}: time_links[{index}].{key} "
+                                            f"{link[key]!r}: the protocol never calls {parameter}.{method} "
+                                            f"(it calls {called} on {parameter})"))
+                bad = True
+        if not bad:
+            links.append(TimeLinkSpec(link["after"], link["before"], float(link.get("min_s") or 0.0),
+                                      None if link.get("max_s") is None else float(link["max_s"]),
+                                      link.get("description") or "", lines[index]))
+    return links

@@ -11,11 +11,50 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 DATA_VIEW_SOURCE_TYPES = ("function_output", "plr_state", "external")
+TIME_LINK_FIELDS = ("after", "before", "min_s", "max_s", "description")
 PARAM_METADATA_KEYS = ("description", "constraints", "ui_hint")
 METADATA_ATTRIBUTE = "__protocol_metadata__"
 
 # Versions are compared by the page and the scheduler, so they must at least look like semver.
 _VERSION = re.compile(r"^\d+(\.\d+){0,2}([.+-][0-9A-Za-z.+-]+)?$")
+# A step of a time link: a machine call as the protocol writes it, ``parameter.method``.
+_STEP = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def time_link_problems(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for every invalid field of a time link given as keyword values."""
+    problems: list[tuple[str, str]] = []
+    for key in ("after", "before"):
+        step = fields.get(key)
+        if not isinstance(step, str) or not _STEP.match(step):
+            problems.append((key, f"must name a machine call as 'parameter.method' (e.g. "
+                                  f"'hs.unlock_plate'), got {step!r}"))
+    numbers = {}
+    for key in ("min_s", "max_s"):
+        value = fields.get(key, 0.0 if key == "min_s" else None)
+        if value is None and key == "max_s":
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value \
+                or value < 0 or value == float("inf"):
+            problems.append((key, f"must be a number of seconds >= 0, got {value!r}"))
+        else:
+            numbers[key] = float(value)
+    if "min_s" in numbers and "max_s" in numbers and numbers["max_s"] < numbers["min_s"]:
+        problems.append(("max_s", f"{numbers['max_s']:g} is below min_s {numbers['min_s']:g}"))
+    if not numbers.get("min_s") and fields.get("max_s") is None and not any(
+            key in ("min_s", "max_s") for key, _ in problems):
+        problems.append(("max_s", "a time link needs min_s above 0 or a max_s, else it says nothing"))
+    if not isinstance(fields.get("description", ""), str):
+        problems.append(("description", "must be a string"))
+    return problems
+
+
+def step_parameter(step: str) -> tuple[str, str]:
+    """``"hs.unlock_plate"`` -> ``("hs", "unlock_plate")`` (the step must be valid)."""
+    found = _STEP.match(step)
+    if found is None:
+        raise ValueError(f"{step!r} is not a machine call 'parameter.method'")
+    return found.group(1), found.group(2)
 
 
 def data_view_problems(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -64,6 +103,41 @@ class DataViewDefinition:
 
 
 @dataclasses.dataclass(frozen=True)
+class TimeLink:
+    """One step of the protocol must follow another within a window, in seconds.
+
+    Steps are the protocol's own machine calls, written ``"parameter.method"``: every call of
+    ``before`` starts at least ``min_s`` and at most ``max_s`` after the end of the latest
+    ``after`` call before it. ``TimeLink("hs.unlock_plate", "reader.read_absorbance", max_s=300)``:
+    read within 5 min after the incubation ends. ``TimeLink("lh.dispense", "lh.dispense",
+    min_s=1800)``: each dispense no sooner than 30 min after the one before. The runner waits
+    out a ``min_s`` itself; the scheduler may add waits up to ``max_s``; a ``max_s`` missed at
+    run time is reported as a ``time_link`` event.
+    """
+
+    after: str
+    before: str
+    min_s: float = 0.0
+    max_s: float | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        problems = time_link_problems(dataclasses.asdict(self))
+        if problems:
+            field, message = problems[0]
+            raise ValueError(f"TimeLink {self.after!r} -> {self.before!r}: {field} {message}")
+
+    @property
+    def label(self) -> str:
+        window = (f"{self.min_s:g}-{self.max_s:g} s" if self.max_s is not None and self.min_s
+                  else f"within {self.max_s:g} s" if self.max_s is not None else f"at least {self.min_s:g} s")
+        return f"{self.before} {window} after {self.after}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class ProtocolMetadata:
     """What @protocol_function records on the function (``func.__protocol_metadata__``)."""
 
@@ -76,6 +150,7 @@ class ProtocolMetadata:
     param_metadata: dict[str, dict[str, Any]]
     tags: tuple[str, ...]
     category: str | None
+    time_links: tuple[TimeLink, ...] = ()
 
 
 def metadata_problems(
@@ -147,6 +222,24 @@ def metadata_problems(
     category = fields.get("category")
     if category is not None and not isinstance(category, str):
         problems.append(("category", "must be a string or None"))
+    links = fields.get("time_links", ())
+    if not isinstance(links, (list, tuple)):
+        problems.append(("time_links", "must be a list or tuple of TimeLink"))
+        links = ()
+    known = set(parameter_names) if parameter_names is not None else None
+    for index, link in enumerate(links):
+        link_fields = dataclasses.asdict(link) if isinstance(link, TimeLink) else link
+        if not isinstance(link_fields, dict):
+            problems.append((f"time_links[{index}]", "must be a TimeLink"))
+            continue
+        for field, message in time_link_problems(link_fields):
+            problems.append((f"time_links[{index}].{field}", message))
+        for key in ("after", "before"):
+            step = link_fields.get(key)
+            if known is not None and isinstance(step, str) and _STEP.match(step) \
+                    and step_parameter(step)[0] not in known:
+                problems.append((f"time_links[{index}].{key}", f"{step!r} names no parameter of the "
+                                 f"function (parameters: {', '.join(sorted(known)) or 'none'})"))
     return problems
 
 
@@ -161,6 +254,7 @@ def protocol_function(
     param_metadata: dict[str, dict[str, Any]] | None = None,
     tags: Iterable[str] = (),
     category: str | None = None,
+    time_links: Iterable[TimeLink] = (),
 ) -> Any:
     """Mark a function as a Labwright protocol; usable bare (``@protocol_function``) or called.
 
@@ -171,7 +265,8 @@ def protocol_function(
               "data_views": tuple(data_views) if not isinstance(data_views, (str, bytes)) else data_views,
               "deck_layout_path": deck_layout_path, "param_metadata": param_metadata,
               "tags": tuple(tags) if not isinstance(tags, (str, bytes)) else tags,
-              "category": category}
+              "category": category,
+              "time_links": tuple(time_links) if not isinstance(time_links, (str, bytes)) else time_links}
 
     def decorate(function: F) -> F:
         if not callable(function):
@@ -185,7 +280,8 @@ def protocol_function(
             function=qualname, name=name or function.__name__, version=version,
             description=description if description is not None else inspect.getdoc(function),
             data_views=tuple(fields["data_views"]), deck_layout_path=deck_layout_path,
-            param_metadata=dict(param_metadata or {}), tags=tuple(fields["tags"]), category=category)
+            param_metadata=dict(param_metadata or {}), tags=tuple(fields["tags"]), category=category,
+            time_links=tuple(fields["time_links"]))
         setattr(function, METADATA_ATTRIBUTE, metadata)
         return function
 

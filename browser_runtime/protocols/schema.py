@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-# Major bumps break readers; minor bumps only add fields.
-SCHEMA_VERSION = "1.1"  # 1.1: ``script`` (a plain PLR script's machines and labware)
+# Major bumps break readers; minor bumps only add fields. 1.1: ``script`` (a plain PLR
+# script's machines and labware); 1.2: ``time_links`` of a protocol.
+SCHEMA_VERSION = "1.2"
 
 
 @dataclasses.dataclass
@@ -63,6 +64,19 @@ class DataView:
 
 
 @dataclasses.dataclass
+class TimeLinkSpec:
+    """A declared time link (``TimeLink`` in the decorator): every ``before`` call starts
+    ``min_s``..``max_s`` seconds after the end of the latest ``after`` call before it."""
+
+    after: str  # "parameter.method"
+    before: str
+    min_s: float = 0.0
+    max_s: float | None = None
+    description: str = ""
+    line: int | None = None
+
+
+@dataclasses.dataclass
 class ProtocolDefinition:
     function: str
     name: str
@@ -78,6 +92,7 @@ class ProtocolDefinition:
     is_async: bool
     line: int
     column: int
+    time_links: list[TimeLinkSpec] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass
@@ -118,6 +133,7 @@ class ProtocolFile:
                     machines=[MachineRequirement(**m) for m in requirements["machines"]],
                     resources=[ResourceRequirement(**r) for r in requirements["resources"]]),
                 "data_views": [DataView(**v) for v in entry["data_views"]],
+                "time_links": [TimeLinkSpec(**link) for link in entry.get("time_links") or []],
             }))
         script = None
         if document.get("script"):

@@ -23,8 +23,14 @@ DATA_VIEW_FQNS = frozenset({
     "browser_runtime.protocols.decorator.DataViewDefinition",
     "labwright.DataViewDefinition",
 })
+TIME_LINK_FQNS = frozenset({
+    "browser_runtime.protocols.TimeLink",
+    "browser_runtime.protocols.decorator.TimeLink",
+    "labwright.TimeLink",
+})
 _DATA_VIEW_FIELDS = ("name", "description", "source_type", "source_filter", "schema", "required",
                      "default_value")
+_TIME_LINK_FIELDS = ("after", "before", "min_s", "max_s", "description")
 
 
 class NotLiteral(Exception):
@@ -104,12 +110,18 @@ class ProtocolFunctionVisitor(cst.CSTVisitor):
         return self.imports.resolve(dotted) in PROTOCOL_FUNCTION_FQNS
 
     def is_data_view(self, node: cst.BaseExpression) -> bool:
+        return self._is(node, "DataViewDefinition", DATA_VIEW_FQNS)
+
+    def is_time_link(self, node: cst.BaseExpression) -> bool:
+        return self._is(node, "TimeLink", TIME_LINK_FQNS)
+
+    def _is(self, node: cst.BaseExpression, bare: str, fqns: frozenset[str]) -> bool:
         dotted = dotted_name(node)
         if dotted is None:
             return False
-        if dotted == "DataViewDefinition" and dotted not in self.imports.bindings:
+        if dotted == bare and dotted not in self.imports.bindings:
             return True
-        return self.imports.resolve(dotted) in DATA_VIEW_FQNS
+        return self.imports.resolve(dotted) in fqns
 
     def position(self, node: cst.CSTNode) -> tuple[int, int]:
         found = self.positions.get(node)
@@ -118,21 +130,13 @@ class ProtocolFunctionVisitor(cst.CSTVisitor):
         return found.start.line, found.start.column + 1
 
     def literal(self, node: cst.BaseExpression, module: cst.Module) -> Any:
-        """The Python value of a literal expression; DataViewDefinition(...) calls become dicts."""
+        """The Python value of a literal expression; DataViewDefinition(...) and TimeLink(...)
+        calls become dicts of their fields (a TimeLink's also records its line)."""
         if isinstance(node, cst.Call) and self.is_data_view(node.func):
-            fields: dict[str, Any] = {}
-            for index, arg in enumerate(node.args):
-                if arg.star:
-                    raise NotLiteral(arg, "a *args/**kwargs argument of DataViewDefinition")
-                if arg.keyword is not None:
-                    key = arg.keyword.value
-                elif index < len(_DATA_VIEW_FIELDS):
-                    key = _DATA_VIEW_FIELDS[index]
-                else:
-                    raise NotLiteral(arg, "too many positional arguments to DataViewDefinition")
-                if key not in _DATA_VIEW_FIELDS:
-                    raise NotLiteral(arg, f"unknown DataViewDefinition argument {key!r}")
-                fields[key] = self.literal(arg.value, module)
+            return self._call_fields(node, module, "DataViewDefinition", _DATA_VIEW_FIELDS)
+        if isinstance(node, cst.Call) and self.is_time_link(node.func):
+            fields = self._call_fields(node, module, "TimeLink", _TIME_LINK_FIELDS)
+            fields["line"] = self.position(node)[0] or None
             return fields
         if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
             values = []
@@ -152,11 +156,34 @@ class ProtocolFunctionVisitor(cst.CSTVisitor):
                 mapping[key] = self.literal(element.value, module)
             return mapping
         code = module.code_for_node(node)
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Multiply, cst.Add)):
+            # 5 * 60 reads better than 300 in a time link: plain arithmetic of literals is fine.
+            left, right = self.literal(node.left, module), self.literal(node.right, module)
+            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (left, right)):
+                return left * right if isinstance(node.operator, cst.Multiply) else left + right
+            raise NotLiteral(node, code.strip())
         try:
             # The node is already valid syntax; ast only evaluates it, never runs user code.
             return ast.literal_eval(code.strip())
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             raise NotLiteral(node, code.strip()) from None
+
+    def _call_fields(self, node: cst.Call, module: cst.Module, what: str,
+                     names: tuple[str, ...]) -> dict[str, Any]:
+        fields: dict[str, Any] = {}
+        for index, arg in enumerate(node.args):
+            if arg.star:
+                raise NotLiteral(arg, f"a *args/**kwargs argument of {what}")
+            if arg.keyword is not None:
+                key = arg.keyword.value
+            elif index < len(names):
+                key = names[index]
+            else:
+                raise NotLiteral(arg, f"too many positional arguments to {what}")
+            if key not in names:
+                raise NotLiteral(arg, f"unknown {what} argument {key!r}")
+            fields[key] = self.literal(arg.value, module)
+        return fields
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,12 +1,26 @@
-"""Scheduler: workcells, run requests, duration estimates, schedules that hold reservations."""
+"""Scheduler: workcells, run requests and their timelines, duration estimates, schedules that hold
+reservations, lower bounds; the exact solver (``exact``) is CPython only and imported on its own."""
 
 from .book import ScheduleBook, ScheduleConflict, ScheduleError
+from .bounds import lower_bound
+from .calendars import weekly
 from .durations import DEFAULT_TIMINGS, DurationModel
 from .heuristic import list_schedule
 from .optimiser import optimise
-from .placement import Busy, Infeasible, Placement, Problem, Schedule
-from .requests import ConsumableNeed, MachineNeed, RequestError, RunRequest, needs_from_analysis
+from .placement import Busy, Hold, Infeasible, Operator, OperatorBusy, Placement, Problem, Schedule
+from .requests import (
+    ConsumableNeed,
+    MachineNeed,
+    RequestError,
+    RunRequest,
+    Segment,
+    SegmentLink,
+    Timeline,
+    needs_from_analysis,
+)
 from .simulation import Estimate, EstimateError, VirtualClock, estimate_protocol
+from .timeline import timeline_from_estimate
+from .timelinks import TimeLinkError, TimeLinkWatch, planned_starts
 from .workcells import Labware, Machine, Workcell
 
 __all__ = [
@@ -16,10 +30,13 @@ __all__ = [
     "DurationModel",
     "Estimate",
     "EstimateError",
+    "Hold",
     "Infeasible",
     "Labware",
     "Machine",
     "MachineNeed",
+    "Operator",
+    "OperatorBusy",
     "Placement",
     "Problem",
     "RequestError",
@@ -28,10 +45,19 @@ __all__ = [
     "ScheduleBook",
     "ScheduleConflict",
     "ScheduleError",
+    "Segment",
+    "SegmentLink",
+    "TimeLinkError",
+    "TimeLinkWatch",
+    "Timeline",
     "VirtualClock",
     "Workcell",
     "estimate_protocol",
     "list_schedule",
+    "lower_bound",
     "needs_from_analysis",
     "optimise",
+    "planned_starts",
+    "timeline_from_estimate",
+    "weekly",
 ]

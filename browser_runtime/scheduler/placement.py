@@ -1,13 +1,12 @@
-"""Placing runs in time: the problem, resource calendars, and the serial schedule decoder.
+"""The scheduling problem and its answer: runs, workcells, stock and calendars in; placements out.
 
-A run holds every machine and consumable it uses for its whole window (start to start plus
-its estimated duration); machines come from one workcell, consumables from the whole
-inventory. Given an order of runs, :func:`decode` places each in turn at the earliest time
-(on whichever workcell finishes it first) when a machine for every machine need and an item
-for every consumable need are free together, never before its earliest start and never past
-its deadline. Both the list-scheduling heuristic and the optimiser are orders fed to it, so
-whatever either returns is free of double-booking by construction. Runs that cannot be
-placed say why: the machine kind, capability, consumable or deadline, by name.
+A run is a chain of segments (its timeline; one segment when the request has none) with
+manual steps around it: an operator loads the deck before it, unloads after, and refills a
+consumable that would run short. A placement holds each machine only from its first to its
+last use (the whole run without a timeline), its labware for the whole run, an operator for
+each manual step, inside the lab's open hours. A schedule carries its makespan and, once
+known, a lower bound and the gap. ``problem_to_dict`` is the problem as JSON (to solve it
+elsewhere: the page's worker, the bridge server). Placing is ``decoder.py``'s.
 """
 
 from __future__ import annotations
@@ -18,15 +17,37 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from browser_runtime.scheduler.requests import ConsumableNeed, MachineNeed, RunRequest
+from browser_runtime.scheduler.requests import RunRequest
 from browser_runtime.scheduler.workcells import Labware, Machine, Workcell
 
+#: How long an operator takes to refill a consumable (swap in a tip refill, top up a trough).
+DEFAULT_REFILL_S = 120.0
+#: Why a run could not be placed (``Infeasible.kind``).
+KINDS = ("machine", "capability", "consumable", "stock", "calendar", "deadline", "workcell", "timelink")
 
 @dataclass(frozen=True)
 class Busy:
     """Time an asset is already held by something outside this schedule (a reservation)."""
 
     asset_id: int
+    starts_at: datetime
+    ends_at: datetime
+    holder: str
+
+
+@dataclass(frozen=True)
+class Operator:
+    """A person who does manual steps, on shift during ``shifts`` (start, end) only."""
+
+    name: str
+    shifts: tuple[tuple[datetime, datetime], ...] = ()
+
+
+@dataclass(frozen=True)
+class OperatorBusy:
+    """An operator's time already taken by a manual step outside this schedule."""
+
+    operator: str
     starts_at: datetime
     ends_at: datetime
     holder: str
@@ -39,6 +60,12 @@ class Problem:
     requests: list[RunRequest]
     labware: list[Labware] = field(default_factory=list)
     busy: list[Busy] = field(default_factory=list)
+    #: None: manual steps are not staffed by name (anyone is there); [] means nobody is.
+    operators: list[Operator] | None = None
+    operator_busy: list[OperatorBusy] = field(default_factory=list)
+    #: Open windows of the lab; a run lies inside one. None: always open.
+    lab_hours: list[tuple[datetime, datetime]] | None = None
+    refill_s: float = DEFAULT_REFILL_S
 
     def __post_init__(self) -> None:
         if self.origin.tzinfo is None:
@@ -47,16 +74,39 @@ class Problem:
         if len(set(names)) != len(names):
             raise ValueError("workcell names must be unique: " + ", ".join(
                 sorted({n for n in names if names.count(n) > 1})))
-        owners: dict[int, str] = {}
+        seen: dict[int, Machine] = {}
         for workcell in self.workcells:
             for machine in workcell.machines:
-                if owners.setdefault(machine.id, workcell.name) != workcell.name:
-                    raise ValueError(f"machine {machine.id} ({machine.name}) is in workcells "
-                                     f"{owners[machine.id]!r} and {workcell.name!r}")
+                # A machine shared by workcells (a reader two liquid handlers reach) is one machine.
+                if seen.setdefault(machine.id, machine) != machine:
+                    raise ValueError(f"machine {machine.id} is described differently in two workcells")
         ids = [r.id for r in self.requests]
         if len(set(ids)) != len(ids):
             raise ValueError("run request ids must be unique: " + ", ".join(
                 sorted({i for i in ids if ids.count(i) > 1})))
+        for name, windows in [("lab_hours", self.lab_hours or [])] + [
+                (f"operator {o.name!r}", o.shifts) for o in self.operators or []]:
+            for start, end in windows:
+                if start.tzinfo is None or end.tzinfo is None or end <= start:
+                    raise ValueError(f"{name}: {start} -> {end} is not a window with a time zone")
+
+
+@dataclass
+class Hold:
+    """One asset held by a placed run, seconds from the origin."""
+
+    asset_id: int
+    start_s: float
+    end_s: float
+
+
+@dataclass
+class PlacedSegment:
+    kind: str  # run | load | unload | refill
+    label: str  # the step a paused run resumes at ("reader.read_absorbance#1"), or what is refilled
+    start_s: float
+    end_s: float
+    operator: str | None = None
 
 
 @dataclass
@@ -67,15 +117,39 @@ class Placement:
     end_s: float
     machines: dict[str, int]  # machine parameter -> asset id
     consumables: dict[str, int]  # consumable parameter -> asset id
+    holds: list[Hold] = field(default_factory=list)
+    segments: list[PlacedSegment] = field(default_factory=list)
+    drawn: dict[int, dict[str, float]] = field(default_factory=dict)  # asset -> tips / volume_ul
+    refills: dict[str, int] = field(default_factory=dict)  # parameter -> refill item loaded for it
+    costs: dict[str, dict[str, Any]] = field(default_factory=dict)  # parameter -> {cost, reason}
 
     def asset_ids(self) -> list[int]:
         return [*self.machines.values(), *self.consumables.values()]
+
+    def hold_windows(self) -> list[Hold]:
+        """The run's holds (the whole window for every asset when built without holds)."""
+        return self.holds or [Hold(asset, self.start_s, self.end_s) for asset in self.asset_ids()]
+
+    def to_dict(self, schedule: Schedule) -> dict[str, Any]:
+        return {
+            "request": self.request, "workcell": self.workcell,
+            "start_s": round(self.start_s, 3), "end_s": round(self.end_s, 3),
+            "starts_at": schedule.at(self.start_s).isoformat(), "ends_at": schedule.at(self.end_s).isoformat(),
+            "machines": self.machines, "consumables": self.consumables,
+            "holds": [{"asset_id": h.asset_id, "starts_at": schedule.at(h.start_s).isoformat(),
+                       "ends_at": schedule.at(h.end_s).isoformat()} for h in self.hold_windows()],
+            "segments": [{"kind": s.kind, "label": s.label, "operator": s.operator,
+                          "starts_at": schedule.at(s.start_s).isoformat(),
+                          "ends_at": schedule.at(s.end_s).isoformat()} for s in self.segments],
+            "drawn": {str(asset): amounts for asset, amounts in self.drawn.items()},
+            "refills": self.refills, "costs": self.costs,
+        }
 
 
 @dataclass
 class Infeasible:
     request: str
-    kind: str  # machine | capability | consumable | deadline | workcell
+    kind: str  # one of KINDS
     subject: str  # the parameter, machine or deadline concerned
     message: str
 
@@ -92,31 +166,48 @@ class Schedule:
     method: str = "heuristic"
     compute_s: float = 0.0
     order: list[str] = field(default_factory=list)
+    #: No schedule placing these runs ends sooner (seconds from the origin); None: not computed.
+    lower_bound_s: float | None = None
+    proven_optimal: bool = False
 
     @property
     def makespan_s(self) -> float:
         return max((p.end_s for p in self.placements), default=0.0)
 
+    @property
+    def gap(self) -> float | None:
+        """How far above the lower bound the makespan may be: 0.0 is proven optimal."""
+        if self.lower_bound_s is None:
+            return None
+        if self.makespan_s <= 0:
+            return 0.0
+        return max(0.0, (self.makespan_s - self.lower_bound_s) / self.makespan_s)
+
     def at(self, seconds: float) -> datetime:
         return self.origin + timedelta(seconds=seconds)
+
+    def quality(self) -> dict[str, Any]:
+        return {"method": self.method, "makespan_s": round(self.makespan_s, 3),
+                "lower_bound_s": None if self.lower_bound_s is None else round(self.lower_bound_s, 3),
+                "gap": None if self.gap is None else round(self.gap, 4),
+                "proven_optimal": self.proven_optimal}
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "origin": self.origin.isoformat(), "method": self.method,
             "makespan_s": round(self.makespan_s, 3), "compute_s": round(self.compute_s, 4),
-            "placements": [{
-                "request": p.request, "workcell": p.workcell,
-                "start_s": round(p.start_s, 3), "end_s": round(p.end_s, 3),
-                "starts_at": self.at(p.start_s).isoformat(), "ends_at": self.at(p.end_s).isoformat(),
-                "machines": p.machines, "consumables": p.consumables} for p in self.placements],
+            "lower_bound_s": None if self.lower_bound_s is None else round(self.lower_bound_s, 3),
+            "gap": None if self.gap is None else round(self.gap, 4),
+            "proven_optimal": self.proven_optimal,
+            "placements": [p.to_dict(self) for p in self.placements],
             "infeasible": [item.to_dict() for item in self.infeasible],
         }
 
 
 class Calendar:
-    """One asset's busy intervals, sorted and never overlapping."""
+    """One resource's busy intervals, sorted and never overlapping."""
 
-    __slots__ = ("starts", "ends", "holders")
+    __slots__ = ("ends", "holders", "starts")
 
     def __init__(self) -> None:
         self.starts: list[float] = []
@@ -134,6 +225,16 @@ class Calendar:
         if index < len(self.starts) and self.starts[index] < end:
             return index
         return None
+
+    def next_free(self, start: float, length: float) -> float:
+        """The earliest moment from ``start`` on when [moment, moment + length) is free."""
+        starts, ends = self.starts, self.ends
+        index = bisect.bisect_right(ends, start)
+        count = len(starts)
+        while index < count and starts[index] < start + length:
+            start = max(start, ends[index])
+            index += 1
+        return start
 
     def add(self, start: float, end: float, holder: str) -> None:
         index = bisect.bisect_left(self.starts, start)
@@ -155,287 +256,84 @@ class Calendar:
         self.add(start, end, holder)
 
 
-@dataclass
-class _Option:
-    """How a job could run on one workcell: candidate assets per need, in preference order."""
-
-    workcell: str
-    needs: list[tuple[str, list[int]]]  # (parameter, candidates): machines then consumables
-    machine_count: int
-
-
-@dataclass
-class _Job:
-    request: RunRequest
-    release: float
-    deadline: float
-    duration: float
-    options: list[_Option]
-    weight: float
+def closed_outside(windows: list[tuple[float, float]], holder: str) -> Calendar:
+    """A calendar busy everywhere except in ``windows`` (seconds; open to -inf..+inf around)."""
+    calendar = Calendar()
+    edge = -math.inf
+    for start, end in sorted(windows):
+        if start > edge:
+            calendar.add(edge, start, holder)
+        edge = max(edge, end)
+    calendar.add(edge, math.inf, holder)
+    return calendar
 
 
-@dataclass
-class Compiled:
-    """A problem made ready for decoding many orders: candidates found once."""
-
-    problem: Problem
-    jobs: list[_Job]  # placeable ones; order indexes this list
-    static_infeasible: list[Infeasible]
-    calendars: dict[int, Calendar]
-    names: dict[int, str]
-
-    def heuristic_order(self) -> list[int]:
-        """Priority first, then earliest deadline, earliest start, longest run, id."""
-        return sorted(range(len(self.jobs)), key=lambda i: (
-            -self.jobs[i].request.priority, self.jobs[i].deadline, self.jobs[i].release,
-            -self.jobs[i].duration, self.jobs[i].request.id))
+# ---- the problem as JSON ------------------------------------------------------------------
 
 
-def _seconds(problem: Problem, moment: datetime | None, default: float) -> float:
-    if moment is None:
-        return default
-    return (moment - problem.origin).total_seconds()
+def problem_to_dict(problem: Problem) -> dict[str, Any]:
+    """The whole problem as plain JSON (``problem_from_dict`` reads it back)."""
+
+    def iso(moment: datetime) -> str:
+        return moment.isoformat()
+
+    return {
+        "origin": iso(problem.origin),
+        "workcells": [w.to_dict() for w in problem.workcells],
+        "requests": [r.to_dict() for r in problem.requests],
+        "labware": [{"id": i.id, "name": i.name, "fqn": i.fqn, "category": i.category, "available": i.available,
+                     "tips": i.tips, "volume_ul": i.volume_ul, "cost": i.cost, "cost_unit": i.cost_unit,
+                     "refill": i.refill} for i in problem.labware],
+        "busy": [{"asset_id": b.asset_id, "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at),
+                  "holder": b.holder} for b in problem.busy],
+        "operators": None if problem.operators is None else [
+            {"name": o.name, "shifts": [[iso(a), iso(b)] for a, b in o.shifts]} for o in problem.operators],
+        "operator_busy": [{"operator": b.operator, "starts_at": iso(b.starts_at), "ends_at": iso(b.ends_at),
+                           "holder": b.holder} for b in problem.operator_busy],
+        "lab_hours": None if problem.lab_hours is None else [[iso(a), iso(b)] for a, b in problem.lab_hours],
+        "refill_s": problem.refill_s,
+    }
 
 
-def compile_problem(problem: Problem) -> Compiled:
-    machines_by_id = {m.id: m for w in problem.workcells for m in w.machines}
-    names = {m.id: m.name for m in machines_by_id.values()}
-    names.update({item.id: item.name for item in problem.labware})
-    labware_by_id = {item.id: item for item in problem.labware}
-    calendars: dict[int, Calendar] = {}
-    for hold in problem.busy:
-        start, end = _seconds(problem, hold.starts_at, 0), _seconds(problem, hold.ends_at, 0)
-        if end > start:
-            calendars.setdefault(hold.asset_id, Calendar()).merge(start, end, hold.holder)
-    jobs, infeasible = [], []
-    for request in problem.requests:
-        release = max(0.0, _seconds(problem, request.earliest_start, 0.0))
-        deadline = _seconds(problem, request.deadline, math.inf)
-        consumable_candidates = []
-        reason = None
-        for need in request.consumables:
-            candidates, why = _consumable_candidates(need, problem.labware, labware_by_id)
-            if not candidates:
-                reason = Infeasible(request.id, "consumable", need.parameter,
-                                    f"needs {need.describe()} for {need.parameter!r}: {why}")
-                break
-            consumable_candidates.append((need.parameter, candidates))
-        if reason is None and release + request.duration_s > deadline:
-            reason = Infeasible(request.id, "deadline", "deadline", (
-                f"takes {_span(request.duration_s)} from its earliest start "
-                f"{(problem.origin + timedelta(seconds=release)).isoformat()}, past its deadline "
-                f"{request.deadline.isoformat() if request.deadline else ''}"))
-        options: list[_Option] = []
-        if reason is None:
-            workcells = [w for w in problem.workcells if request.workcell in (None, w.name)]
-            if not workcells:
-                reason = Infeasible(request.id, "workcell", request.workcell or "",
-                                    f"is pinned to workcell {request.workcell!r}, which does not exist "
-                                    f"(workcells: {', '.join(w.name for w in problem.workcells) or 'none'})")
-            else:
-                for workcell in workcells:
-                    machine_candidates = [(need.parameter, _machine_candidates(need, workcell))
-                                          for need in request.machines]
-                    needs = machine_candidates + consumable_candidates
-                    if all(c for _, c in needs) and _match([c for _, c in needs], lambda _: True):
-                        options.append(_Option(workcell.name, needs, len(machine_candidates)))
-                if not options:
-                    reason = _machine_reason(request, workcells)
-        if reason is not None:
-            infeasible.append(reason)
-            continue
-        jobs.append(_Job(request, release, deadline, float(request.duration_s), options,
-                         1.0 + max(request.priority, 0)))
-    return Compiled(problem, jobs, infeasible, calendars, names)
+def problem_from_dict(document: dict[str, Any]) -> Problem:
+    """A problem from ``problem_to_dict``'s JSON (requests checked as ``RunRequest.from_dict``)."""
+    when = datetime.fromisoformat
+    workcells = [Workcell(w["name"], tuple(Machine(m["id"], m["name"], m["kind"], frozenset(m["capabilities"]),
+                                                   m["available"]) for m in w["machines"]), w.get("deck"))
+                 for w in document["workcells"]]
+    return Problem(
+        when(document["origin"]), workcells,
+        [RunRequest.from_dict(r, f"requests[{i}]") for i, r in enumerate(document["requests"])],
+        [Labware(i["id"], i["name"], i.get("fqn"), i.get("category"), i.get("available", True),
+                 tips=i.get("tips"), volume_ul=i.get("volume_ul"), cost=i.get("cost", 0.0),
+                 cost_unit=i.get("cost_unit", "item"), refill=i.get("refill", False)) for i in document["labware"]],
+        [Busy(b["asset_id"], when(b["starts_at"]), when(b["ends_at"]), b["holder"]) for b in document["busy"]],
+        None if document.get("operators") is None else [
+            Operator(o["name"], tuple((when(a), when(b)) for a, b in o["shifts"])) for o in document["operators"]],
+        [OperatorBusy(b["operator"], when(b["starts_at"]), when(b["ends_at"]), b["holder"])
+         for b in document.get("operator_busy", [])],
+        None if document.get("lab_hours") is None else [(when(a), when(b)) for a, b in document["lab_hours"]],
+        document.get("refill_s", DEFAULT_REFILL_S))
 
 
-def _consumable_candidates(need: ConsumableNeed, labware: list[Labware],
-                           by_id: dict[int, Labware]) -> tuple[list[int], str]:
-    if need.asset_id is not None:
-        item = by_id.get(need.asset_id)
-        if item is None:
-            return [], f"inventory item {need.asset_id} does not exist or is not labware"
-        if not item.available:
-            return [], f"{item.name!r} (item {item.id}) is not available"
-        return [item.id], ""
-    matching = [item for item in labware
-                if (need.type is None or item.fqn == need.type)
-                and (need.category is None or item.category == need.category)]
-    usable = [item.id for item in matching if item.available]
-    if not matching:
-        return [], "the inventory holds none"
-    return usable, f"all {len(matching)} in the inventory are unavailable"
+def schedule_from_dict(document: dict[str, Any]) -> Schedule:
+    """A schedule from its ``to_dict`` JSON (solved elsewhere and brought back)."""
+    origin = datetime.fromisoformat(document["origin"])
 
+    def seconds(text: str) -> float:
+        return (datetime.fromisoformat(text) - origin).total_seconds()
 
-def _machine_candidates(need: MachineNeed, workcell: Workcell) -> list[int]:
-    fitting = [m for m in workcell.machines
-               if m.available and m.kind == need.kind and need.capabilities <= m.capabilities]
-    # The closest fit first, so machines that can do more stay free for runs that need it.
-    fitting.sort(key=lambda m: (len(m.capabilities - need.capabilities), m.id))
-    return [m.id for m in fitting]
-
-
-def _machine_reason(request: RunRequest, workcells: list[Workcell]) -> Infeasible:
-    where = f"workcell {workcells[0].name!r} has none" if len(workcells) == 1 else "no workcell has one"
-    for need in request.machines:
-        of_kind: list[Machine] = [m for w in workcells for m in w.machines if m.kind == need.kind]
-        if not of_kind:
-            return Infeasible(request.id, "machine", need.parameter,
-                              f"needs a {need.kind} for {need.parameter!r}: {where}")
-        usable = [m for m in of_kind if m.available]
-        if not usable:
-            names = ", ".join(repr(m.name) for m in of_kind)
-            return Infeasible(request.id, "machine", need.parameter,
-                              f"needs a {need.kind} for {need.parameter!r}: {names} not available")
-        if not any(need.capabilities <= m.capabilities for m in usable):
-            lacking = "; ".join(f"{m.name!r} lacks {', '.join(sorted(need.capabilities - m.capabilities))}"
-                                for m in usable)
-            return Infeasible(request.id, "capability", need.parameter,
-                              f"needs a {need.kind} with {', '.join(sorted(need.capabilities))} for "
-                              f"{need.parameter!r}: {lacking}")
-    kinds = ", ".join(f"{n.kind} ({n.parameter})" for n in request.machines)
-    return Infeasible(request.id, "machine", "workcell",
-                      f"needs {kinds} in one workcell: no workcell has all of them free of each other")
-
-
-def _match(candidates: list[list[int]], usable: Any) -> list[int] | None:
-    """One distinct asset per need (bipartite matching, augmenting paths), or None."""
-    owner: dict[int, int] = {}
-
-    def assign(need: int, seen: set[int]) -> bool:
-        for asset in candidates[need]:
-            if asset in seen or not usable(asset):
-                continue
-            seen.add(asset)
-            if asset not in owner or assign(owner[asset], seen):
-                owner[asset] = need
-                return True
-        return False
-
-    for need in range(len(candidates)):
-        if not assign(need, set()):
-            return None
-    chosen = [0] * len(candidates)
-    for asset, need in owner.items():
-        chosen[need] = asset
-    return chosen
-
-
-def _span(seconds: float) -> str:
-    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
-
-
-def _earliest(job: _Job, option: _Option, calendars: dict[int, Calendar], bound: float = math.inf
-              ) -> tuple[float, list[int] | None, list[tuple[int, int]]]:
-    """Earliest start of ``job`` on ``option`` (with the assets), or (start, None, blockers) when
-    the deadline comes first, or (start, None, []) once past ``bound`` (another workcell's start).
-    The earliest feasible start is the release or the end of some busy interval of a candidate,
-    so time jumps from one such end to the next."""
-    empty = Calendar()
-    start = job.release
-    candidates = [c for _, c in option.needs]
-    relevant = {asset for c in candidates for asset in c}
-    while True:
-        if start >= bound:
-            return start, None, []
-        end = start + job.duration
-        if end > job.deadline:
-            blockers = []
-            for asset in relevant:
-                calendar = calendars.get(asset, empty)
-                index = calendar.blocking(start - job.duration, start)
-                if index is not None:
-                    blockers.append((asset, index))
-            return start, None, blockers
-        blocked: dict[int, int] = {}
-        for asset in relevant:
-            calendar = calendars.get(asset)
-            if calendar is not None:
-                index = calendar.blocking(start, end)
-                if index is not None:
-                    blocked[asset] = index
-        chosen = _match(candidates, lambda asset: asset not in blocked)
-        if chosen is not None:
-            return start, chosen, []
-        # A need with every candidate busy waits at least until its first candidate frees up;
-        # otherwise (needs competing for the same free assets) until any blocked asset frees up.
-        waits = [min(calendars[asset].ends[blocked[asset]] for asset in c)
-                 for c in candidates if all(asset in blocked for asset in c)]
-        start = max(waits) if waits else min(calendars[asset].ends[index] for asset, index in blocked.items())
-
-
-@dataclass
-class DecodeState:
-    """Where decoding stood before the run at ``position`` of an order (to resume from)."""
-
-    position: int
-    calendars: dict[int, Calendar]
-    placements: list[Placement]
-    infeasible: list[Infeasible]
-
-
-def decode(compiled: Compiled, order: list[int], method: str = "heuristic", *,
-           resume: DecodeState | None = None, record: list[DecodeState] | None = None,
-           every: int = 25) -> Schedule:
-    """Place the jobs in ``order`` one by one, each at its earliest finish over its workcells.
-
-    ``resume`` continues from a state recorded for an order sharing this one's prefix;
-    ``record`` collects a state every ``every`` positions (the optimiser's checkpoints)."""
-    if resume is None:
-        resume = DecodeState(0, compiled.calendars, [], list(compiled.static_infeasible))
-    calendars = {asset: calendar.copy() for asset, calendar in resume.calendars.items()}
-    placements = resume.placements[:]
-    infeasible = resume.infeasible[:]
-    for position in range(resume.position, len(order)):
-        if record is not None and position % every == 0 and not (record and record[-1].position == position):
-            record.append(DecodeState(position, {a: c.copy() for a, c in calendars.items()},
-                                      placements[:], infeasible[:]))
-        job = compiled.jobs[order[position]]
-        best: tuple[float, _Option, list[int]] | None = None
-        late: list[tuple[int, int]] = []
-        for option in job.options:
-            start, chosen, blockers = _earliest(job, option, calendars,
-                                                best[0] if best is not None else math.inf)
-            if chosen is None:
-                late.extend(blockers)
-                continue
-            if best is None or start < best[0]:
-                best = (start, option, chosen)
-        if best is None:
-            infeasible.append(_deadline_reason(compiled, job, late, calendars))
-            continue
-        start, option, chosen = best
-        end = start + job.duration
-        for asset in chosen:
-            calendars.setdefault(asset, Calendar()).add(start, end, job.request.id)
-        parameters = [name for name, _ in option.needs]
-        split = option.machine_count
-        placements.append(Placement(job.request.id, option.workcell, start, end,
-                                    dict(zip(parameters[:split], chosen[:split])),
-                                    dict(zip(parameters[split:], chosen[split:]))))
-    return Schedule(compiled.problem.origin, placements, infeasible, method,
-                    order=[compiled.jobs[i].request.id for i in order])
-
-
-def _deadline_reason(compiled: Compiled, job: _Job, blockers: list[tuple[int, int]],
-                     calendars: dict[int, Calendar]) -> Infeasible:
-    deadline = job.request.deadline.isoformat() if job.request.deadline else "?"
-    held = []
-    for asset, index in sorted(set(blockers)):
-        calendar = calendars[asset]
-        until = compiled.problem.origin + timedelta(seconds=calendar.ends[index])
-        held.append(f"{compiled.names.get(asset, f'asset {asset}')!r} is held by "
-                    f"{calendar.holders[index]} until {until.isoformat(timespec='seconds')}")
-    return Infeasible(job.request.id, "deadline", "deadline",
-                      f"cannot finish by its deadline {deadline}: " + ("; ".join(held[:4]) or
-                                                                      "no workcell is free in time"))
-
-
-def cost(schedule: Schedule, compiled: Compiled) -> float:
-    """What the optimiser minimises: unplaced runs (weighted by priority) far above makespan,
-    then a little weighted completion time so high-priority runs come early."""
-    weights = {job.request.id: job.weight for job in compiled.jobs}
-    unplaced = sum(weights.get(item.request, 0.0) for item in schedule.infeasible)
-    completion = sum(weights[p.request] * p.end_s for p in schedule.placements)
-    horizon = sum(job.duration for job in compiled.jobs) + 1.0
-    return unplaced * horizon * 10 + schedule.makespan_s + 1e-3 * completion / max(len(compiled.jobs), 1)
+    placements = []
+    for entry in document["placements"]:
+        placements.append(Placement(
+            entry["request"], entry["workcell"], seconds(entry["starts_at"]), seconds(entry["ends_at"]),
+            dict(entry["machines"]), dict(entry["consumables"]),
+            [Hold(h["asset_id"], seconds(h["starts_at"]), seconds(h["ends_at"])) for h in entry.get("holds", [])],
+            [PlacedSegment(s["kind"], s["label"], seconds(s["starts_at"]), seconds(s["ends_at"]), s.get("operator"))
+             for s in entry.get("segments", [])],
+            {int(asset): amounts for asset, amounts in entry.get("drawn", {}).items()},
+            dict(entry.get("refills", {})), dict(entry.get("costs", {}))))
+    return Schedule(origin, placements, [Infeasible(**item) for item in document["infeasible"]],
+                    document.get("method", "heuristic"), document.get("compute_s", 0.0),
+                    [p.request for p in placements], document.get("lower_bound_s"),
+                    bool(document.get("proven_optimal", False)))

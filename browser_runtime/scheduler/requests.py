@@ -1,7 +1,15 @@
-"""Run requests: which protocol, with what, how urgent, when it may start and when it must end."""
+"""Run requests: which protocol, with what, how urgent, when it may start and when it must end.
+
+A request's ``timeline`` (from the discrete-event estimate, see ``timeline.py``) says when
+inside the run each machine is used, so the run holds a machine only from its first to its
+last command there; without one the run holds every machine for its whole duration. A run
+is a chain of segments the runner goes through without pausing; between two segments it may
+wait, within the windows its protocol's time links allow.
+"""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -9,7 +17,8 @@ from typing import Any
 from browser_runtime.errors import LabwrightError
 
 _REQUEST_FIELDS = {"id", "protocol", "source", "function", "filename", "parameters", "priority",
-                   "earliest_start", "deadline", "workcell", "duration_s", "machines", "consumables"}
+                   "earliest_start", "deadline", "workcell", "duration_s", "machines", "consumables",
+                   "timeline", "load_s", "unload_s"}
 
 
 class RequestError(LabwrightError, ValueError):
@@ -30,16 +39,40 @@ class MachineNeed:
 
 @dataclass(frozen=True)
 class ConsumableNeed:
-    """One piece of labware the run holds: a named inventory item, or any of a type or category."""
+    """One piece of labware the run holds: a named inventory item, or any of a type or category.
+
+    ``tips`` and ``volume_ul`` are what the run draws from it (tips picked up, reagent taken):
+    counted against the item's stock across every queued run."""
 
     parameter: str
     asset_id: int | None = None
     type: str | None = None  # catalog fqn of the labware factory
     category: str | None = None
+    tips: int = 0
+    volume_ul: float = 0.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.tips, bool) or not isinstance(self.tips, int) or self.tips < 0:
+            raise RequestError(f"consumable {self.parameter!r}: tips must be a whole number >= 0, "
+                               f"not {self.tips!r}")
+        if isinstance(self.volume_ul, bool) or not isinstance(self.volume_ul, (int, float)) \
+                or not math.isfinite(self.volume_ul) or self.volume_ul < 0:
+            raise RequestError(f"consumable {self.parameter!r}: volume_ul must be a number >= 0, "
+                               f"not {self.volume_ul!r}")
+
+    @property
+    def counted(self) -> bool:
+        """Whether the run draws a quantity from the item (tips or volume)."""
+        return bool(self.tips or self.volume_ul)
 
     def to_dict(self) -> dict[str, Any]:
         return {"parameter": self.parameter, "asset_id": self.asset_id, "type": self.type,
-                "category": self.category}
+                "category": self.category, "tips": self.tips, "volume_ul": self.volume_ul}
+
+    def amount(self) -> str:
+        parts = ([f"{self.tips} tips"] if self.tips else []) + (
+            [f"{self.volume_ul:g} uL"] if self.volume_ul else [])
+        return " and ".join(parts)
 
     def describe(self) -> str:
         if self.asset_id is not None:
@@ -47,6 +80,132 @@ class ConsumableNeed:
         if self.type:
             return self.type.rpartition(".")[2]
         return f"a {self.category}" if self.category else "labware"
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of a run the runner goes through without pausing."""
+
+    duration_s: float
+    label: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"duration_s": self.duration_s, "label": self.label}
+
+
+@dataclass(frozen=True)
+class SegmentLink:
+    """Segment ``target`` starts ``min_s``..``max_s`` after the moment ``at_s`` into segment
+    ``source`` (a protocol time link: the end of the ``after`` call, the start of ``before``)."""
+
+    source: int
+    at_s: float
+    target: int
+    min_s: float = 0.0
+    max_s: float | None = None
+    label: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "at_s": self.at_s, "target": self.target, "min_s": self.min_s,
+                "max_s": self.max_s, "label": self.label}
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """When inside a run its machines are used: segments, machine holds, links between segments.
+
+    ``machines`` maps a machine parameter to ``(first segment, offset, last segment, offset)``:
+    the run holds that machine from its first command to the end of its last one."""
+
+    segments: tuple[Segment, ...]
+    machines: dict[str, tuple[int, float, int, float]] = field(default_factory=dict)
+    links: tuple[SegmentLink, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.segments:
+            raise RequestError("a timeline needs at least one segment")
+        count = len(self.segments)
+        for index, segment in enumerate(self.segments):
+            if not _positive(segment.duration_s):
+                raise RequestError(f"timeline segment {index}: duration_s must be a number above 0, "
+                                   f"not {segment.duration_s!r}")
+        for name, hold in self.machines.items():
+            first, start, last, end = hold
+            if not (0 <= first <= last < count) or not (_offset(start, self.segments[first])
+                                                         and _offset(end, self.segments[last])) \
+                    or (first == last and end < start):
+                raise RequestError(f"timeline machine {name!r}: {list(hold)} is not a hold inside the "
+                                   f"timeline's {count} segment(s)")
+        for link in self.links:
+            if not (0 <= link.source < link.target < count) or not _offset(link.at_s, self.segments[link.source]):
+                raise RequestError(f"timeline link {link.label or link}: segments {link.source} -> "
+                                   f"{link.target} are not in order inside the timeline")
+            if not (math.isfinite(link.min_s) and link.min_s >= 0) or (
+                    link.max_s is not None and not (math.isfinite(link.max_s) and link.max_s >= link.min_s)):
+                raise RequestError(f"timeline link {link.label or link}: needs 0 <= min_s <= max_s")
+
+    @property
+    def duration_s(self) -> float:
+        return sum(segment.duration_s for segment in self.segments)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"segments": [s.to_dict() for s in self.segments],
+                "machines": {name: list(hold) for name, hold in self.machines.items()},
+                "links": [link.to_dict() for link in self.links]}
+
+    @classmethod
+    def from_dict(cls, document: Any, where: str) -> Timeline:
+        _only(document, {"segments", "machines", "links"}, where)
+        segments = []
+        for index, item in enumerate(_list(document.get("segments"), f"{where}.segments")):
+            here = f"{where}.segments[{index}]"
+            _only(item, {"duration_s", "label"}, here)
+            label = item.get("label") or ""
+            if not isinstance(label, str):
+                raise RequestError(f"{here}.label: must be a string")
+            segments.append(Segment(_number(item.get("duration_s"), f"{here}.duration_s"), label))
+        machines = document.get("machines") or {}
+        if not isinstance(machines, dict):
+            raise RequestError(f"{where}.machines: must be an object of parameter -> hold")
+        holds = {}
+        for name, hold in machines.items():
+            here = f"{where}.machines.{name}"
+            if not isinstance(hold, list) or len(hold) != 4 or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in hold) \
+                    or hold[0] != int(hold[0]) or hold[2] != int(hold[2]):
+                raise RequestError(f"{here}: must be [first segment, offset s, last segment, offset s]")
+            holds[name] = (int(hold[0]), float(hold[1]), int(hold[2]), float(hold[3]))
+        links = []
+        for index, item in enumerate(_list(document.get("links"), f"{where}.links")):
+            here = f"{where}.links[{index}]"
+            _only(item, {"source", "at_s", "target", "min_s", "max_s", "label"}, here)
+            for key in ("source", "target"):
+                if isinstance(item.get(key), bool) or not isinstance(item.get(key), int):
+                    raise RequestError(f"{here}.{key}: must be a segment index")
+            max_s = item.get("max_s")
+            links.append(SegmentLink(item["source"], _number(item.get("at_s", 0.0), f"{here}.at_s", zero=True),
+                                     item["target"], _number(item.get("min_s", 0.0), f"{here}.min_s", zero=True),
+                                     None if max_s is None else _number(max_s, f"{here}.max_s", zero=True),
+                                     str(item.get("label") or "")))
+        try:
+            return cls(tuple(segments), holds, tuple(links))
+        except RequestError as error:
+            raise RequestError(f"{where}: {error}") from None
+
+
+def _positive(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+
+
+def _offset(value: Any, segment: Segment) -> bool:
+    return isinstance(value, (int, float)) and -1e-9 <= value <= segment.duration_s + 1e-9
+
+
+def _number(value: Any, where: str, *, zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or value < 0 or (value == 0 and not zero):
+        raise RequestError(f"{where}: must be a number {'>= 0' if zero else 'above 0'}, not {value!r}")
+    return float(value)
 
 
 @dataclass(frozen=True)
@@ -66,6 +225,9 @@ class RunRequest:
     filename: str = "protocol.py"
     source: str | None = None
     parameters: dict[str, Any] = field(default_factory=dict, compare=False)
+    timeline: Timeline | None = None  # None: every machine held for the whole run
+    load_s: float = 0.0  # an operator loads the deck before the run (a manual step)
+    unload_s: float = 0.0  # and unloads it after
 
     def __post_init__(self) -> None:
         where = f"run request {self.id!r}"
@@ -94,6 +256,21 @@ class RunRequest:
             if need.asset_id is None and not need.type and not need.category:
                 raise RequestError(f"{where}: consumable {need.parameter!r} needs an asset_id, a type "
                                    "or a category")
+        for name in ("load_s", "unload_s"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not 0 <= value < 86400:
+                raise RequestError(f"{where}: {name} must be a number of seconds from 0 to a day, not {value!r}")
+        if self.timeline is not None:
+            if not isinstance(self.timeline, Timeline):
+                raise RequestError(f"{where}: timeline must be a Timeline")
+            if abs(self.timeline.duration_s - self.duration_s) > 1e-6 * max(1.0, self.duration_s):
+                raise RequestError(f"{where}: duration_s {self.duration_s:g} is not the timeline's "
+                                   f"{self.timeline.duration_s:g} s")
+            unknown = sorted(set(self.timeline.machines) - {m.parameter for m in self.machines})
+            if unknown:
+                raise RequestError(f"{where}: the timeline holds machine(s) {', '.join(unknown)} the "
+                                   "request does not need")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +282,8 @@ class RunRequest:
             "workcell": self.workcell,
             "machines": [m.to_dict() for m in self.machines],
             "consumables": [c.to_dict() for c in self.consumables],
+            "timeline": self.timeline.to_dict() if self.timeline is not None else None,
+            "load_s": self.load_s, "unload_s": self.unload_s,
         }
 
     @classmethod
@@ -128,14 +307,18 @@ class RunRequest:
         consumables = []
         for index, item in enumerate(_list(document.get("consumables"), f"{where}.consumables")):
             here = f"{where}.consumables[{index}]"
-            _only(item, {"parameter", "asset_id", "type", "category"}, here)
+            _only(item, {"parameter", "asset_id", "type", "category", "tips", "volume_ul"}, here)
             asset_id = item.get("asset_id")
             if asset_id is not None and (isinstance(asset_id, bool) or not isinstance(asset_id, int)):
                 raise RequestError(f"{here}.asset_id: must be an integer")
-            consumables.append(ConsumableNeed(
-                _text(item.get("parameter"), f"{here}.parameter"), asset_id,
-                _text(item["type"], f"{here}.type") if item.get("type") is not None else None,
-                _text(item["category"], f"{here}.category") if item.get("category") is not None else None))
+            try:
+                consumables.append(ConsumableNeed(
+                    _text(item.get("parameter"), f"{here}.parameter"), asset_id,
+                    _text(item["type"], f"{here}.type") if item.get("type") is not None else None,
+                    _text(item["category"], f"{here}.category") if item.get("category") is not None else None,
+                    item.get("tips") or 0, item.get("volume_ul") or 0.0))
+            except RequestError as error:
+                raise RequestError(f"{here}: {str(error).split(': ', 1)[-1]}") from None
         parameters = document.get("parameters") or {}
         if not isinstance(parameters, dict):
             raise RequestError(f"{where}.parameters: must be an object")
@@ -143,6 +326,8 @@ class RunRequest:
             value = document.get(name)
             if value is not None and not isinstance(value, str):
                 raise RequestError(f"{where}.{name}: must be a string")
+        timeline = (Timeline.from_dict(document["timeline"], f"{where}.timeline")
+                    if document.get("timeline") is not None else None)
         try:
             return cls(
                 id=document["id"], protocol=document["protocol"], duration_s=document["duration_s"],
@@ -152,7 +337,8 @@ class RunRequest:
                 deadline=parse_time(document.get("deadline"), f"{where}.deadline"),
                 workcell=document.get("workcell"), function=document.get("function"),
                 filename=document.get("filename") or "protocol.py", source=document.get("source"),
-                parameters=parameters)
+                parameters=parameters, timeline=timeline, load_s=document.get("load_s") or 0.0,
+                unload_s=document.get("unload_s") or 0.0)
         except RequestError as error:
             raise RequestError(str(error).replace("run request", where, 1)) from None
 

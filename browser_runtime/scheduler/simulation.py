@@ -26,6 +26,7 @@ from browser_runtime.errors import LabwrightError
 from browser_runtime.runner.events import EventLog, jsonable
 from browser_runtime.runner.run import ProtocolRun
 from browser_runtime.scheduler.durations import DurationModel
+from browser_runtime.scheduler.timelinks import LinkCheck, StepSpan, TimeLinkWatch
 
 #: Loop turns with nothing new before the clock moves on (lets every ready task reach its sleep).
 _SETTLE_TURNS = 3
@@ -146,6 +147,14 @@ class Estimate:
     commands: list[CommandSpan] = field(default_factory=list)
     error: dict[str, Any] | None = None
     machine_kinds: dict[str, str] = field(default_factory=dict)
+    #: Calls of the steps the protocol's time links name, and how each link call stood.
+    steps: list[StepSpan] = field(default_factory=list)
+    links: list[LinkCheck] = field(default_factory=list)
+    #: Labware parameter -> what the run draws from it: ``{"tips": n, "volume_ul": v}``.
+    consumption: dict[str, dict[str, float]] = field(default_factory=dict)
+    #: When the protocol function itself ran (the machines' setup before, their stop after).
+    protocol_start_s: float = 0.0
+    protocol_end_s: float | None = None
 
     def command_names(self) -> list[str]:
         return [span.command for span in self.commands]
@@ -169,7 +178,19 @@ class Estimate:
             "busy": {name: [[round(a, 3), round(b, 3)] for a, b in rows]
                      for name, rows in self.busy().items()},
             "machine_kinds": self.machine_kinds,
+            "steps": [step.to_dict() for step in self.steps],
+            "time_links": [check.to_dict() for check in self.links],
+            "consumption": {name: {k: round(v, 3) for k, v in used.items()}
+                            for name, used in self.consumption.items()},
+            "protocol_start_s": round(self.protocol_start_s, 3),
+            "protocol_end_s": None if self.protocol_end_s is None else round(self.protocol_end_s, 3),
         }
+
+    def timeline(self) -> Any:
+        """The run as the scheduler places it (see ``timeline.timeline_from_estimate``)."""
+        from browser_runtime.scheduler.timeline import timeline_from_estimate
+
+        return timeline_from_estimate(self)
 
 
 def _backend_commands(backend: Any) -> list[str]:
@@ -177,8 +198,60 @@ def _backend_commands(backend: Any) -> list[str]:
             if not name.startswith("_") and inspect.iscoroutinefunction(member)]
 
 
+class _Consumption:
+    """What the run draws from each labware parameter: tips picked up, net volume aspirated."""
+
+    def __init__(self, arguments: dict[str, Any]) -> None:
+        self.owners = {id(value): name for name, value in arguments.items()
+                       if hasattr(value, "get_all_children")}
+        self.used: dict[str, dict[str, float]] = {}
+
+    def _owner(self, resource: Any) -> str | None:
+        while resource is not None:
+            found = self.owners.get(id(resource))
+            if found is not None:
+                return found
+            resource = getattr(resource, "parent", None)
+        return None
+
+    def _add(self, resource: Any, key: str, amount: float) -> None:
+        owner = self._owner(resource)
+        if owner is not None:
+            entry = self.used.setdefault(owner, {"tips": 0.0, "volume_ul": 0.0})
+            entry[key] += amount
+
+    def record(self, command: str, bound: dict[str, Any]) -> None:
+        if command == "pick_up_tips":
+            for op in bound.get("ops") or []:
+                self._add(getattr(op, "resource", None), "tips", 1)
+        elif command == "pick_up_tips96":
+            pickup = bound.get("pickup")
+            tips = [tip for tip in getattr(pickup, "tips", []) if tip is not None]
+            self._add(getattr(pickup, "resource", None), "tips", len(tips))
+        elif command in ("aspirate", "dispense"):
+            sign = 1.0 if command == "aspirate" else -1.0
+            for op in bound.get("ops") or []:
+                self._add(getattr(op, "resource", None), "volume_ul", sign * float(getattr(op, "volume", 0) or 0))
+        elif command in ("aspirate96", "dispense96"):
+            sign = 1.0 if command == "aspirate96" else -1.0
+            operation = bound.get("aspiration" if command == "aspirate96" else "dispense")
+            volume = float(getattr(operation, "volume", 0) or 0)
+            wells = getattr(operation, "wells", None)
+            if wells:
+                for well in wells:
+                    self._add(well, "volume_ul", sign * volume)
+            elif getattr(operation, "container", None) is not None:
+                channels = len([t for t in getattr(operation, "tips", []) if t is not None]) or 96
+                self._add(operation.container, "volume_ul", sign * volume * channels)
+
+    def result(self) -> dict[str, dict[str, float]]:
+        """Drawn amounts only: a plate that got as much as was taken from it drew nothing."""
+        return {name: {"tips": used["tips"], "volume_ul": max(0.0, used["volume_ul"])}
+                for name, used in self.used.items() if used["tips"] or used["volume_ul"] > 0}
+
+
 def _time_machine(parameter: str, machine: Any, clock: VirtualClock, model: DurationModel,
-                  spans: list[CommandSpan]) -> None:
+                  spans: list[CommandSpan], consumption: _Consumption | None = None) -> None:
     """Every backend command takes its modelled duration on the clock (wrapped on the instance,
     under the runner's own recording wrapper, so the runner's events are unchanged)."""
     backend = getattr(machine, "backend", None)
@@ -197,6 +270,8 @@ def _time_machine(parameter: str, machine: Any, clock: VirtualClock, model: Dura
                 bound = inspect.signature(__original).bind(*args, **kwargs).arguments
             except TypeError:
                 bound = {}
+            if consumption is not None:
+                consumption.record(__command, bound)
             await clock.sleep(model.duration(__command, jsonable(bound), backend_fqn))
             spans.append(CommandSpan(parameter, __command, start, clock.now))
             return result
@@ -216,10 +291,12 @@ async def estimate_protocol(
     inventory: Any = None,
     limit_s: float = MAX_VIRTUAL_S,
 ) -> Estimate:
-    """Run the protocol in simulation on a virtual clock: its duration and every command's span.
+    """Run the protocol in simulation on a virtual clock: its duration and every command's span,
+    the calls its time links name (their minimum waits included), what it draws from its labware.
 
     The protocol's code runs with no hardware grant (it can't reach a device). Raises the
     runner's ``PlanError`` when the protocol cannot be planned (what and where)."""
+    from browser_runtime.protocols.decorator import get_protocol_metadata
     from browser_runtime.runner.materialize import materialize
     from browser_runtime.runner.planner import Planner
     from browser_runtime.runner.plans import PlanInputs
@@ -233,22 +310,42 @@ async def estimate_protocol(
         built = materialize(plan, catalog, inventory)
         clock = VirtualClock(limit_s)
         spans: list[CommandSpan] = []
+        consumption = _Consumption(built.arguments)
         for parameter, machine in built.machines.items():
-            _time_machine(parameter, machine, clock, model, spans)
+            _time_machine(parameter, machine, clock, model, spans, consumption)
         token = _CLOCK.set(clock)
+        undo = None
         try:
             function_object = load_protocol_function(source, filename, plan.function)
             _patch_namespace(function_object.__globals__)
-            run = ProtocolRun(function_object, built.arguments, machines=built.machines,
+            metadata = get_protocol_metadata(function_object)
+            # The links' minimum waits happen on the virtual clock, so the estimate includes them.
+            watch = TimeLinkWatch(metadata.time_links if metadata else (), now=lambda: clock.now,
+                                  sleep=clock.sleep)
+            undo = watch.install(built.machines)
+            window: list[float | None] = [0.0, None]
+
+            async def protocol(**arguments: Any) -> Any:
+                # When the protocol itself runs: the machines are set up before and stopped after.
+                window[0] = clock.now
+                try:
+                    result = function_object(**arguments)
+                    return await result if inspect.isawaitable(result) else result
+                finally:
+                    window[1] = clock.now
+
+            run = ProtocolRun(protocol, built.arguments, machines=built.machines,
                               deck=built.deck, log=EventLog(), filename=filename)
             # A task of its own, so its context (and every task the protocol starts) sees the
             # clock and holds no grant.
             result = await asyncio.ensure_future(run.execute())
         finally:
             _CLOCK.reset(token)
+            if undo is not None:
+                undo()
     kinds = {name: machine.machine_kind for name, machine in plan.machines.items()}
     return Estimate(plan.protocol, plan.function,
                     "completed" if result.status == "completed" else result.status,
                     max([clock.now] + [span.end_s for span in spans]), spans,
                     result.error and {k: result.error[k] for k in ("type", "message", "command")},
-                    kinds)
+                    kinds, watch.steps, watch.checks, consumption.result(), window[0] or 0.0, window[1])

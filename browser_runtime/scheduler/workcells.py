@@ -1,4 +1,4 @@
-"""Workcells and the assets the scheduler places runs on: machines (in a workcell) and labware."""
+"""Workcells and the assets the scheduler places runs on: machines (in workcells) and labware."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ class Machine:
 
 @dataclass(frozen=True)
 class Workcell:
-    """A named set of registered machines sharing one deck; a run uses machines of one workcell."""
+    """A named set of registered machines a run can use together; a run uses machines of one
+    workcell. A machine may be in several (a plate reader two liquid handlers' arms reach)."""
 
     name: str
     machines: tuple[Machine, ...] = ()
@@ -42,7 +43,10 @@ class Workcell:
 
 @dataclass(frozen=True)
 class Labware:
-    """A consumable inventory item a run may hold: a plate, a tip rack, a trough."""
+    """A consumable inventory item a run may hold: a plate, a tip rack, a trough.
+
+    ``tips`` / ``volume_ul``: what is left in it (None: not counted). A ``refill`` item is stock
+    (a tip refill, a reagent bottle) an operator loads before the run that draws from it."""
 
     id: int
     name: str
@@ -50,3 +54,8 @@ class Labware:
     category: str | None = None  # plate, tip_rack, trough, ...
     available: bool = True
     status: str = field(default="available", compare=False)
+    tips: int | None = None
+    volume_ul: float | None = None
+    cost: float = 0.0  # what one use costs, per ``cost_unit``
+    cost_unit: str = "item"  # item | tip | uL
+    refill: bool = False

@@ -1,173 +1,193 @@
-"""Scheduler benchmark: 200 run requests on 5 workcells with 20 machines, list-scheduling
-heuristic (the baseline, measured in the same run) against the annealing optimiser.
+"""Scheduler benchmark: the list heuristic and the page's optimiser against OR-Tools CP-SAT, and the
+page's optimiser on 200 runs inside Pyodide. Baselines are measured in the same run.
 
-Requests come from the four demo protocols: machine needs from their LibCST analysis,
-durations from the discrete-event simulation (one estimate per protocol and parameter set),
-labware from a shared pool (some requests name one particular plate, which makes them
-contend), random priorities, earliest starts and deadlines from a seeded generator.
+Lab days come from ``scheduler_instances.py`` (the project's protocols, estimated by the
+discrete-event simulation; four workcells sharing a reader; counted stock with refills;
+operators' shifts and lab hours; time links):
 
-Run: .venv/bin/python tests/bench/bench_scheduler.py [--requests 200] [--iterations 400] [--seeds 0 1 2]
+1. Small instances (<= 10 runs): CP-SAT proves the optimum (limit 10 s each); the heuristic's
+   and the optimiser's makespans as ratios of it. Goals: all proven in <= 10 s; the
+   heuristic's worst ratio <= 1.2.
+2. 50-run lab days: CP-SAT for 60 s (its solution and bound) against the page's optimiser
+   (default 400 steps). Goal: optimiser / CP-SAT <= 1.05. One day with short stock too.
+3. 200 runs: the page's optimiser on CPython and in Pyodide under Node (the page's
+   interpreter, tests/bench/pyodide_scheduler.mjs). Goal: <= 10 s in Pyodide.
+
+A ratio compares makespans only when both place the same runs; a scheduler that refuses more
+runs than the baseline is shown as such (and counts as missing the goal).
+
+Run: .venv/bin/python tests/bench/bench_scheduler.py [--small-limit 10] [--day-limit 60]
+     [--days 0 1 2] [--no-pyodide]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import random
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests" / "bench"))
+
+import scheduler_instances as instances  # noqa: E402
 
 from browser_runtime.catalog import Catalog  # noqa: E402
-from browser_runtime.protocols import analyze_source  # noqa: E402
-from browser_runtime.scheduler import (  # noqa: E402
-    ConsumableNeed,
-    Labware,
-    Machine,
-    Problem,
-    RunRequest,
-    Workcell,
-    estimate_protocol,
-    list_schedule,
-    needs_from_analysis,
-    optimise,
-)
-from browser_runtime.scheduler.placement import Calendar  # noqa: E402
-
-ORIGIN = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
-DEMOS = ROOT / "web" / "protocols"
-LH_FULL = {"head96", "gripper", "pipetting", "tip_handling"}
-LH_ARM = {"gripper", "pipetting", "tip_handling"}
-LH_BASIC = {"pipetting", "tip_handling"}
-READER_ALL = {"absorbance", "fluorescence", "luminescence", "door"}
-READER_ABS = {"absorbance", "door"}
-HS = {"shaking", "temperature", "plate_lock"}
-
-#: (workcell, [(kind, capabilities)]): 20 machines; only some workcells have a 96-head or a reader.
-WORKCELLS = [
-    ("Alpha", [("liquid_handler", LH_FULL), ("plate_reader", READER_ALL), ("heater_shaker", HS),
-               ("liquid_handler", LH_BASIC)]),
-    ("Bravo", [("liquid_handler", LH_ARM), ("plate_reader", READER_ABS), ("heater_shaker", HS),
-               ("heater_shaker", HS)]),
-    ("Charlie", [("liquid_handler", LH_FULL), ("liquid_handler", LH_BASIC), ("heater_shaker", HS),
-                 ("scale", {"weighing"})]),
-    ("Delta", [("liquid_handler", LH_BASIC), ("liquid_handler", LH_BASIC), ("heater_shaker", HS),
-               ("heater_shaker", HS)]),
-    ("Echo", [("liquid_handler", LH_FULL), ("heater_shaker", HS), ("plate_reader", READER_ABS),
-              ("scale", {"weighing"})]),
-]
-VARIANTS = {
-    "serial_dilution.py": [{"volume": 50.0, "columns": 6}, {"volume": 100.0, "columns": 12},
-                           {"volume": 20.0, "columns": 4}],
-    "elisa_read.py": [{}],
-    "stamp_96.py": [{"volume": 25.0}, {"volume": 150.0}],
-    "incubation.py": [{"seconds": 600.0}, {"seconds": 1800.0, "temperature": 60.0},
-                      {"seconds": 3600.0}],
-}
-LABWARE = [("plate", "plate", 24), ("tips", "tip_rack", 16), ("trough", "trough", 6)]
+from browser_runtime.scheduler import list_schedule, optimise  # noqa: E402
+from browser_runtime.scheduler.exact import solve  # noqa: E402
+from browser_runtime.scheduler.placement import problem_to_dict  # noqa: E402
+from tests.unit.scheduler.checks import check_schedule  # noqa: E402
 
 
-def estimates(catalog: Catalog) -> dict[tuple[str, int], tuple[str, float, tuple, tuple]]:
-    """(demo, variant) -> (protocol name, DES duration, machine needs, consumable needs)."""
-    found = {}
-
-    async def run_all() -> None:
-        for demo, variants in VARIANTS.items():
-            source = (DEMOS / demo).read_text()
-            protocol = analyze_source(source, demo, catalog).protocols[0]
-            machines, consumables = needs_from_analysis(protocol)
-            for index, parameters in enumerate(variants):
-                estimate = await estimate_protocol(source, catalog, filename=demo, parameters=parameters)
-                assert estimate.status == "completed", estimate.error
-                found[(demo, index)] = (protocol.name, estimate.duration_s, machines, consumables)
-
-    asyncio.run(run_all())
-    return found
+def ratio(schedule, baseline) -> tuple[float | None, str]:
+    """(makespan ratio, text); None when the two place different runs."""
+    extra = len(schedule.infeasible) - len(baseline.infeasible)
+    if extra > 0:
+        return None, f"refuses {extra} more"
+    if extra < 0:
+        return None, f"places {-extra} more"
+    value = schedule.makespan_s / baseline.makespan_s if baseline.makespan_s else 1.0
+    return value, f"{value:.3f}"
 
 
-def bench_problem(catalog_estimates: dict, requests: int, seed: int) -> Problem:
-    rng = random.Random(seed)
-    workcells, next_id = [], 1
-    for name, machines in WORKCELLS:
-        members = []
-        for kind, capabilities in machines:
-            members.append(Machine(next_id, f"{name} {kind} {next_id}", kind, frozenset(capabilities)))
-            next_id += 1
-        workcells.append(Workcell(name, tuple(members)))
-    labware = []
-    for prefix, category, count in LABWARE:
-        for index in range(count):
-            labware.append(Labware(next_id, f"{prefix} {index + 1}", None, category))
-            next_id += 1
-    plates = [item.id for item in labware if item.category == "plate"]
-    keys = sorted(catalog_estimates)
-    run_requests = []
-    for number in range(requests):
-        demo, variant = keys[rng.randrange(len(keys))]
-        name, duration, machines, consumables = catalog_estimates[(demo, variant)]
-        if consumables and rng.random() < 0.25:
-            # This run must use one particular plate (its samples are in it).
-            first = next((c for c in consumables if c.category == "plate"), None)
-            if first is not None:
-                consumables = tuple(ConsumableNeed(c.parameter, asset_id=rng.choice(plates[:8]))
-                                    if c is first else c for c in consumables)
-        earliest = ORIGIN + timedelta(minutes=rng.choice([0, 0, 0, 30, 60, 120]))
-        deadline = earliest + timedelta(hours=rng.uniform(3, 10)) if rng.random() < 0.3 else None
-        run_requests.append(RunRequest(
-            id=f"run-{number:03d}", protocol=name, duration_s=duration, machines=machines,
-            consumables=consumables, priority=rng.choice([0, 0, 1, 2, 3]), earliest_start=earliest,
-            deadline=deadline, filename=demo))
-    return Problem(ORIGIN, workcells, run_requests, labware)
+def small(found, limit: float) -> tuple[float, float, int, int, float]:
+    print(f"\n1. Small instances: CP-SAT proves the optimum (limit {limit:g} s); ratios to it\n")
+    header = (f"{'instance':<42} {'runs':>4} {'optimum':>8} {'proven':>6} {'CP-SAT s':>8} "
+              f"{'heuristic':>10} {'h ms':>6} {'optimiser':>10} {'o s':>5}")
+    print(header)
+    print("-" * len(header))
+    worst_h = worst_o = 1.0
+    proven = failures = 0
+    slowest = 0.0
+    cases = instances.small_instances(found)
+    for name, problem in cases:
+        exact = solve(problem, time_limit_s=limit)
+        heuristic = list_schedule(problem)
+        optimised = optimise(problem)
+        for schedule, resolution in ((exact, 1.0), (heuristic, 0.0), (optimised, 0.0)):
+            check_schedule(problem, schedule, resolution=resolution)
+        h, h_text = ratio(heuristic, exact)
+        o, o_text = ratio(optimised, exact)
+        worst_h = max(worst_h, h if h is not None else float("inf"))
+        worst_o = max(worst_o, o if o is not None else float("inf"))
+        failures += h is None
+        proven += exact.proven_optimal
+        slowest = max(slowest, exact.compute_s)
+        print(f"{name:<42} {len(problem.requests):>4} {exact.makespan_s:>7.0f}s {str(exact.proven_optimal):>6} "
+              f"{exact.compute_s:>8.2f} {h_text:>10} {heuristic.compute_s * 1000:>6.1f} {o_text:>10} "
+              f"{optimised.compute_s:>5.2f}")
+    print(f"\n   proven optimal: {proven} of {len(cases)}, slowest proof {slowest:.2f} s (goal <= 10 s)")
+    print(f"   heuristic / optimum, worst: {worst_h:.3f} (goal <= 1.2)"
+          + (f"; refuses runs the optimum places on {failures}" if failures else ""))
+    print(f"   optimiser / optimum, worst: {worst_o:.3f}")
+    return worst_h, worst_o, proven, len(cases), slowest
 
 
-def check(problem: Problem, schedule) -> None:
-    """No asset double-booked and every capability met: the benchmark reports valid schedules only."""
-    calendars: dict[int, Calendar] = {}
-    by_id = {r.id: r for r in problem.requests}
-    machines = {m.id: m for w in problem.workcells for m in w.machines}
-    for placement in schedule.placements:
-        for asset in placement.asset_ids():
-            calendars.setdefault(asset, Calendar()).add(placement.start_s, placement.end_s,
-                                                        placement.request)
-        for need in by_id[placement.request].machines:
-            assert need.capabilities <= machines[placement.machines[need.parameter]].capabilities
+def days(found, seeds: list[int], limit: float) -> float:
+    print(f"\n2. 50-run lab days: CP-SAT for {limit:g} s against the page's optimiser (400 steps)\n")
+    header = (f"{'day':<24} {'CP-SAT':>8} {'bound':>8} {'gap':>6} {'optimiser':>10} {'o/CP-SAT':>9} "
+              f"{'o s':>5} {'heuristic':>10} {'h/CP-SAT':>9} {'refused':>8}")
+    print(header)
+    print("-" * len(header))
+    worst = 1.0
+    cases = [(f"seed {seed}", instances.lab_day(found, 50, seed)) for seed in seeds]
+    cases.append((f"seed {seeds[0]}, short stock", instances.lab_day(found, 50, seeds[0], stock=0.6)))
+    for name, problem in cases:
+        exact = solve(problem, time_limit_s=limit)
+        optimised = optimise(problem)
+        heuristic = list_schedule(problem)
+        for schedule, resolution in ((exact, 1.0), (optimised, 0.0), (heuristic, 0.0)):
+            check_schedule(problem, schedule, resolution=resolution)
+        o, o_text = ratio(optimised, exact)
+        h, h_text = ratio(heuristic, exact)
+        if "short" not in name:
+            worst = max(worst, o if o is not None else float("inf"))
+        print(f"{name:<24} {exact.makespan_s:>7.0f}s {exact.lower_bound_s:>7.0f}s {exact.gap:>6.3f} "
+              f"{optimised.makespan_s:>9.0f}s {o_text:>9} {optimised.compute_s:>5.2f} {heuristic.makespan_s:>9.0f}s "
+              f"{h_text:>9} {len(exact.infeasible):>3}/{len(optimised.infeasible)}/{len(heuristic.infeasible)}")
+    print(f"\n   optimiser / CP-SAT on stocked days, worst: {worst:.3f} (goal <= 1.05); refused: CP-SAT/optimiser/"
+          "heuristic")
+    return worst
+
+
+def large(found, pyodide: bool) -> float | None:
+    print("\n3. 200 runs: the page's optimiser (400 steps) on CPython and in Pyodide under Node; wall time,\n"
+          "   and CPU time in brackets (what the machine's other work does not inflate)\n")
+    problems = [(f"200 runs, seed {seed}", instances.lab_day(found, 200, seed)) for seed in (0, 1)]
+    native = {}
+    for name, problem in problems:
+        heuristic = list_schedule(problem)
+        cpu = time.process_time()
+        optimised = optimise(problem)
+        cpu = time.process_time() - cpu
+        check_schedule(problem, optimised)
+        native[name] = (heuristic, optimised, cpu)
+    page: dict[tuple[str, str], dict] = {}
+    node = shutil.which("node")
+    if pyodide and node:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "problems.json"
+            path.write_text(json.dumps([{"name": name, "method": method, "problem": problem_to_dict(problem)}
+                                        for name, problem in problems for method in ("heuristic", "optimiser")]))
+            done = subprocess.run([node, "--experimental-wasm-stack-switching",
+                                   str(ROOT / "tests" / "bench" / "pyodide_scheduler.mjs"), str(path)],
+                                  capture_output=True, text=True, timeout=900, cwd=ROOT)
+            if done.returncode:
+                raise SystemExit(done.stdout[-2000:] + done.stderr[-4000:])
+            for line in done.stdout.splitlines():
+                if line.startswith("{"):
+                    entry = json.loads(line)
+                    page[(entry["name"], entry["method"])] = entry
+    header = (f"{'problem':<20} {'heuristic':>10} {'CPython ms':>10} {'optimiser':>10} {'opt/heur':>9} "
+              f"{'CPython s':>14} {'Pyodide s':>14} {'Pyodide/CPython':>15}")
+    print(header)
+    print("-" * len(header))
+    slowest = None
+    for name, _ in problems:
+        heuristic, optimised, cpu = native[name]
+        in_page = page.get((name, "optimiser"))
+        if in_page is not None:
+            assert in_page["makespan_s"] == optimised.makespan_s, "the page and CPython must agree"
+            slowest = max(slowest or 0.0, in_page["compute_s"])
+        print(f"{name:<20} {heuristic.makespan_s:>9.0f}s {heuristic.compute_s * 1000:>10.1f} "
+              f"{optimised.makespan_s:>9.0f}s {optimised.makespan_s / heuristic.makespan_s:>9.3f} "
+              f"{optimised.compute_s:>6.2f} ({cpu:>5.2f}) "
+              + (f"{in_page['compute_s']:>6.2f} ({in_page['cpu_s']:>5.2f}) {in_page['cpu_s'] / cpu:>15.2f}"
+                 if in_page else f"{'-':>14} {'-':>15}"))
+    if slowest is not None:
+        print(f"\n   slowest in Pyodide: {slowest:.2f} s wall (goal <= 10 s); same schedules as CPython; the "
+              "ratio is of CPU times")
+    else:
+        print("\n   Pyodide not run (--no-pyodide, or no node)")
+    return slowest
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--iterations", type=int, default=400)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--small-limit", type=float, default=10.0)
+    parser.add_argument("--day-limit", type=float, default=60.0)
+    parser.add_argument("--days", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--no-pyodide", action="store_true")
     options = parser.parse_args()
     catalog = Catalog(json.loads((ROOT / "build" / "catalog" / "catalog.json").read_text()))
     started = time.perf_counter()
-    found = estimates(catalog)
-    des_s = time.perf_counter() - started
-    print(f"DES estimates: {len(found)} protocol/parameter sets in {des_s:.2f} s "
-          f"({', '.join(f'{d.removesuffix(chr(46) + chr(112) + chr(121))}[{v}]={found[(d, v)][1]:.0f}s' for d, v in sorted(found))})")
-    machines = sum(len(m) for _, m in WORKCELLS)
-    print(f"\n{options.requests} run requests, {len(WORKCELLS)} workcells, {machines} machines, "
-          f"optimiser: {options.iterations} annealing steps\n")
-    header = (f"{'seed':>4} | {'heuristic makespan':>18} | {'optimiser makespan':>18} | {'ratio opt/heur':>14} | "
-              f"{'unplaced h/o':>12} | {'heuristic time':>14} | {'optimiser time':>14} | {'time ratio':>10}")
-    print(header)
-    print("-" * len(header))
-    for seed in options.seeds:
-        problem = bench_problem(found, options.requests, seed)
-        heuristic = list_schedule(problem)
-        optimised = optimise(problem, seed=seed, iterations=options.iterations)
-        check(problem, heuristic)
-        check(problem, optimised)
-        print(f"{seed:>4} | {heuristic.makespan_s / 3600:>16.2f} h | {optimised.makespan_s / 3600:>16.2f} h | "
-              f"{optimised.makespan_s / heuristic.makespan_s:>14.3f} | "
-              f"{len(heuristic.infeasible):>5} / {len(optimised.infeasible):<4} | "
-              f"{heuristic.compute_s * 1000:>11.1f} ms | {optimised.compute_s:>12.2f} s | "
-              f"{optimised.compute_s / heuristic.compute_s:>9.0f}x")
+    found = instances.templates(catalog)
+    print(f"DES estimates of {len(found)} protocol/parameter sets in {time.perf_counter() - started:.2f} s: "
+          + ", ".join(f"{d['protocol']} {d['duration_s']:.0f}s" for d, _, _ in found))
+    worst_h, worst_o, proven, count, slowest = small(found, options.small_limit)
+    worst_day = days(found, options.days, options.day_limit)
+    page = large(found, not options.no_pyodide)
+    print("\nSummary")
+    print(f"  small instances proven optimal: {proven}/{count}, slowest {slowest:.2f} s   (goal: all, <= 10 s)")
+    print(f"  list heuristic worst ratio:     {worst_h:.3f}                (goal <= 1.2)")
+    print(f"  optimiser / 60 s CP-SAT, 50 runs: {worst_day:.3f}              (goal <= 1.05)")
+    print(f"  optimiser, 200 runs in Pyodide: {page:.2f} s" if page is not None else
+          "  optimiser, 200 runs in Pyodide: not measured")
 
 
 if __name__ == "__main__":

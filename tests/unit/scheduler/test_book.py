@@ -102,11 +102,13 @@ def test_a_stale_revision_is_refused_and_nothing_is_written(book):
 
 def test_replan_with_the_optimiser_keeps_running_runs(book):
     book.submit([lh_request(f"r{i}", 10 + i) for i in range(5)])
-    book.start("r0")
+    first = next(r["id"] for r in book.runs() if r["starts_at"] == NOW.isoformat())
+    book.start(first)
     schedule = book.replan(method="optimiser", iterations=30, seed=1)
-    assert {p.request for p in schedule.placements} == {"r1", "r2", "r3", "r4"}
-    assert statuses(book, "r0") == {"active"}
-    for run_id in ("r1", "r2", "r3", "r4"):
+    rest = {f"r{i}" for i in range(5)} - {first}
+    assert {p.request for p in schedule.placements} == rest
+    assert statuses(book, first) == {"active"}
+    for run_id in rest:
         assert statuses(book, run_id) == {"held", "released"}  # old holds released, new ones held
     snapshot = book.snapshot()
     assert snapshot["method"] == "optimiser" and len(snapshot["workcells"]) == 2
@@ -114,15 +116,20 @@ def test_replan_with_the_optimiser_keeps_running_runs(book):
         book.replan(method="magic")
 
 
-def test_workcells_take_registered_machines_once(book, inventory):
+def test_workcells_take_registered_machines_and_may_share_one(book, inventory):
     machines = {a.name: a.id for a in inventory.assets(kind="machine")}
-    with pytest.raises(ScheduleError, match="already in workcell 'Alpha'"):
-        book.add_workcell("Gamma", [machines["STARlet (simulated)"]])
     labware = inventory.assets(kind="labware")[0].id
     with pytest.raises(ScheduleError, match=f"asset {labware} is not a registered machine"):
         book.add_workcell("Gamma", [labware])
-    book.add_workcell("Gamma", [machines["Scale (simulated)"]], deck="none")
+    with pytest.raises(ScheduleError, match="a workcell named 'Alpha' exists"):
+        book.add_workcell("Alpha", [machines["Scale (simulated)"]])
+    # The reader stands between both liquid handlers: it belongs to Alpha and to Gamma.
+    book.add_workcell("Gamma", [machines["STARlet 2 (simulated)"], machines["Plate reader (simulated)"]],
+                      deck="none")
     assert [w.name for w in book.workcells()] == ["Alpha", "Bravo", "Gamma"]
+    sharing = [w.name for w in book.workcells() if machines["Plate reader (simulated)"] in
+               {m.id for m in w.machines}]
+    assert sharing == ["Alpha", "Gamma"]
 
 
 def test_the_migration_keeps_existing_reservations(tmp_path):
@@ -146,3 +153,75 @@ def test_the_migration_keeps_existing_reservations(tmp_path):
     assert store.reserved_in(TimeWindow(at(10), at(20)), now=NOW) == {1: [
         f"run old-run holds it {NOW.isoformat()} -> {at(60).isoformat()}"]}
     store.close()
+
+
+def open_runs_overlapping(book):
+    """Pairs of open runs (scheduled or running) whose planned windows overlap on one asset."""
+    runs = {r["id"]: r for r in book.runs() if r["status"] in ("scheduled", "running")}
+    holds = {}
+    for run_id, run in runs.items():
+        for asset in [*run["machines"].values(), *run["consumables"].values()]:
+            holds.setdefault(asset, []).append((run["starts_at"], run["ends_at"], run_id))
+    clashes = []
+    for asset, spans in holds.items():
+        spans.sort()
+        clashes += [(a[2], b[2], asset) for a, b in zip(spans, spans[1:]) if b[0] < a[1]]
+    return clashes
+
+
+def test_run_now_is_refused_while_another_run_holds_its_machine(book):
+    # Regression: start() used to accept a run whose machine another run held at that moment.
+    book.submit([lh_request("r0"), lh_request("r1"), lh_request("r2")])
+    queued = book.run("r2")
+    assert queued["starts_at"] == at(10).isoformat()  # both liquid handlers are busy until then
+    before = book.reservations(run_id="r2")
+    with pytest.raises(ScheduleError, match=r"cannot start 'r2' now: .* held by run r[01]"):
+        book.start("r2", now=NOW)
+    assert book.run("r2")["status"] == "scheduled" and book.reservations(run_id="r2") == before
+    assert not open_runs_overlapping(book)
+
+
+def test_clearing_a_scheduled_runs_hold_sends_it_back_to_be_planned(book):
+    # Regression: the run stayed scheduled without its hold and the next run was placed over it.
+    book.submit([lh_request("r0"), lh_request("r1"), lh_request("r2")])
+    machine_hold = next(r for r in book.reservations(run_id="r2") if r["asset_id"] == book.run("r2")["machines"]["lh"])
+    book.clear_reservation(machine_hold["id"], "the liquid handler needs a service")
+    cleared = book.run("r2")
+    assert cleared["status"] == "infeasible" and cleared["reason"]["kind"] == "cleared"
+    assert "needs a service" in cleared["reason"]["message"] and "replan" in cleared["reason"]["message"]
+    assert {r["status"] for r in book.reservations(run_id="r2")} == {"released"}  # no half-held run
+    book.submit([lh_request("r3")])
+    assert not open_runs_overlapping(book)
+    book.replan()
+    assert book.run("r2")["status"] == "scheduled" and not open_runs_overlapping(book)
+
+
+def test_a_running_runs_hold_cannot_be_cleared(book):
+    book.submit([lh_request("r0")])
+    book.start("r0")
+    hold = book.reservations(run_id="r0")[0]
+    with pytest.raises(ScheduleError, match="run 'r0', which is running: finish, fail or cancel"):
+        book.clear_reservation(hold["id"], "oops")
+    assert {r["status"] for r in book.reservations(run_id="r0")} == {"active"}
+
+
+def test_a_hold_by_hand_moves_the_scheduled_runs_out_of_its_way(book, inventory, clock):
+    machines = {a.name: a.id for a in inventory.assets(kind="machine")}
+    book.submit([lh_request(f"r{i}", workcell="Alpha") for i in range(2)])  # 08:00 and 08:10 on STARlet
+    made = book.hold([machines["STARlet (simulated)"]], at(5), at(30), "annual service")
+    (reservation,) = made["reservations"]
+    assert reservation["note"] == "annual service" and reservation["run_id"].startswith("hand-")
+    assert {m["run"] for m in made["shifted"]} == {"r0", "r1"}  # both were in its way: after it now
+    assert sorted(book.run(r)["starts_at"] for r in ("r0", "r1")) == [at(30).isoformat(), at(40).isoformat()]
+    assert not open_runs_overlapping(book)
+    clock.now = at(30)
+    book.start(book.runs(status="scheduled")[0]["id"])
+    running = book.runs(status="running")[0]
+    with pytest.raises(ScheduleError, match="cannot hold by hand: 'STARlet \\(simulated\\)' is held by run"):
+        book.hold([machines["STARlet (simulated)"]], at(35), at(36), "quick look")
+    with pytest.raises(ScheduleError, match="needs a reason"):
+        book.hold([machines["STARlet (simulated)"]], at(90), at(95), " ")
+    with pytest.raises(ScheduleError, match="no asset with id 999"):
+        book.hold([999], at(90), at(95), "x")
+    cleared = book.clear_reservation(reservation["id"], "service done early")
+    assert cleared["status"] == "released" and running["status"] == "running"
