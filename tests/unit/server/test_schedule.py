@@ -35,9 +35,9 @@ def lh_request(run_id: str, minutes: float = 10, **extra) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path) -> Iterator[Bridge]:
+def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path, lab_database) -> Iterator[Bridge]:
     env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path_factory.mktemp("schedule-data")),
-           "LABWRIGHT_CATALOG": str(catalog_file)}
+           "LABWRIGHT_CATALOG": str(catalog_file), **lab_database.env()}
     with running_server(env=env) as url:
         bridge = Bridge(url)
         for name in ("Alpha", "Bravo"):
@@ -179,11 +179,12 @@ def test_replan_with_the_optimiser_through_the_server(server: Bridge):
     assert server.http.get(SCHEDULE).json()["method"] == "optimiser"
 
 
-def test_a_run_whose_page_went_away_is_released_by_the_server_itself(tmp_path: Path, catalog_file: Path):
+def test_a_run_whose_page_went_away_is_released_by_the_server_itself(tmp_path: Path, catalog_file: Path,
+                                                                     lab_database):
     # A 2 s TTL: the server's housekeeping (every 0.5 s) must notice the missing heartbeats
     # without anyone reading the schedule.
     env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path), "LABWRIGHT_CATALOG": str(catalog_file),
-           "LABWRIGHT_CONNECTION_TTL": "2"}
+           "LABWRIGHT_CONNECTION_TTL": "2", **lab_database.fresh().env()}
     with running_server(env=env) as url:
         bridge = Bridge(url)
         try:
