@@ -12,7 +12,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 LABWRIGHT = Path(sys.executable).parent / "labwright"
@@ -39,8 +39,10 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 @contextmanager
 def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str, str] | None = None,
-                   args: tuple[str, ...] = ()) -> Iterator[str]:
-    """``labwright serve`` on a free port; ``env``/``args`` add settings (LABWRIGHT_TOKEN, ...)."""
+                   args: tuple[str, ...] = (), on_start: Callable[[subprocess.Popen], None] | None = None
+                   ) -> Iterator[str]:
+    """``labwright serve`` on a free port; ``env``/``args`` add settings (LABWRIGHT_TOKEN, ...);
+    ``on_start`` gets the process (a test that kills it with -9)."""
     port = port or free_port()
     env = dict(env or {})
     scratch = None
@@ -69,6 +71,8 @@ def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str
                     output = process.stdout.read() if process.stdout else ""
                     raise RuntimeError(f"labwright serve did not answer on {url}:\n{output}")
                 time.sleep(0.05)
+        if on_start is not None:
+            on_start(process)
         yield url
     finally:
         process.terminate()
