@@ -84,6 +84,8 @@ PATHS: dict[str, dict[str, Any]] = {
                    params=[_DEVICE_PATH], errors=(404,)),
         "delete": _op("delete a device profile", schemas.PROFILE, params=[_DEVICE_PATH], errors=(404, 422)),
     },
+    "/api/v1/inventory": {"get": _op("the lab's inventory (machines, labware) and open reservations "
+                                     "(ETag: the schedule revision)", _ANY, auth=False)},
     "/api/v1/lab": {"get": _op("the lab's PCs (servers on this database): name, url, alive", _ANY)},
     f"{_HARDWARE}/io-tickets": {"post": _op(
         "a single-use ticket to open the serial port of a leased device on another lab PC", _ANY,

@@ -91,6 +91,7 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
                 boot(page, f"{url}#token={token}")
                 page.check("#schedule-shared")
                 expect(page.locator("#schedule")).to_have_attribute("data-source", "server")
+                expect(page.locator("#schedule")).to_have_attribute("data-live", "live")
             add_workcell(one, "shared cell", ["STARlet (simulated)", "Plate reader", "Heater-shaker"])
             # The lab PC's labware stock: the same items the page's demo inventory holds.
             stocked = one.evaluate("""async (token) => {
@@ -105,8 +106,8 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
             assert stocked[0] == 201 and stocked[1] > 0, stocked
             one.click("#schedule-demos")
             expect(one.locator("#schedule-message")).to_contain_text("placed", timeout=120_000)
-            # The other page follows the server's schedule (it polls while shared).
-            expect(two.locator("#schedule-queue tr[data-status='scheduled']")).to_have_count(4, timeout=30_000)
+            # The other page follows the server's schedule: the server pushes each change (no polling).
+            expect(two.locator("#schedule-queue tr[data-status='scheduled']")).to_have_count(4, timeout=10_000)
             expect(two.locator("#workcell-list li[data-workcell='shared cell']")).to_be_visible()
 
             row = one.locator("#schedule-queue tr[data-status='scheduled']", has_text="Serial dilution")
@@ -115,7 +116,7 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
             expect(one.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
                 "data-status", "completed", timeout=120_000)
             expect(two.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
-                "data-status", "completed", timeout=30_000)
+                "data-status", "completed", timeout=10_000)
             held = one.evaluate(
                 "(id) => fetch(`/api/v1/schedule/reservations?run_id=${id}`).then(r => r.json())", run_id)
             assert held["reservations"] and {r["status"] for r in held["reservations"]} == {"released"}

@@ -117,6 +117,24 @@ def test_a_run_from_request_to_released_reservations(server: Bridge):
     assert server.post(f"{SCHEDULE}/runs/life-2/start", {}).status_code == 422
 
 
+def test_the_labs_inventory_is_served_with_its_open_reservations(server: Bridge):
+    placed = server.post(f"{SCHEDULE}/requests", {"requests": [lh_request("stocked-1")]})
+    assert placed.status_code == 201, placed.text
+    inventory = server.http.get("api/v1/inventory")  # a read: open, like the schedule
+    assert inventory.status_code == 200
+    body = inventory.json()
+    assert inventory.headers["etag"] == f'"{body["revision"]}"'
+    machines = {a["name"] for a in body["assets"] if a["kind"] == "machine"}
+    assert {"Alpha STARlet", "Bravo STARlet"} <= machines
+    held = [r for r in body["reservations"] if r["run_id"] == "stocked-1"]
+    assert held and {r["status"] for r in held} == {"held"}
+    assert {r["asset"] for r in held} <= machines | {a["name"] for a in body["assets"]}
+    server.post(f"{SCHEDULE}/runs/stocked-1/cancel", {"reason": "done looking"})
+    after = server.http.get("api/v1/inventory").json()
+    assert not [r for r in after["reservations"] if r["run_id"] == "stocked-1"]
+    assert after["revision"] > body["revision"]
+
+
 def test_twenty_pages_writing_at_once_lose_no_update(server: Bridge, run_async):
     async def race() -> tuple[list[int], int, list[str]]:
         headers = server.headers()
