@@ -82,7 +82,8 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
     from tests.serving import running_server
 
     token = "e2e-schedule-token"
-    with running_server(env={"LABWRIGHT_TOKEN": token}) as url:
+    processes = []
+    with running_server(env={"LABWRIGHT_TOKEN": token}, on_start=processes.append) as url:
         contexts = [browser.new_context(service_workers="block") for _ in range(2)]
         try:
             one, two = (context.new_page() for context in contexts)
@@ -96,7 +97,7 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
             # The lab PC's labware stock: the same items the page's demo inventory holds.
             stocked = one.evaluate("""async (token) => {
               const keys = ["name", "catalog_fqn", "lot", "expires_at", "remaining_volume_ul", "remaining_tips"];
-              const labware = (await window.labwright.inventory()).filter(a => a.kind === "labware")
+              const labware = (await window.labwright.inventory.own()).filter(a => a.kind === "labware")
                 .map(a => Object.fromEntries(keys.map(k => [k, a[k]])));
               const response = await fetch('/api/v1/schedule/labware', {method: 'POST', body: JSON.stringify({labware}),
                 headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json'}});
@@ -130,6 +131,26 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
                      headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'If-Match': String(revision)},
                      body: '{}'}).then(r => r.status)""", [token, stale])
             assert status == 409
+
+            # The lab's inventory is the server's: the shared cell's machines are in it, with the
+            # schedule's open reservations.
+            lab = two.evaluate("""async () => {
+              const assets = await window.labwright.inventory();
+              return [window.labwright.inventory.source, assets.filter(a => a.location === 'shared cell').length,
+                      window.labwright.inventory.reservations.length];
+            }""")
+            assert lab[0] == "server" and lab[1] == 3 and lab[2] > 0, lab
+
+            # The server goes away: the pages keep working on their own data and say so.
+            processes[0].kill()
+            processes[0].wait(timeout=10)
+            expect(two.locator("#schedule")).to_have_attribute("data-live", "lost")
+            expect(two.locator("#schedule-message")).to_contain_text("lost the bridge server")
+            own = two.evaluate("""async () => {
+              const assets = await window.labwright.inventory();
+              return [window.labwright.inventory.source, window.labwright.inventory.lost, assets.length];
+            }""")
+            assert own[0] == "page" and "out of reach" in own[1] and own[2] > 0, own
         finally:
             for context in contexts:
                 context.close()

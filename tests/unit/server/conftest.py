@@ -50,19 +50,6 @@ ENGINES = tuple(e for e in ("sqlite", "postgresql")
                 if os.environ.get("TEST_DB_TYPE", "both") in ("both", "", e))
 
 
-@pytest.fixture(scope="session")
-def postgres_cluster() -> Iterator[str | None]:
-    from tests.postgres import NoPostgres, cluster
-
-    try:
-        with cluster() as url:
-            yield url
-    except NoPostgres as error:
-        if os.environ.get("CI"):
-            raise
-        yield f"unavailable: {error}"
-
-
 _databases = iter(range(1, 10**6))
 
 
