@@ -183,6 +183,9 @@ class Bridge:
         """The devices attached to the lab's other live PCs, each naming its PC (``node``, ``node_url``)."""
         return await self.store.node_devices(NODE_ALIVE)
 
+    async def node_alive(self, node: str) -> bool:
+        return any(n["name"] == node and n["alive"] for n in await self.store.nodes(NODE_ALIVE))
+
     async def find_device(self, device_id: str, node: str | None = None) -> dict[str, Any] | None:
         if node is not None and node != self.settings.node:
             found = await self.store.node_devices(NODE_ALIVE, node=node)

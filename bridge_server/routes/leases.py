@@ -60,9 +60,9 @@ async def connect(request: Request) -> JSONResponse:
     node = request_body.get("node") or bridge.settings.node
     profile = await bridge.store.profile(device_id)
     device = await bridge.find_device(device_id, node)
-    if node != bridge.settings.node and device is None:
-        raise ApiError(404, f"no device {device_id!r} on lab PC {node!r}: that PC does not list it "
-                            "(or has not been heard from lately)", kind="unknown-device")
+    if node != bridge.settings.node and not await bridge.node_alive(node):
+        raise ApiError(404, f"no lab PC {node!r} has been heard from lately: see GET /api/v1/lab",
+                       kind="unknown-device")
     if device is None and profile is None:
         raise ApiError(404, f"no device {device_id!r}: not discovered and no saved profile",
                        kind="unknown-device")
