@@ -98,7 +98,9 @@ class Bridge:
         """
         if not self.database.is_postgresql:
             if self.schedule_book is None:
-                self.schedule_book = await self._open_book()
+                async with self._book_lock:  # one book, however many requests come first at once
+                    if self.schedule_book is None:
+                        self.schedule_book = self._book(await self.catalog_or_none())
             return work(self.schedule_book)
         async with self._book_lock:
             if self._book_thread is None:
@@ -118,9 +120,6 @@ class Bridge:
                         book.inventory.close()
                     raise DatabaseUnavailable(f"the lab database went away: {error}") from None
                 raise
-
-    async def _open_book(self) -> Any:
-        return self._book(await self.catalog_or_none())
 
     def _book(self, catalog: Any) -> Any:
         from browser_runtime.inventory import InventoryStore

@@ -220,3 +220,48 @@ def test_leases_survive_in_json(lab_database, tmp_path: Path):
             await database.close()
 
     assert asyncio.run(main()) == {"port": "/dev/ttyUSB0", "baud": 9600, "nested": {"a": [1, 2.5, None, "ü"]}}
+
+
+def test_nothing_acknowledged_is_lost_when_the_server_is_killed(lab_database, tmp_path: Path, catalog_file: Path,
+                                                               run_async):
+    """kill -9 right after the last answer: a restarted server (same database) has every write."""
+    import asyncio
+    import os
+    import signal
+
+    import httpx
+
+    fresh = lab_database.fresh()
+    env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path), "LABWRIGHT_CATALOG": str(catalog_file),
+           "LABWRIGHT_MDNS": "0", "LABWRIGHT_NODE": "pc", **fresh.env()}
+    processes: list = []
+    with running_server(env=env, on_start=processes.append) as url:
+        bridge = Bridge(url)
+        simulators = bridge.get(f"{HARDWARE}/discover/simulators").json()["devices"][:8]
+
+        async def writes() -> tuple[list[str], list[str]]:
+            async with httpx.AsyncClient(base_url=url, timeout=60, headers=bridge.headers(client="writer")) as http:
+                async def lease(device_id: str) -> str:
+                    answer = await http.post(f"{HARDWARE}/connect", json={"device_id": device_id})
+                    return device_id if answer.status_code == 200 else ""
+
+                async def stock(index: int) -> str:
+                    answer = await http.post("api/v1/schedule/labware", json={"labware": [
+                        {"name": f"plate {index}", "catalog_fqn": PLATE, "barcode": f"K-{index}"}]})
+                    return f"K-{index}" if answer.status_code == 201 else ""
+
+                answered = await asyncio.gather(*(lease(d["id"]) for d in simulators),
+                                                *(stock(i) for i in range(16)))
+                os.kill(processes[0].pid, signal.SIGKILL)
+                return [a for a in answered[:8] if a], [a for a in answered[8:] if a]
+
+        leased, stocked = run_async(writes())
+        bridge.close()
+    assert len(leased) == 8 and len(stocked) == 16
+    with running_server(env=env) as url:
+        bridge = Bridge(url)
+        held = {c["device_id"] for c in bridge.get(f"{HARDWARE}/connections").json()["connections"]}
+        assert set(leased) <= held
+        barcodes = {item["barcode"] for item in bridge.get("api/v1/schedule/labware").json()["labware"]}
+        assert set(stocked) <= barcodes
+        bridge.close()

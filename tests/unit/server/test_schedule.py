@@ -242,3 +242,32 @@ def test_labware_stock_is_added_all_or_nothing_with_errors_naming_the_item(serve
     assert added.status_code == 201, added.text
     (item,) = added.json()["labware"]
     assert item["name"] == "stock plate 1" and item["expires_at"].startswith("2030-01-01")
+
+
+def test_every_schedule_write_is_pushed_to_the_change_feed(server: Bridge, run_async):
+    """Pages follow the schedule without polling: each write arrives on WS /api/v1/ws/changes with
+    the revision it made (in-process on SQLite, LISTEN/NOTIFY on PostgreSQL)."""
+    import json
+
+    import websockets
+
+    url = server.url.replace("http://", "ws://") + "api/v1/ws/changes"
+
+    async def main() -> tuple[list[int], int]:
+        async with websockets.connect(url, subprotocols=["labwright", f"bearer.{TOKEN}"]) as socket_:
+            assert json.loads(await socket_.recv())["type"] == "ready"
+            assert json.loads(await socket_.recv())["type"] == "changes"
+            revisions = []
+            for index in range(3):
+                written = await asyncio.to_thread(server.post, f"{SCHEDULE}/requests",
+                                                  {"requests": [lh_request(f"pushed-{index}")]})
+                assert written.status_code == 201, written.text
+                while True:
+                    message = json.loads(await asyncio.wait_for(socket_.recv(), 10))
+                    if message.get("topic") == "schedule" and message["revision"] == written.json()["revision"]:
+                        revisions.append(message["revision"])
+                        break
+            return revisions, written.json()["revision"]
+
+    revisions, last = run_async(main())
+    assert revisions == [last - 2, last - 1, last]
