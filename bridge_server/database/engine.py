@@ -200,9 +200,9 @@ class LabDatabase:
             if "alembic_version" in tables or not tables & {"leases", "devices", "assets"}:
                 return
             version = connection.execute("PRAGMA user_version").fetchone()[0]
-            if version > BASELINE_INVENTORY_VERSION:
+            if version > len(INVENTORY_MIGRATIONS):
                 raise DatabaseTooNew(f"the database {path} holds an inventory at schema version {version}, "
-                                     f"newer than this Labwright knows ({BASELINE_INVENTORY_VERSION})")
+                                     f"newer than this Labwright knows ({len(INVENTORY_MIGRATIONS)})")
             connection.execute("BEGIN IMMEDIATE")
             try:
                 for statement in _LEGACY_STORE.split(";"):
@@ -213,7 +213,9 @@ class LabDatabase:
                     for statement in INVENTORY_MIGRATIONS[step].split(";"):
                         if statement.strip():
                             connection.execute(statement)
-                connection.execute(f"PRAGMA user_version = {BASELINE_INVENTORY_VERSION}")
+                # A newer inventory than the baseline's stays as it is: the revisions that follow
+                # the baseline skip, on SQLite, the inventory steps its user_version says are done.
+                connection.execute(f"PRAGMA user_version = {max(version, BASELINE_INVENTORY_VERSION)}")
                 connection.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
                                    "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))")
                 connection.execute("INSERT INTO alembic_version VALUES ('0001')")
