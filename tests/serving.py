@@ -38,7 +38,7 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str, str] | None = None,
+def running_server(port: int | None = None, timeout: float = 30.0, env: dict[str, str] | None = None,
                    args: tuple[str, ...] = (), on_start: Callable[[subprocess.Popen], None] | None = None
                    ) -> Iterator[str]:
     """``labwright serve`` on a free port; ``env``/``args`` add settings (LABWRIGHT_TOKEN, ...);
@@ -68,6 +68,7 @@ def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()  # a live process never ends its output: reading it would hang
                     output = process.stdout.read() if process.stdout else ""
                     raise RuntimeError(f"labwright serve did not answer on {url}:\n{output}")
                 time.sleep(0.05)

@@ -28,11 +28,13 @@ from typing import Any, TypeVar
 
 from browser_runtime.errors import LabwrightError
 from bridge_server.database.changes import ChangeHub, listen, payload
-from bridge_server.database.tables import GENERATED_IDS
 
 T = TypeVar("T")
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+#: The newest revision in ``migrations/versions`` (a test keeps it equal to Alembic's head): a
+#: database already there opens without importing SQLAlchemy or Alembic on SQLite.
+HEAD = "0002"
 #: The page's inventory schema version the baseline revision (0001) holds.
 BASELINE_INVENTORY_VERSION = 3
 #: Advisory lock held while migrating, so servers starting together migrate one at a time.
@@ -89,17 +91,17 @@ def database_url(value: str | None, data_dir: Path) -> str:
 
 def redacted(url: str) -> str:
     """The URL with its password hidden, for messages."""
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        return f"{scheme}{sep}{credentials.partition(':')[0]}:***@{host}"
+    return url
 
 
 class LabDatabase:
     def __init__(self, url: str) -> None:
-        from sqlalchemy.engine import make_url
-
         self.url = url
-        self.dialect = make_url(url).get_backend_name()
+        self.dialect = url.partition(":")[0].partition("+")[0]
         self.hub = ChangeHub()
         self._engine: Any = None
         self._sqlite: sqlite3.Connection | None = None
@@ -113,10 +115,8 @@ class LabDatabase:
 
     @property
     def path(self) -> Path | None:
-        """SQLite's file."""
-        from sqlalchemy.engine import make_url
-
-        return Path(make_url(self.url).database or "") if self.dialect == "sqlite" else None
+        """SQLite's file (``sqlite:///relative`` or ``sqlite:////absolute``, as SQLAlchemy reads it)."""
+        return Path(self.url.removeprefix("sqlite:///")) if self.dialect == "sqlite" else None
 
     @property
     def conninfo(self) -> str:
@@ -150,13 +150,15 @@ class LabDatabase:
 
     def migrate(self) -> tuple[str | None, str]:
         """Bring the schema to head; returns (the revision found, head). Refuses a newer database."""
+        if self.dialect == "sqlite":
+            self._adopt_legacy_sqlite()
+            if self._sqlite_revision() == HEAD:
+                return HEAD, HEAD
         from alembic import command
         from alembic.runtime.migration import MigrationContext
         from alembic.script import ScriptDirectory
         from sqlalchemy import exc, text
 
-        if self.dialect == "sqlite":
-            self._adopt_legacy_sqlite()
         try:
             with self.engine.connect() as connection:
                 if self.is_postgresql:
@@ -185,6 +187,18 @@ class LabDatabase:
             raise DatabaseUnavailable(f"cannot open the database at {redacted(self.url)}: "
                                       f"{str(error.orig).strip() or error}") from None
         return found, head  # type: ignore[return-value]
+
+    def _sqlite_revision(self) -> str | None:
+        path = self.path
+        if path is None or not path.exists():
+            return None
+        connection = sqlite3.connect(path)
+        try:
+            return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]  # type: ignore[no-any-return]
+        except (sqlite3.Error, TypeError):
+            return None
+        finally:
+            connection.close()
 
     def _adopt_legacy_sqlite(self) -> None:
         """Stamp an SQLite file written before versioned migrations at the baseline, losing nothing."""
@@ -273,6 +287,7 @@ class LabDatabase:
         import psycopg
 
         from bridge_server.database.portable import PortableConnection
+        from bridge_server.database.tables import GENERATED_IDS
 
         try:
             pooled = self.engine.raw_connection()
@@ -321,6 +336,7 @@ class LabDatabase:
         import psycopg
 
         from bridge_server.database.portable import PortableConnection
+        from bridge_server.database.tables import GENERATED_IDS
 
         def notify(connection: PortableConnection) -> None:  # inside the commit: sent with it
             connection.execute("SELECT pg_notify(?, ?), pg_notify(?, ?)", (

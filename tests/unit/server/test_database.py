@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bridge_server.database import DatabaseTooNew, LabDatabase, database_url
+from bridge_server.database.engine import HEAD
 from bridge_server.database.portable import translate
 from bridge_server.database.tables import INVENTORY_TABLES, metadata
 from tests.serving import LABWRIGHT, ROOT, free_port, running_server, server_env
@@ -34,8 +35,8 @@ def test_migrations_build_exactly_the_schema_on_both_engines(lab_database, tmp_p
     from alembic.runtime.migration import MigrationContext
 
     database = LabDatabase(_url(lab_database, tmp_path))
-    assert database.migrate() == (None, "0002")
-    assert database.migrate() == ("0002", "0002")  # a second start finds nothing to do
+    assert database.migrate() == (None, HEAD)
+    assert database.migrate() == (HEAD, HEAD)  # a second start finds nothing to do
     with database.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, metadata) == []
@@ -97,7 +98,7 @@ def test_todays_sqlite_file_is_migrated_without_loss(tmp_path: Path, catalog_fil
         assert (plate["barcode"], plate["lot"], plate["remaining_volume_ul"]) == ("OLD-1", "L7", 12.5)
         bridge.close()
     with sqlite3.connect(tmp_path / "labwright.sqlite3") as db:
-        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [("0002",)]
+        assert db.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
 
 
 def test_an_older_postgresql_database_is_migrated_at_start(postgres_cluster, tmp_path: Path, catalog_file: Path):
