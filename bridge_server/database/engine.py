@@ -131,8 +131,9 @@ class LabDatabase:
             from sqlalchemy import create_engine
 
             if self.is_postgresql:
-                self._engine = create_engine(self.url, pool_size=POOL_SIZE, max_overflow=4,
-                                             pool_pre_ping=True, pool_timeout=30)
+                # No ping per checkout (a round trip per statement): a connection found dead is
+                # invalidated where it fails (``_pooled``), and that request answers 503.
+                self._engine = create_engine(self.url, pool_size=POOL_SIZE, max_overflow=4, pool_timeout=30)
             else:
                 self.path.parent.mkdir(parents=True, exist_ok=True)  # type: ignore[union-attr]
                 self._engine = create_engine(self.url)
