@@ -157,21 +157,18 @@ def test_a_page_served_by_one_lab_pc_drives_a_scale_on_another(browser, postgres
             page.set_default_timeout(120_000)
             page.goto(f"{pc_b}#token={TOKEN}")
             page.evaluate("window.labwright.ready")
-            name = page.evaluate("""async ([token, path]) => {
-              const headers = {Authorization: `Bearer ${token}`, 'X-Labwright-Client': 'page-on-b'};
+            name = page.evaluate("""async (path) => {
+              const bridge = labwrightPorts.bridge;  // the page's own client of PC B (its token, its client id)
               let device = null;
               for (let i = 0; i < 100 && !device; i++) {  // PC A announces its devices every 2 s
-                const {devices} = await (await fetch('/api/v1/hardware/discover/serial', {headers})).json();
+                const {devices} = await bridge.get('/hardware/discover/serial');
                 device = devices.find(d => d.port === path && d.node === 'pc-a');
                 if (!device) await new Promise(r => setTimeout(r, 200));
               }
-              const leased = await fetch('/api/v1/hardware/connect', {method: 'POST',
-                headers: {...headers, 'Content-Type': 'application/json'},
-                body: JSON.stringify({device_id: device.id, node: 'pc-a',
-                  backend: 'pylabrobot.scales.mettler_toledo_backend.MettlerToledoWXS205SDUBackend'})});
-              if (!leased.ok) throw new Error(await leased.text());
-              return labwrightPorts.addLabPort('pc-a', device.id, path, {client: 'page-on-b'});
-            }""", [TOKEN, scale.path])
+              await bridge.post('/hardware/connect', {device_id: device.id, node: 'pc-a',
+                backend: 'pylabrobot.scales.mettler_toledo_backend.MettlerToledoWXS205SDUBackend'});
+              return labwrightPorts.addLabPort('pc-a', device.id, path);
+            }""", scale.path)
             assert name == f"bridge:pc-a:{scale.path}"
             scale.place(4.5)
             run(page, f"""
