@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bridge_server.data_dir import DataDirInUse, lock_data_dir
+from bridge_server.database import DatabaseError, redacted
 from bridge_server.settings import DEFAULT_HOST, DEFAULT_PORT, LOOPBACK_HOSTS, Settings
 
 
@@ -24,9 +25,16 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def serve(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
-                                 connection_ttl=args.connection_ttl,
-                                 allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None)
+    try:
+        settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
+                                     connection_ttl=args.connection_ttl,
+                                     allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
+                                     database_url=args.database_url, node=args.node,
+                                     public_url=args.public_url)
+        database = settings.database
+    except DatabaseError as exc:
+        print(f"labwright: {exc}", file=sys.stderr)
+        return 2
     # Bind before anything else: a busy port must be reported at once, not after start-up.
     try:
         sock = _bind(settings.host, settings.port)
@@ -63,12 +71,18 @@ def serve(args: argparse.Namespace) -> int:
             "labwright: WARNING: the page's assets are not built; run `python3 scripts/setup.py`",
             file=sys.stderr,
         )
+    app = create_app(settings)
+    try:  # migrate (or refuse) before serving anything, with the reason on stderr
+        app.state.bridge.open_database()
+    except DatabaseError as exc:
+        sock.close()
+        print(f"labwright: {exc}", file=sys.stderr)
+        return 1
     print(f"Labwright is serving at {settings.start_url}", flush=True)
-    print(f"labwright: data in {settings.data_dir}; the token in the URL grants every API "
-          "call, including running Python on this machine", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
-        create_app(settings), log_level=args.log_level, access_log=args.log_level == "debug"
-    )
+    print(f"labwright: data in {settings.data_dir}, the lab's database at {redacted(database)} "
+          f"(this PC is {settings.node!r}); the token in the URL grants every API call, including "
+          "running Python on this machine", file=sys.stderr, flush=True)
+    config = uvicorn.Config(app, log_level=args.log_level, access_log=args.log_level == "debug")
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 
@@ -84,6 +98,16 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME[:PORT]",
                         help="a name this server may be reached by besides its address (repeatable; "
                              "LABWRIGHT_ALLOWED_HOSTS); needed for a non-loopback --host")
+    parser.add_argument("--database-url", default=None, metavar="URL",
+                        help="the lab's database: sqlite:///PATH (default: the data dir's file) or "
+                             "postgresql://USER@HOST[:PORT]/DB for several lab PCs on one database "
+                             "(LABWRIGHT_DATABASE_URL)")
+    parser.add_argument("--node", default=None, metavar="NAME",
+                        help="this lab PC's name among the lab's servers (default: the host name; "
+                             "LABWRIGHT_NODE)")
+    parser.add_argument("--public-url", default=None, metavar="URL",
+                        help="where the lab's other PCs reach this server, e.g. http://pc-a.lab:8765 "
+                             "(default: its own address; LABWRIGHT_PUBLIC_URL)")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=serve)
 

@@ -80,6 +80,8 @@ def storage_full(exc: BaseException) -> BaseException | None:
             return seen
         if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
             return seen
+        if type(seen).__name__ == "DiskFull":  # PostgreSQL's SQLSTATE 53100 (psycopg.errors.DiskFull)
+            return seen
         seen = seen.__cause__ or seen.__context__
     return None
 
@@ -98,14 +100,33 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
     return problem(500, f"internal error: {type(exc).__name__}")
 
 
+async def database_unavailable_handler(request: Request, exc: Exception) -> Response:
+    # The lab's PostgreSQL is down or unreachable: nothing was written; the same request works
+    # once it is back (the server reconnects by itself).
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return problem(503, str(exc), "database-unavailable", headers={"Retry-After": "5"})
+
+
+async def unstorable_value_handler(request: Request, exc: Exception) -> Response:
+    return problem(422, str(exc), "validation")
+
+
 async def storage_error_handler(request: Request, exc: Exception) -> Response:
     # Registered for SQLite's and the OS's errors so a full disk is answered where the request
     # is handled (the connection stays open), not by the last-resort handler.
     return await unexpected_error_handler(request, exc)
 
 
+def _database_handlers() -> dict[type[Exception], Any]:
+    from bridge_server.database import DatabaseUnavailable
+    from bridge_server.database.portable import UnstorableValue
+
+    return {DatabaseUnavailable: database_unavailable_handler, UnstorableValue: unstorable_value_handler}
+
+
 EXCEPTION_HANDLERS = {
     ApiError: api_error_handler,
+    **_database_handlers(),
     NotFound: not_found_handler,
     HTTPException: http_error_handler,
     sqlite3.OperationalError: storage_error_handler,

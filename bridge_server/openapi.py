@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge_server import schemas
-from bridge_server.routes import schedule
+from bridge_server.routes import lab, schedule
 
 _HARDWARE = "/api/v1/hardware"
 _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
@@ -13,6 +13,9 @@ _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
            "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:@-]{1,128}$"}}
 _DEVICE_PATH = {"name": "device_id", "in": "path", "required": True,
                 "schema": {"type": "string", "minLength": 1, "maxLength": 300}}
+_NODE_QUERY = {"name": "node", "in": "query", "required": False,
+               "description": "the lab PC the device is attached to (default: this server's)",
+               "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
 _TIMEOUT = {"name": "timeout", "in": "query", "required": False,
             "description": "seconds to let mDNS browse right after start-up (default 2)",
             "schema": {"type": "number", "minimum": 0, "maximum": 30}}
@@ -71,7 +74,7 @@ PATHS: dict[str, dict[str, Any]] = {
     f"{_HARDWARE}/connections": {"get": _op("live leases", {
         "type": "object", "properties": {"connections": {"type": "array", "items": schemas.CONNECTION}}})},
     f"{_HARDWARE}/connections/{{device_id}}": {"get": _op("one live lease", schemas.CONNECTION,
-                                                          params=[_DEVICE_PATH], errors=(404, 422))},
+                                                          params=[_DEVICE_PATH, _NODE_QUERY], errors=(404, 422))},
     f"{_HARDWARE}/register": {"post": _op("save a device profile", schemas.PROFILE,
                                           body=schemas.REGISTER, errors=(409,), status=201)},
     f"{_HARDWARE}/devices": {"get": _op("saved device profiles", _DEVICE_LIST)},
@@ -81,6 +84,12 @@ PATHS: dict[str, dict[str, Any]] = {
                    params=[_DEVICE_PATH], errors=(404,)),
         "delete": _op("delete a device profile", schemas.PROFILE, params=[_DEVICE_PATH], errors=(404, 422)),
     },
+    "/api/v1/inventory": {"get": _op("the lab's inventory (machines, labware) and open reservations "
+                                     "(ETag: the schedule revision)", _ANY, auth=False)},
+    "/api/v1/lab": {"get": _op("the lab's PCs (servers on this database): name, url, alive", _ANY)},
+    f"{_HARDWARE}/io-tickets": {"post": _op(
+        "a single-use ticket to open the serial port of a leased device on another lab PC", _ANY,
+        body=lab.TICKET_REQUEST, params=[_CLIENT], errors=(404, 409), status=201)},
     f"{_HARDWARE}/repl": {"post": _op("run code in the session of a device the caller holds", schemas.REPL_RESULT,
                                       body=schemas.REPL, params=[_CLIENT], errors=(403, 404, 503))},
 }
@@ -146,7 +155,10 @@ WEBSOCKETS = {
                                        "with real pyserial (same auth): first {type:'open', baudRate, "
                                        "dataBits, parity, stopBits, flowControl}; then bytes as binary "
                                        "frames both ways, JSON signals/get-signals/close, errors as "
-                                       "{type:'error', code, message}",
+                                       "{type:'error', code, message}; a page of another lab PC "
+                                       "authenticates with subprotocol 'ticket.<t>' (POST io-tickets)",
+    "/api/v1/ws/changes": "changes to the lab's shared state (schedule, inventory, leases, devices, "
+                          "nodes) pushed as {type:'changed', topic, version, revision?} (same auth)",
 }
 
 DOCUMENT: dict[str, Any] = {

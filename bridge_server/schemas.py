@@ -13,6 +13,8 @@ from bridge_server.errors import ApiError
 JsonSchema = dict[str, Any]
 
 _DEVICE_ID = {"type": "string", "minLength": 1, "maxLength": 300}
+_NODE = {"type": "string", "minLength": 1, "maxLength": 200,
+         "description": "the lab PC the device is attached to (default: this server's)"}
 _CONFIG = {"type": "object", "description": "constructor arguments of the backend",
            "additionalProperties": True}
 
@@ -22,6 +24,7 @@ CONNECT: JsonSchema = {
     "additionalProperties": False,
     "properties": {
         "device_id": _DEVICE_ID,
+        "node": _NODE,
         "backend": {"type": "string", "minLength": 1, "maxLength": 300,
                     "description": "fqn of a PLR backend; implied for simulators and profiles"},
         "config": _CONFIG,
@@ -30,7 +33,7 @@ CONNECT: JsonSchema = {
 }
 DEVICE_REF: JsonSchema = {
     "type": "object", "required": ["device_id"], "additionalProperties": False,
-    "properties": {"device_id": _DEVICE_ID},
+    "properties": {"device_id": _DEVICE_ID, "node": _NODE},
 }
 _PROFILE_FIELDS: dict[str, Any] = {
     "name": {"type": "string", "minLength": 1, "maxLength": 200},
@@ -77,7 +80,7 @@ CONNECTION: JsonSchema = {
     "type": "object",
     "required": ["device_id", "client_id", "status", "expires_at", "expires_in"],
     "properties": {
-        "device_id": {"type": "string"}, "client_id": {"type": "string"},
+        "device_id": {"type": "string"}, "node": {"type": "string"}, "client_id": {"type": "string"},
         "backend": {"type": ["string", "null"]}, "config": {"type": "object"},
         "status": {"enum": ["connected", "released"]},
         "connected_at": {"type": "number"}, "last_heartbeat": {"type": "number"},
@@ -128,10 +131,14 @@ def validate(schema: JsonSchema, value: Any, where: str = "body") -> list[dict[s
             errors.append({"loc": where, "message": f"must be of type {' or '.join(names)}"})
             return errors
     if isinstance(value, str):
+        if "\x00" in value:  # PostgreSQL's text cannot hold it: refused alike on both engines
+            errors.append({"loc": where, "message": "must not contain NUL characters"})
         if len(value) < schema.get("minLength", 0):
             errors.append({"loc": where, "message": f"must have at least {schema['minLength']} characters"})
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             errors.append({"loc": where, "message": f"must have at most {schema['maxLength']} characters"})
+    if isinstance(value, int) and not isinstance(value, bool) and not -2**63 <= value < 2**63:
+        errors.append({"loc": where, "message": "must fit in 64 bits"})  # what both databases store
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
             errors.append({"loc": where, "message": f"must be at least {schema['minimum']}"})

@@ -109,6 +109,36 @@ async def authenticate_websocket(websocket: WebSocket) -> str | None:
     return client
 
 
+async def authenticate_ticket(websocket: WebSocket, ticket: str,
+                              redeem: Any, lab_origins: Any) -> Any:
+    """A socket opened with another lab PC's leave (``ticket.<t>`` subprotocol) instead of the token.
+
+    A page served by PC B holds B's token, not this PC's: B's server, which checked the token and
+    that the page's client holds the device's lease, wrote a ticket for one port of this PC into
+    the lab's database. The ticket is used up here, must be this PC's, unexpired, and presented
+    from the origin it was issued to, which must be one of the lab's PCs (or this server's own).
+    Returns the ticket (its client id, device and port), or None when refused (closed, 1008).
+    """
+    settings: Settings = websocket.app.state.settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and not origin_allowed(settings, origin) and origin not in await lab_origins():
+        await websocket.close(code=1008, reason="origin not allowed")
+        return None
+    granted = await redeem(ticket)
+    if granted is None or granted.origin != (origin or ""):
+        await websocket.close(code=1008, reason="bad ticket")
+        return None
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+    await websocket.send_json({"type": "ready", "client": granted.client_id})
+    return granted
+
+
+def websocket_ticket(scope: dict[str, Any]) -> str | None:
+    return next((p.removeprefix("ticket.") for p in scope.get("subprotocols") or [] if p.startswith("ticket.")),
+                None)
+
+
 class ForeignOriginGuard:
     """Refuses API requests that change state when a browser says they come from another origin."""
 

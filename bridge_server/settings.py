@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,12 @@ class Settings:
     #: Host names (``name`` or ``name:port``) besides the bound address that requests may carry in
     #: ``Host``; needed when binding a non-loopback address (the names the lab uses for this PC).
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
+    #: The lab's database: ``sqlite:///PATH`` or ``postgresql://...``; default the data dir's SQLite file.
+    database_url: str | None = None
+    #: This lab PC's name among the lab's servers (unique per lab); default the host name.
+    node: str = field(default_factory=socket.gethostname)
+    #: Where pages of the lab's other PCs reach this server (its origin); default ``origin``.
+    public_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -156,6 +163,12 @@ class Settings:
             values["catalog_cache_dir"] = Path(env["LABWRIGHT_CATALOG_CACHE"])
         if env.get("LABWRIGHT_CATALOG"):
             values["prebuilt_catalog"] = Path(env["LABWRIGHT_CATALOG"])
+        if env.get("LABWRIGHT_DATABASE_URL"):
+            values["database_url"] = env["LABWRIGHT_DATABASE_URL"]
+        if env.get("LABWRIGHT_NODE"):
+            values["node"] = env["LABWRIGHT_NODE"]
+        if env.get("LABWRIGHT_PUBLIC_URL"):
+            values["public_url"] = env["LABWRIGHT_PUBLIC_URL"]
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -167,7 +180,7 @@ class Settings:
     @property
     def allowed_origins(self) -> tuple[str, ...]:
         """The server's own origin (under each loopback name when bound to loopback) plus extras."""
-        own = {self.origin}
+        own = {self.origin, self.lab_url}
         if self.host in LOOPBACK_HOSTS:
             own |= {f"http://127.0.0.1:{self.port}", f"http://localhost:{self.port}",
                     f"http://[::1]:{self.port}"}
@@ -187,6 +200,10 @@ class Settings:
                 names |= _host_values(name, self.port)
         for name in self.allowed_hosts:
             names |= _host_values(name, self.port)
+        if self.public_url:  # the name the lab's other PCs use for this one
+            from urllib.parse import urlsplit
+
+            names |= _host_values(urlsplit(self.public_url).netloc, self.port)
         return frozenset(names)
 
     @property
@@ -194,5 +211,13 @@ class Settings:
         return f"{self.origin}/#token={self.token}"
 
     @property
-    def database(self) -> Path:
-        return self.data_dir / "labwright.sqlite3"
+    def database(self) -> str:
+        """The SQLAlchemy URL of the lab's database (``--database-url``, else the data dir's file)."""
+        from bridge_server.database import database_url
+
+        return database_url(self.database_url, self.data_dir)
+
+    @property
+    def lab_url(self) -> str:
+        """This server's origin as the lab's other PCs (and their pages) reach it."""
+        return (self.public_url or self.origin).rstrip("/")

@@ -1,51 +1,33 @@
-"""SQLite state of the lab PC: connection leases and device profiles (one file in the data dir).
+"""The lab's leases, device profiles, PCs and IO tickets, on the lab database (SQLite or PostgreSQL).
 
 Every lease change is one conditional statement (``INSERT ... ON CONFLICT ... WHERE``,
-``UPDATE ... WHERE``), so racing clients never read-modify-write: SQLite's write lock decides,
-and exactly one of many simultaneous connects for a device wins. Expiry is wall-clock based, so
-leases survive a restart until their TTL runs out, and every read filters expired rows.
+``UPDATE ... WHERE``), so racing clients never read-modify-write: the database decides (SQLite's
+write lock, PostgreSQL's row lock on the conflicting key), and exactly one of many simultaneous
+connects for a device wins, from one server or several. A lease is keyed by the PC the device is
+attached to (``node``) and the device's id there. Expiry is wall-clock based, so leases survive a
+restart until their TTL runs out, and every read filters expired rows.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-import sqlite3
-import threading
+import secrets
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS leases (
-    device_id TEXT PRIMARY KEY,
-    client_id TEXT NOT NULL,
-    backend TEXT,
-    config TEXT NOT NULL DEFAULT '{}',
-    ttl REAL NOT NULL,
-    connected_at REAL NOT NULL,
-    heartbeat_at REAL NOT NULL,
-    expires_at REAL NOT NULL,
-    heartbeats INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS devices (
-    device_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    backend TEXT NOT NULL,
-    connection_type TEXT NOT NULL,
-    port TEXT,
-    ip_address TEXT,
-    configuration TEXT NOT NULL DEFAULT '{}',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL
-);
-"""
-_LEASE_COLUMNS = ("device_id, client_id, backend, config, ttl, connected_at, heartbeat_at, "
+from bridge_server.database import LabDatabase
+
+_LEASE_COLUMNS = ("node, device_id, client_id, backend, config, ttl, connected_at, heartbeat_at, "
                   "expires_at, heartbeats")
+_PROFILE_COLUMNS = ("device_id, name, backend, connection_type, port, ip_address, configuration, "
+                    "created_at, updated_at")
 
 
 @dataclass(frozen=True)
 class Lease:
+    node: str
     device_id: str
     client_id: str
     backend: str | None
@@ -59,15 +41,16 @@ class Lease:
     def to_json(self, now: float | None = None, status: str = "connected") -> dict[str, Any]:
         now = time.time() if now is None else now
         return {
-            "device_id": self.device_id, "client_id": self.client_id, "backend": self.backend,
-            "config": self.config, "status": status, "connected_at": self.connected_at,
-            "last_heartbeat": self.heartbeat_at, "expires_at": self.expires_at,
-            "expires_in": round(max(self.expires_at - now, 0.0), 3), "heartbeats": self.heartbeats,
+            "device_id": self.device_id, "node": self.node, "client_id": self.client_id,
+            "backend": self.backend, "config": self.config, "status": status,
+            "connected_at": self.connected_at, "last_heartbeat": self.heartbeat_at,
+            "expires_at": self.expires_at, "expires_in": round(max(self.expires_at - now, 0.0), 3),
+            "heartbeats": self.heartbeats,
         }
 
 
 def _lease(row: tuple[Any, ...]) -> Lease:
-    return Lease(row[0], row[1], row[2], json.loads(row[3]), *row[4:])
+    return Lease(row[0], row[1], row[2], row[3], json.loads(row[4]), *row[5:])
 
 
 @dataclass(frozen=True)
@@ -79,119 +62,132 @@ class LeaseOutcome:
     expired: bool = False
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """Leave for a page served by another PC to open one serial port of this PC, once, soon."""
+
+    node: str
+    device_id: str
+    port: str
+    client_id: str
+    origin: str
+    expires_at: float
+
+
+def ticket_digest(ticket: str) -> str:
+    return hashlib.sha256(ticket.encode()).hexdigest()
+
+
 class Store:
-    """One SQLite connection (WAL) shared by the server's event loop; writes are serialised."""
+    """Reads and writes of the server's own tables, each one call of ``LabDatabase.run``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._db: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        if self._db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA busy_timeout=10000")
-            db.executescript(_SCHEMA)
-            self._db = db
-        return self._db
-
-    def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-
-    def _run(self, sql: str, params: tuple[Any, ...] | dict[str, Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return self.db.execute(sql, params).fetchall()
+    def __init__(self, database: LabDatabase, node: str) -> None:
+        self.database = database
+        self.node = node
 
     # Leases ------------------------------------------------------------------------------
 
-    def acquire(self, device_id: str, client_id: str, backend: str | None, config: dict[str, Any],
-                ttl: float, force: bool = False, now: float | None = None) -> LeaseOutcome:
+    async def acquire(self, device_id: str, client_id: str, backend: str | None, config: dict[str, Any],
+                      ttl: float, force: bool = False, node: str | None = None,
+                      now: float | None = None) -> LeaseOutcome:
         now = time.time() if now is None else now
-        rows = self._run(
-            f"""INSERT INTO leases ({_LEASE_COLUMNS})
-                VALUES (:device, :client, :backend, :config, :ttl, :now, :now, :expires, 0)
-                ON CONFLICT(device_id) DO UPDATE SET
-                    connected_at = CASE WHEN leases.client_id = excluded.client_id
-                                        AND leases.expires_at > :now
-                                        THEN leases.connected_at ELSE excluded.connected_at END,
-                    client_id = excluded.client_id, backend = excluded.backend,
-                    config = excluded.config, ttl = excluded.ttl,
-                    heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
-                    heartbeats = 0
-                WHERE leases.expires_at <= :now OR leases.client_id = excluded.client_id OR :force
-                RETURNING {_LEASE_COLUMNS}""",
-            {"device": device_id, "client": client_id, "backend": backend,
-             "config": json.dumps(config), "ttl": ttl, "now": now, "expires": now + ttl,
-             "force": 1 if force else 0},
-        )
-        if rows:
-            return LeaseOutcome(_lease(rows[0]))
-        return LeaseOutcome(None, holder=self.lease(device_id, now=now))
+        node = self.node if node is None else node
+        values = {"node": node, "device": device_id, "client": client_id, "backend": backend,
+                  "config": json.dumps(config), "ttl": ttl, "now": now, "expires": now + ttl,
+                  "force": 1 if force else 0}
 
-    def heartbeat(self, device_id: str, client_id: str, now: float | None = None) -> LeaseOutcome:
+        def work(db: Any) -> LeaseOutcome:
+            rows = db.execute(
+                f"""INSERT INTO leases ({_LEASE_COLUMNS})
+                    VALUES (:node, :device, :client, :backend, :config, :ttl, :now, :now, :expires, 0)
+                    ON CONFLICT(node, device_id) DO UPDATE SET
+                        connected_at = CASE WHEN leases.client_id = excluded.client_id
+                                            AND leases.expires_at > :now
+                                            THEN leases.connected_at ELSE excluded.connected_at END,
+                        client_id = excluded.client_id, backend = excluded.backend,
+                        config = excluded.config, ttl = excluded.ttl,
+                        heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at,
+                        heartbeats = 0
+                    WHERE leases.expires_at <= :now OR leases.client_id = excluded.client_id
+                          OR :force = 1
+                    RETURNING {_LEASE_COLUMNS}""", values).fetchall()
+            if rows:
+                self.database.changed(db, "leases")
+                return LeaseOutcome(_lease(rows[0]))
+            return LeaseOutcome(None, holder=_live(db, node, device_id, now))
+
+        return await self.database.run(work)
+
+    async def heartbeat(self, device_id: str, client_id: str, node: str | None = None,
+                        now: float | None = None) -> LeaseOutcome:
         now = time.time() if now is None else now
-        rows = self._run(
-            f"""UPDATE leases SET heartbeat_at = :now, expires_at = :now + ttl,
-                    heartbeats = heartbeats + 1
-                WHERE device_id = :device AND client_id = :client AND expires_at > :now
-                RETURNING {_LEASE_COLUMNS}""",
-            {"device": device_id, "client": client_id, "now": now},
-        )
-        if rows:
-            return LeaseOutcome(_lease(rows[0]))
-        return self._why_not(device_id, client_id, now)
+        node = self.node if node is None else node
 
-    def release(self, device_id: str, client_id: str, now: float | None = None) -> LeaseOutcome:
+        def work(db: Any) -> LeaseOutcome:
+            rows = db.execute(
+                f"""UPDATE leases SET heartbeat_at = :now, expires_at = :now + ttl,
+                        heartbeats = heartbeats + 1
+                    WHERE node = :node AND device_id = :device AND client_id = :client
+                          AND expires_at > :now
+                    RETURNING {_LEASE_COLUMNS}""",
+                {"node": node, "device": device_id, "client": client_id, "now": now}).fetchall()
+            if rows:
+                return LeaseOutcome(_lease(rows[0]))
+            return _why_not(db, node, device_id, client_id, now)
+
+        return await self.database.run(work)
+
+    async def release(self, device_id: str, client_id: str, node: str | None = None,
+                      now: float | None = None) -> LeaseOutcome:
         now = time.time() if now is None else now
-        rows = self._run(
-            f"""DELETE FROM leases WHERE device_id = :device AND client_id = :client
-                AND expires_at > :now RETURNING {_LEASE_COLUMNS}""",
-            {"device": device_id, "client": client_id, "now": now},
-        )
-        if rows:
-            return LeaseOutcome(_lease(rows[0]))
-        return self._why_not(device_id, client_id, now)
+        node = self.node if node is None else node
 
-    def _why_not(self, device_id: str, client_id: str, now: float) -> LeaseOutcome:
-        rows = self._run(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE device_id = ?", (device_id,))
-        if not rows:
-            return LeaseOutcome(None)
-        lease = _lease(rows[0])
-        if lease.expires_at <= now:
-            return LeaseOutcome(None, expired=lease.client_id == client_id)
-        return LeaseOutcome(None, holder=lease)
+        def work(db: Any) -> LeaseOutcome:
+            rows = db.execute(
+                f"""DELETE FROM leases WHERE node = :node AND device_id = :device
+                    AND client_id = :client AND expires_at > :now RETURNING {_LEASE_COLUMNS}""",
+                {"node": node, "device": device_id, "client": client_id, "now": now}).fetchall()
+            if rows:
+                self.database.changed(db, "leases")
+                return LeaseOutcome(_lease(rows[0]))
+            return _why_not(db, node, device_id, client_id, now)
 
-    def lease(self, device_id: str, now: float | None = None) -> Lease | None:
+        return await self.database.run(work)
+
+    async def lease(self, device_id: str, node: str | None = None, now: float | None = None) -> Lease | None:
         now = time.time() if now is None else now
-        rows = self._run(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE device_id = ? AND expires_at > ?",
-                         (device_id, now))
-        return _lease(rows[0]) if rows else None
+        node = self.node if node is None else node
+        return await self.database.run(lambda db: _live(db, node, device_id, now))
 
-    def leases(self, client_id: str | None = None, now: float | None = None) -> list[Lease]:
+    async def leases(self, client_id: str | None = None, now: float | None = None) -> list[Lease]:
+        """Every live lease of the lab (every PC's), or only ``client_id``'s."""
         now = time.time() if now is None else now
         if client_id is None:
-            rows = self._run(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE expires_at > ? "
-                             "ORDER BY device_id", (now,))
+            sql, params = (f"SELECT {_LEASE_COLUMNS} FROM leases WHERE expires_at > ? "
+                           "ORDER BY node, device_id", (now,))
         else:
-            rows = self._run(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE expires_at > ? "
-                             "AND client_id = ? ORDER BY device_id", (now, client_id))
-        return [_lease(row) for row in rows]
+            sql, params = (f"SELECT {_LEASE_COLUMNS} FROM leases WHERE expires_at > ? AND client_id = ? "
+                           "ORDER BY node, device_id", (now, client_id))
+        return await self.database.run(lambda db: [_lease(row) for row in db.execute(sql, params).fetchall()])
 
-    def purge_expired(self, older_than: float, now: float | None = None) -> int:
+    async def purge_expired(self, older_than: float, now: float | None = None) -> int:
         """Drop rows expired more than ``older_than`` seconds ago (kept briefly to say 'expired')."""
         now = time.time() if now is None else now
-        with self._lock:
-            return self.db.execute("DELETE FROM leases WHERE expires_at <= ?", (now - older_than,)).rowcount
+        return await self.database.run(lambda db: db.execute(
+            "DELETE FROM leases WHERE expires_at <= ?", (now - older_than,)).rowcount)
+
+    async def adopt_leases(self) -> int:
+        """Leases written before leases named their PC (node ``''``) are this server's: it was the only one."""
+        def work(db: Any) -> int:
+            return db.execute("UPDATE leases SET node = ? WHERE node = '' AND NOT EXISTS "
+                              "(SELECT 1 FROM leases mine WHERE mine.node = ? AND mine.device_id = leases.device_id)",
+                              (self.node, self.node)).rowcount
+
+        return await self.database.run(work)
 
     # Device profiles ---------------------------------------------------------------------
 
-    def save_profile(self, profile: dict[str, Any], *, create: bool) -> dict[str, Any] | None:
+    async def save_profile(self, profile: dict[str, Any], *, create: bool) -> dict[str, Any] | None:
         """Insert (``create``: only if new) or replace an existing profile; None if that failed."""
         now = time.time()
         values = {
@@ -201,25 +197,141 @@ class Store:
             "configuration": json.dumps(profile.get("configuration") or {}), "now": now,
         }
         if create:
-            sql = """INSERT INTO devices VALUES (:device, :name, :backend, :type, :port, :ip,
-                     :configuration, :now, :now) ON CONFLICT(device_id) DO NOTHING RETURNING *"""
+            sql = f"""INSERT INTO devices ({_PROFILE_COLUMNS}) VALUES (:device, :name, :backend, :type,
+                     :port, :ip, :configuration, :now, :now) ON CONFLICT(device_id) DO NOTHING
+                     RETURNING {_PROFILE_COLUMNS}"""
         else:
-            sql = """UPDATE devices SET name = :name, backend = :backend, connection_type = :type,
+            sql = f"""UPDATE devices SET name = :name, backend = :backend, connection_type = :type,
                      port = :port, ip_address = :ip, configuration = :configuration,
-                     updated_at = :now WHERE device_id = :device RETURNING *"""
-        rows = self._run(sql, values)
-        return _profile(rows[0]) if rows else None
+                     updated_at = :now WHERE device_id = :device RETURNING {_PROFILE_COLUMNS}"""
 
-    def profile(self, device_id: str) -> dict[str, Any] | None:
-        rows = self._run("SELECT * FROM devices WHERE device_id = ?", (device_id,))
-        return _profile(rows[0]) if rows else None
+        def work(db: Any) -> dict[str, Any] | None:
+            rows = db.execute(sql, values).fetchall()
+            if rows:
+                self.database.changed(db, "devices")
+            return _profile(rows[0]) if rows else None
 
-    def profiles(self) -> list[dict[str, Any]]:
-        return [_profile(row) for row in self._run("SELECT * FROM devices ORDER BY device_id")]
+        return await self.database.run(work)
 
-    def delete_profile(self, device_id: str) -> dict[str, Any] | None:
-        rows = self._run("DELETE FROM devices WHERE device_id = ? RETURNING *", (device_id,))
-        return _profile(rows[0]) if rows else None
+    async def profile(self, device_id: str) -> dict[str, Any] | None:
+        def work(db: Any) -> dict[str, Any] | None:
+            rows = db.execute(f"SELECT {_PROFILE_COLUMNS} FROM devices WHERE device_id = ?", (device_id,)).fetchall()
+            return _profile(rows[0]) if rows else None
+
+        return await self.database.run(work)
+
+    async def profiles(self) -> list[dict[str, Any]]:
+        return await self.database.run(lambda db: [_profile(row) for row in db.execute(
+            f"SELECT {_PROFILE_COLUMNS} FROM devices ORDER BY device_id").fetchall()])
+
+    async def delete_profile(self, device_id: str) -> dict[str, Any] | None:
+        def work(db: Any) -> dict[str, Any] | None:
+            rows = db.execute(f"DELETE FROM devices WHERE device_id = ? RETURNING {_PROFILE_COLUMNS}",
+                              (device_id,)).fetchall()
+            if rows:
+                self.database.changed(db, "devices")
+            return _profile(rows[0]) if rows else None
+
+        return await self.database.run(work)
+
+    # The lab's PCs and their devices -------------------------------------------------------
+
+    async def announce(self, url: str, devices: list[dict[str, Any]] | None, *, starting: bool = False,
+                       now: float | None = None) -> None:
+        """This PC is alive at ``url``; with ``devices``, these (and only these) are attached to it."""
+        now = time.time() if now is None else now
+
+        def work(db: Any) -> None:
+            db.execute("""INSERT INTO lab_nodes (name, url, started_at, seen_at) VALUES (?, ?, ?, ?)
+                          ON CONFLICT(name) DO UPDATE SET url = excluded.url, seen_at = excluded.seen_at,
+                          started_at = CASE WHEN ? = 1 THEN excluded.started_at ELSE lab_nodes.started_at END""",
+                       (self.node, url, now, now, 1 if starting else 0))
+            if devices is None:
+                return
+            documents = {device["id"]: json.dumps(device, sort_keys=True) for device in devices}
+            known = dict(db.execute("SELECT device_id, document FROM node_devices WHERE node = ?",
+                                    (self.node,)).fetchall())
+            db.execute("BEGIN")
+            try:
+                for device_id in set(known) - set(documents):
+                    db.execute("DELETE FROM node_devices WHERE node = ? AND device_id = ?", (self.node, device_id))
+                for device_id, document in documents.items():
+                    db.execute("""INSERT INTO node_devices (node, device_id, document, seen_at) VALUES (?, ?, ?, ?)
+                                  ON CONFLICT(node, device_id) DO UPDATE SET document = excluded.document,
+                                  seen_at = excluded.seen_at""", (self.node, device_id, document, now))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            if known != documents:
+                self.database.changed(db, "nodes")
+
+        await self.database.run(work)
+
+    async def nodes(self, alive_within: float, now: float | None = None) -> list[dict[str, Any]]:
+        now = time.time() if now is None else now
+        rows = await self.database.run(lambda db: db.execute(
+            "SELECT name, url, started_at, seen_at FROM lab_nodes ORDER BY name").fetchall())
+        return [{"name": name, "url": url, "started_at": started, "seen_at": seen,
+                 "alive": now - seen <= alive_within, "self": name == self.node}
+                for name, url, started, seen in rows]
+
+    async def node_devices(self, alive_within: float, now: float | None = None,
+                           node: str | None = None) -> list[dict[str, Any]]:
+        """Devices attached to the other live PCs of the lab (or to ``node``), as they described them."""
+        now = time.time() if now is None else now
+        sql = ("SELECT d.node, n.url, d.document FROM node_devices d JOIN lab_nodes n ON n.name = d.node "
+               "WHERE n.seen_at > ? AND d.node <> ?")
+        params: tuple[Any, ...] = (now - alive_within, self.node)
+        if node is not None:
+            sql, params = sql + " AND d.node = ?", (*params, node)
+        rows = await self.database.run(lambda db: db.execute(sql + " ORDER BY d.node, d.device_id", params).fetchall())
+        return [{**json.loads(document), "node": name, "node_url": url} for name, url, document in rows]
+
+    # IO tickets ----------------------------------------------------------------------------
+
+    async def issue_ticket(self, node: str, device_id: str, port: str, client_id: str, origin: str,
+                           lifetime: float, now: float | None = None) -> tuple[str, float]:
+        """A fresh ticket (returned once, stored only as its digest) and when it expires."""
+        now = time.time() if now is None else now
+        ticket = secrets.token_urlsafe(24)
+        expires = now + lifetime
+
+        def work(db: Any) -> None:
+            db.execute("DELETE FROM io_tickets WHERE expires_at <= ?", (now,))
+            db.execute("INSERT INTO io_tickets (digest, node, device_id, port, client_id, origin, expires_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       (ticket_digest(ticket), node, device_id, port, client_id, origin, expires))
+
+        await self.database.run(work)
+        return ticket, expires
+
+    async def redeem_ticket(self, ticket: str, now: float | None = None) -> Ticket | None:
+        """The ticket's leave, used up (a ticket opens one socket), if it is this PC's and not expired."""
+        now = time.time() if now is None else now
+        rows = await self.database.run(lambda db: db.execute(
+            "DELETE FROM io_tickets WHERE digest = ? AND node = ? RETURNING node, device_id, port, "
+            "client_id, origin, expires_at", (ticket_digest(ticket), self.node)).fetchall())
+        if not rows or rows[0][5] <= now:
+            return None
+        return Ticket(*rows[0])
+
+
+def _live(db: Any, node: str, device_id: str, now: float) -> Lease | None:
+    rows = db.execute(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE node = ? AND device_id = ? AND expires_at > ?",
+                      (node, device_id, now)).fetchall()
+    return _lease(rows[0]) if rows else None
+
+
+def _why_not(db: Any, node: str, device_id: str, client_id: str, now: float) -> LeaseOutcome:
+    rows = db.execute(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE node = ? AND device_id = ?",
+                      (node, device_id)).fetchall()
+    if not rows:
+        return LeaseOutcome(None)
+    lease = _lease(rows[0])
+    if lease.expires_at <= now:
+        return LeaseOutcome(None, expired=lease.client_id == client_id)
+    return LeaseOutcome(None, holder=lease)
 
 
 def _profile(row: tuple[Any, ...]) -> dict[str, Any]:

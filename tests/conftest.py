@@ -68,3 +68,19 @@ def page_session(plr_catalog):
     session.catalog_loader.use(plr_catalog.document)
     yield session
     session.database.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster():
+    """The suite's PostgreSQL URL (tests/postgres.py), or ``"unavailable: <why>"`` (never under CI)."""
+    import os
+
+    from tests.postgres import NoPostgres, cluster
+
+    try:
+        with cluster() as url:
+            yield url
+    except NoPostgres as error:
+        if os.environ.get("CI"):
+            raise
+        yield f"unavailable: {error}"

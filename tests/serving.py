@@ -12,7 +12,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 LABWRIGHT = Path(sys.executable).parent / "labwright"
@@ -38,9 +38,11 @@ def server_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 
 @contextmanager
-def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str, str] | None = None,
-                   args: tuple[str, ...] = ()) -> Iterator[str]:
-    """``labwright serve`` on a free port; ``env``/``args`` add settings (LABWRIGHT_TOKEN, ...)."""
+def running_server(port: int | None = None, timeout: float = 30.0, env: dict[str, str] | None = None,
+                   args: tuple[str, ...] = (), on_start: Callable[[subprocess.Popen], None] | None = None
+                   ) -> Iterator[str]:
+    """``labwright serve`` on a free port; ``env``/``args`` add settings (LABWRIGHT_TOKEN, ...);
+    ``on_start`` gets the process (a test that kills it with -9)."""
     port = port or free_port()
     env = dict(env or {})
     scratch = None
@@ -66,9 +68,12 @@ def running_server(port: int | None = None, timeout: float = 10.0, env: dict[str
                         break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()  # a live process never ends its output: reading it would hang
                     output = process.stdout.read() if process.stdout else ""
                     raise RuntimeError(f"labwright serve did not answer on {url}:\n{output}")
                 time.sleep(0.05)
+        if on_start is not None:
+            on_start(process)
         yield url
     finally:
         process.terminate()

@@ -16,7 +16,7 @@ import { initWorkbench } from "./views/workbench.js";
 const bridge = new BridgeClient();
 // The port manager serves the worker's device IO and grants devices (its broker).
 const ports = new PortManager({ bridge });
-const labwright = createLabwright({ io: ports });
+const labwright = createLabwright({ io: ports, bridge });
 window.labwright = labwright;
 window.labwrightPorts = ports;
 window.labwrightDevices = initDevices(bridge);

@@ -30,7 +30,7 @@ async def register(request: Request) -> JSONResponse:
     require_token(request)
     request_body = await body(request, schemas.REGISTER)
     profile = await _checked_profile(request, request_body)
-    saved = bridge_of(request).store.save_profile(profile, create=True)
+    saved = await bridge_of(request).store.save_profile(profile, create=True)
     if saved is None:
         raise ApiError(409, f"a device profile {request_body['device_id']!r} exists; PUT /devices/{{id}} "
                             "to change it", kind="profile-exists")
@@ -39,7 +39,7 @@ async def register(request: Request) -> JSONResponse:
 
 async def devices(request: Request) -> JSONResponse:
     require_token(request)
-    return JSONResponse({"devices": bridge_of(request).store.profiles()})
+    return JSONResponse({"devices": await bridge_of(request).store.profiles()})
 
 
 async def device(request: Request) -> JSONResponse:
@@ -47,13 +47,13 @@ async def device(request: Request) -> JSONResponse:
     device_id = path_device_id(request)
     bridge = bridge_of(request)
     if request.method == "GET":
-        profile = bridge.store.profile(device_id)
+        profile = await bridge.store.profile(device_id)
     elif request.method == "PUT":
         request_body = await body(request, schemas.PROFILE_UPDATE)
         profile = await _checked_profile(request, {**request_body, "device_id": device_id})
-        profile = bridge.store.save_profile(profile, create=False)
+        profile = await bridge.store.save_profile(profile, create=False)
     else:
-        profile = bridge.store.delete_profile(device_id)
+        profile = await bridge.store.delete_profile(device_id)
     if profile is None:
         raise ApiError(404, f"no device profile {device_id!r}", kind="unknown-profile")
     return JSONResponse(profile)

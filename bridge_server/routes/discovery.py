@@ -1,4 +1,9 @@
-"""Hardware discovery: serial ports, simulators and mDNS instruments, and the live network list."""
+"""Hardware discovery: serial ports, simulators and mDNS instruments, and the live network list.
+
+Every device names the lab PC it is attached to (``node``, and ``node_url`` where that PC's server
+is reached); with several servers on one database, the serial devices of the lab's other live
+PCs are listed too.
+"""
 
 from __future__ import annotations
 
@@ -30,28 +35,29 @@ async def discover(request: Request) -> JSONResponse:
     require_token(request)
     bridge = bridge_of(request)
     timeout = _timeout(request)
-    serial, simulators, network = await asyncio.gather(
-        bridge.serial(), bridge.simulators(), bridge.network_devices(timeout))
-    return JSONResponse({"devices": bridge.with_lease_status(serial + simulators + network)})
+    serial, simulators, network, elsewhere = await asyncio.gather(
+        bridge.serial(), bridge.simulators(), bridge.network_devices(timeout), bridge.lab_devices())
+    return JSONResponse({"devices": await bridge.with_lease_status(serial + elsewhere + simulators + network)})
 
 
 async def discover_serial(request: Request) -> JSONResponse:
     require_token(request)
     bridge = bridge_of(request)
-    return JSONResponse({"devices": bridge.with_lease_status(await bridge.serial())})
+    serial, elsewhere = await asyncio.gather(bridge.serial(), bridge.lab_devices())
+    return JSONResponse({"devices": await bridge.with_lease_status(serial + elsewhere)})
 
 
 async def discover_simulators(request: Request) -> JSONResponse:
     require_token(request)
     bridge = bridge_of(request)
-    return JSONResponse({"devices": bridge.with_lease_status(await bridge.simulators())})
+    return JSONResponse({"devices": await bridge.with_lease_status(await bridge.simulators())})
 
 
 async def discover_network(request: Request) -> JSONResponse:
     require_token(request)
     bridge = bridge_of(request)
     devices = await bridge.network_devices(_timeout(request))
-    body: dict[str, Any] = {"devices": bridge.with_lease_status(devices)}
+    body: dict[str, Any] = {"devices": await bridge.with_lease_status(devices)}
     if bridge.network.error:
         body["error"] = bridge.network.error
     return JSONResponse(body)
@@ -69,7 +75,7 @@ async def devices_socket(websocket: WebSocket) -> None:
 
     async def pump() -> None:
         while True:
-            devices = bridge.with_lease_status(await bridge.network_devices(0))
+            devices = await bridge.with_lease_status(await bridge.network_devices(0))
             await websocket.send_json({"type": "network", "devices": devices})
             await changed.wait()
             changed.clear()

@@ -1,4 +1,8 @@
-"""Connections: leases on devices (connect, heartbeat, disconnect), one owner per device, with a TTL."""
+"""Connections: leases on devices (connect, heartbeat, disconnect), one owner per device, with a TTL.
+
+A device is named by its id and the lab PC it is attached to (``node``, default this server's):
+a page served by one PC may lease a device of another, whose server then serves its IO.
+"""
 
 from __future__ import annotations
 
@@ -53,8 +57,12 @@ async def connect(request: Request) -> JSONResponse:
     request_body = await body(request, schemas.CONNECT)
     bridge = bridge_of(request)
     device_id = request_body["device_id"]
-    profile = bridge.store.profile(device_id)
-    device = await bridge.find_device(device_id)
+    node = request_body.get("node") or bridge.settings.node
+    profile = await bridge.store.profile(device_id)
+    device = await bridge.find_device(device_id, node)
+    if node != bridge.settings.node and not await bridge.node_alive(node):
+        raise ApiError(404, f"no lab PC {node!r} has been heard from lately: see GET /api/v1/lab",
+                       kind="unknown-device")
     if device is None and profile is None:
         raise ApiError(404, f"no device {device_id!r}: not discovered and no saved profile",
                        kind="unknown-device")
@@ -73,8 +81,9 @@ async def connect(request: Request) -> JSONResponse:
     config = {**(profile or {}).get("configuration", {}), **request_body.get("config", {})}
     implied = _implied(device, config, parameter_names(entry))
     check_config(entry, config, implied)
-    outcome = bridge.store.acquire(device_id, client, entry["fqn"], config,
-                                   bridge.settings.connection_ttl, force=bool(request_body.get("force")))
+    outcome = await bridge.store.acquire(device_id, client, entry["fqn"], config,
+                                         bridge.settings.connection_ttl,
+                                         force=bool(request_body.get("force")), node=node)
     if outcome.lease is None:
         raise _conflict(device_id, outcome)
     return JSONResponse(outcome.lease.to_json())
@@ -85,10 +94,10 @@ async def disconnect(request: Request) -> JSONResponse:
     client = client_id(request)
     request_body = await body(request, schemas.DEVICE_REF)
     bridge = bridge_of(request)
-    outcome = bridge.store.release(request_body["device_id"], client)
+    outcome = await bridge.store.release(request_body["device_id"], client, request_body.get("node"))
     if outcome.lease is None:
         raise _conflict(request_body["device_id"], outcome)
-    if not bridge.store.leases(client):
+    if not await bridge.store.leases(client):
         session = bridge.sessions.sessions.get(client)
         if session is not None and not bridge.sessions.sockets.get(client):
             await bridge.sessions.close(client)
@@ -99,7 +108,8 @@ async def heartbeat(request: Request) -> JSONResponse:
     require_token(request)
     client = client_id(request)
     request_body = await body(request, schemas.DEVICE_REF)
-    outcome = bridge_of(request).store.heartbeat(request_body["device_id"], client)
+    outcome = await bridge_of(request).store.heartbeat(request_body["device_id"], client,
+                                                       request_body.get("node"))
     if outcome.lease is None:
         raise _conflict(request_body["device_id"], outcome)
     return JSONResponse(outcome.lease.to_json())
@@ -107,13 +117,15 @@ async def heartbeat(request: Request) -> JSONResponse:
 
 async def connections(request: Request) -> JSONResponse:
     require_token(request)
-    return JSONResponse({"connections": [lease.to_json() for lease in bridge_of(request).store.leases()]})
+    leases = await bridge_of(request).store.leases()
+    return JSONResponse({"connections": [lease.to_json() for lease in leases]})
 
 
 async def connection(request: Request) -> JSONResponse:
     require_token(request)
     device_id = path_device_id(request)
-    lease = bridge_of(request).store.lease(device_id)
+    node = request.query_params.get("node") or None
+    lease = await bridge_of(request).store.lease(device_id, node)
     if lease is None:
         raise ApiError(404, f"no connection to {device_id}", kind="not-connected")
     return JSONResponse(lease.to_json())

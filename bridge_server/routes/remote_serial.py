@@ -17,6 +17,10 @@ echoed in its answer):
 and binary frames carry the bytes, both ways, in order. Only ports the server itself lists
 (pyserial's ports plus the configured globs) can be opened, one socket at a time, and not while
 another client holds a lease on the port.
+
+A page served by another PC of the lab opens a port here with a ticket instead of this server's
+token (subprotocol ``ticket.<t>``, from ``POST /api/v1/hardware/io-tickets`` on its own server):
+the ticket names the port and the client, which must hold the device's lease.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from bridge_server.bridge import Bridge
 from bridge_server.routes.common import HARDWARE
-from bridge_server.security import authenticate_websocket
+from bridge_server.security import authenticate_ticket, authenticate_websocket, websocket_ticket
 from browser_runtime.errors import LabwrightError
 
 log = logging.getLogger("labwright")
@@ -160,12 +164,32 @@ async def _listed_port(bridge: Bridge, path: str) -> dict[str, Any]:
     return device
 
 
+async def _lab_origins(bridge: Bridge) -> set[str]:
+    from bridge_server.bridge import NODE_ALIVE
+
+    return {node["url"] for node in await bridge.store.nodes(NODE_ALIVE) if node["alive"]}
+
+
 async def serial_socket(websocket: WebSocket) -> None:
-    client = await authenticate_websocket(websocket)
-    if client is None:
-        return
     bridge: Bridge = websocket.app.state.bridge
     path = websocket.path_params["port"]
+    ticket = websocket_ticket(websocket.scope)
+    if ticket is not None:
+        granted = await authenticate_ticket(websocket, ticket, bridge.store.redeem_ticket,
+                                            lambda: _lab_origins(bridge))
+        if granted is None:
+            return
+        if granted.port != path:
+            await websocket.send_json({"type": "error", "code": "bad-ticket",
+                                       "message": f"the ticket is for {granted.port}, not {path}"})
+            await websocket.close(code=CLOSE_BAD_REQUEST, reason="bad-ticket")
+            return
+        client = granted.client_id
+    else:
+        authenticated = await authenticate_websocket(websocket)
+        if authenticated is None:
+            return
+        client = authenticated
     registry = RemotePorts.of(websocket)
     send_lock = asyncio.Lock()
 
@@ -182,7 +206,11 @@ async def serial_socket(websocket: WebSocket) -> None:
     except RemoteSerialError as error:
         await refuse(CLOSE_NOT_FOUND, error)
         return
-    lease = bridge.store.lease(device["id"])
+    lease = await bridge.store.lease(device["id"])
+    if ticket is not None and (lease is None or lease.client_id != client):
+        await refuse(CLOSE_IN_USE, RemoteSerialError(
+            "not-leased", f"{path}: client {client!r} no longer holds this device's lease"))
+        return
     if lease is not None and lease.client_id != client:
         await refuse(CLOSE_IN_USE, RemoteSerialError(
             "in-use", f"{path} is leased to client {lease.client_id!r}; it must disconnect first"))

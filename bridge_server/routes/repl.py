@@ -27,7 +27,9 @@ async def _machines_for(bridge: Bridge, client: str) -> dict[str, dict[str, Any]
     snapshot = await bridge.catalog.get()
     catalog = str(await bridge.catalog.file())
     wanted = {}
-    for lease in bridge.store.leases(client):
+    for lease in await bridge.store.leases(client):
+        if lease.node != bridge.settings.node:
+            continue  # a device of another lab PC: its IO is there, not in this PC's session
         entry = snapshot.catalog.get(lease.backend or "") or {}
         wanted[lease.device_id] = {
             "backend": lease.backend, "config": lease.config, "simulator": bool(entry.get("simulator")),
@@ -52,7 +54,7 @@ async def repl(request: Request) -> JSONResponse:
     client = client_id(request)
     request_body = await body(request, schemas.REPL)
     bridge = bridge_of(request)
-    lease: Lease | None = bridge.store.lease(request_body["device_id"])
+    lease: Lease | None = await bridge.store.lease(request_body["device_id"])
     device_id = request_body["device_id"]
     if lease is None:
         raise ApiError(404, f"no connection to {device_id}: connect first", kind="not-connected")
@@ -144,7 +146,7 @@ async def repl_socket(websocket: WebSocket) -> None:
         for task in running:
             task.cancel()
         bridge.sessions.sockets.pop(client, None)
-        if not bridge.store.leases(client):
+        if not await bridge.store.leases(client):
             # A session held by a lease is the device's; it ends with the lease, not a socket.
             await bridge.sessions.close(client)
 

@@ -1,10 +1,11 @@
 """The lab's one authoritative schedule under ``/api/v1/schedule``, shared by every page.
 
-The same ``browser_runtime.scheduler.ScheduleBook`` the page uses, kept in the server's SQLite
-file. Reads are open; every write needs the token. A write may carry ``If-Match: <revision>``
-(the revision from ``GET /api/v1/schedule`` or its ETag); when another page wrote first it is
-refused with 409 and nothing is written. Every write is one SQLite transaction that checks and
-bumps the revision, so concurrent writers never lose each other's updates.
+The same ``browser_runtime.scheduler.ScheduleBook`` the page uses, kept in the lab's database
+(SQLite or PostgreSQL, one for every server of the lab). Reads are open; every write needs the
+token. A write may carry ``If-Match: <revision>`` (the revision from ``GET /api/v1/schedule`` or
+its ETag); when another page wrote first it is refused with 409 and nothing is written. Every
+write is one transaction that takes the database's write lock, checks and bumps the revision,
+so concurrent writers, of one server or several, never lose each other's updates.
 """
 
 from __future__ import annotations
@@ -96,21 +97,9 @@ PLACED: schemas.JsonSchema = {
 ACTIONS = ("start", "heartbeat", "finish", "fail", "cancel")
 
 
-async def _book(request: Request) -> Any:
-    """The app's schedule book, opened on first use in the server's database file."""
-    state = request.app.state
-    book = state.bridge.schedule_book
-    if book is None:
-        from browser_runtime.inventory import InventoryStore
-        from browser_runtime.scheduler import ScheduleBook
-
-        bridge = state.bridge
-        bridge.store.db  # noqa: B018 - opens the file in WAL mode before a second connection does
-        catalog = await bridge.catalog_or_none()
-        book = ScheduleBook(InventoryStore(bridge.settings.database), catalog=catalog,
-                            heartbeat_ttl=bridge.settings.connection_ttl)
-        state.bridge.schedule_book = book  # the bridge's housekeeping releases stale runs
-    return book
+async def _with_book(request: Request, work: Any) -> Any:
+    """``work(book)`` on the lab's schedule book (see ``Bridge.with_book``)."""
+    return await request.app.state.bridge.with_book(work)
 
 
 def _if_match(request: Request) -> int | None:
@@ -146,24 +135,28 @@ def _with_etag(document: dict[str, Any], status: int = 200) -> JSONResponse:
     return JSONResponse(document, status_code=status, headers={"ETag": f'"{document["revision"]}"'})
 
 
+def _fresh_snapshot(book: Any) -> dict[str, Any]:
+    from bridge_server.bridge import _release_stale
+
+    _release_stale(book)
+    return book.snapshot()  # type: ignore[no-any-return]
+
+
 async def schedule(request: Request) -> JSONResponse:
-    book = await _book(request)
-    book.release_stale()
-    return _with_etag(book.snapshot())
+    return _with_etag(await _with_book(request, _fresh_snapshot))
 
 
 async def submit(request: Request) -> JSONResponse:
     require_token(request)
     body = await schemas.read_json(request, SUBMIT, request.app.state.settings.max_body_bytes)
     expected = _if_match(request)
-    book = await _book(request)
     try:
         built = [await _request(request, item, f"requests[{index}]")
                  for index, item in enumerate(body["requests"])]
-        result = book.submit(built, expected_revision=expected)
+        return _placed(*await _with_book(request, lambda book: (
+            book.submit(built, expected_revision=expected), book.revision)), 201)
     except _errors() as error:
         raise _problem(error) from None
-    return _placed(book, result, 201)
 
 
 async def _request(request: Request, item: dict[str, Any], where: str) -> Any:
@@ -193,39 +186,42 @@ async def plan(request: Request) -> JSONResponse:
     iterations = body.get("iterations", 400)
     if not 0 <= iterations <= 20000:
         raise ApiError(422, "body.iterations must be between 0 and 20000", kind="validation")
-    book = await _book(request)
+    expected = _if_match(request)
     try:
-        result = book.replan(method=body.get("method", "heuristic"), seed=body.get("seed", 0),
-                             iterations=iterations, expected_revision=_if_match(request))
+        return _placed(*await _with_book(request, lambda book: (book.replan(
+            method=body.get("method", "heuristic"), seed=body.get("seed", 0), iterations=iterations,
+            expected_revision=expected), book.revision)), 200)
     except _errors() as error:
         raise _problem(error) from None
-    return _placed(book, result, 200)
 
 
-def _placed(book: Any, result: Any, status: int) -> JSONResponse:
+def _placed(result: Any, revision: int, status: int) -> JSONResponse:
     document = result.to_dict()
     return _with_etag({
         "method": document["method"], "makespan_s": document["makespan_s"],
         "compute_s": document["compute_s"],
         "placed": [{k: p[k] for k in ("request", "workcell", "starts_at", "ends_at", "machines",
                                        "consumables")} for p in document["placements"]],
-        "infeasible": document["infeasible"], "revision": book.revision}, status)
+        "infeasible": document["infeasible"], "revision": revision}, status)
 
 
 async def add_workcell(request: Request) -> JSONResponse:
     require_token(request)
     body = await schemas.read_json(request, WORKCELL, request.app.state.settings.max_body_bytes)
     expected = _if_match(request)
-    book = await _book(request)
-    inventory = book.inventory
-    try:
-        if not body["machines"]:
-            raise ApiError(422, "body.machines: a workcell needs at least one machine", kind="validation")
+    if not body["machines"]:
+        raise ApiError(422, "body.machines: a workcell needs at least one machine", kind="validation")
+
+    def add(book: Any) -> Any:
+        inventory = book.inventory
         with inventory.transaction():  # the machines and the workcell, or nothing
             ids = [inventory.add_machine(m["name"], m.get("catalog_fqn") or m["machine_kind"], m["machine_kind"],
                                          capabilities=m.get("capabilities") or [], location=body["name"])
                    for m in body["machines"]]
-            workcell = book.add_workcell(body["name"], ids, body.get("deck"), expected_revision=expected)
+            return book.add_workcell(body["name"], ids, body.get("deck"), expected_revision=expected)
+
+    try:
+        workcell = await _with_book(request, add)
     except _errors() as error:
         raise _problem(error) from None
     return JSONResponse(workcell.to_dict(), status_code=201)
@@ -234,12 +230,17 @@ async def add_workcell(request: Request) -> JSONResponse:
 async def workcell(request: Request) -> JSONResponse:
     require_token(request)
     name = request.path_params["name"]
-    book = await _book(request)
+    expected = _if_match(request)
+
+    def remove(book: Any) -> int:
+        book.remove_workcell(name, expected_revision=expected)
+        return book.revision  # type: ignore[no-any-return]
+
     try:
-        book.remove_workcell(name, expected_revision=_if_match(request))
+        revision = await _with_book(request, remove)
     except _errors() as error:
         raise _problem(error) from None
-    return JSONResponse({"removed": name, "revision": book.revision})
+    return JSONResponse({"removed": name, "revision": revision})
 
 
 async def run_action(request: Request) -> JSONResponse:
@@ -250,10 +251,10 @@ async def run_action(request: Request) -> JSONResponse:
     body = {}
     if request.headers.get("content-length") not in (None, "0"):
         body = await schemas.read_json(request, REASON, request.app.state.settings.max_body_bytes)
-    book = await _book(request)
     expected = _if_match(request)
     reason = body.get("reason")
-    try:
+
+    def act(book: Any) -> tuple[Any, int]:
         if action == "start":
             run = book.start(run_id, expected_revision=expected)
         elif action == "heartbeat":
@@ -264,23 +265,34 @@ async def run_action(request: Request) -> JSONResponse:
             run = book.finish(run_id, "failed", reason or "run failed", expected_revision=expected)
         else:
             run = book.cancel(run_id, reason or "cancelled", expected_revision=expected)
+        return run, book.revision
+
+    try:
+        run, revision = await _with_book(request, act)
     except _errors() as error:
         raise _problem(error) from None
-    return JSONResponse({"run": run, "revision": book.revision})
+    return JSONResponse({"run": run, "revision": revision})
 
 
 async def run(request: Request) -> JSONResponse:
-    book = await _book(request)
     run_id = request.path_params["run_id"]
-    try:
+    expected = None
+    if request.method == "DELETE":
+        require_token(request)
+        expected = _if_match(request)
+
+    def find(book: Any) -> tuple[Any, int]:
         if request.method == "DELETE":
-            require_token(request)
-            found = book.cancel(run_id, "deleted from the schedule", expected_revision=_if_match(request))
+            found = book.cancel(run_id, "deleted from the schedule", expected_revision=expected)
         else:
             found = book.run(run_id)
+        return found, book.revision
+
+    try:
+        found, revision = await _with_book(request, find)
     except _errors() as error:
         raise _problem(error) from None
-    return JSONResponse({"run": found, "revision": book.revision})
+    return JSONResponse({"run": found, "revision": revision})
 
 
 def _query_int(request: Request, name: str) -> int | None:
@@ -295,13 +307,14 @@ def _query_int(request: Request, name: str) -> int | None:
 async def reservations(request: Request) -> JSONResponse:
     from browser_runtime.scheduler.requests import parse_time
 
-    book = await _book(request)
     query = request.query_params
     try:
-        found = book.reservations(asset_id=_query_int(request, "asset_id"), run_id=query.get("run_id"),
-                                  starts_at=parse_time(query.get("starts_at"), "query.starts_at"),
-                                  ends_at=parse_time(query.get("ends_at"), "query.ends_at"),
-                                  status=query.get("status"))
+        asset_id = _query_int(request, "asset_id")
+        starts_at = parse_time(query.get("starts_at"), "query.starts_at")
+        ends_at = parse_time(query.get("ends_at"), "query.ends_at")
+        found = await _with_book(request, lambda book: book.reservations(
+            asset_id=asset_id, run_id=query.get("run_id"), starts_at=starts_at, ends_at=ends_at,
+            status=query.get("status")))
     except _errors() as error:
         raise _problem(error) from None
     return JSONResponse({"reservations": found})
@@ -317,17 +330,18 @@ def _asset_json(asset: Any) -> dict[str, Any]:
 
 async def labware(request: Request) -> JSONResponse:
     """The lab PC's labware stock the schedule assigns from: list it, or add to it (all or none)."""
-    book = await _book(request)
     if request.method == "GET":
-        return JSONResponse({"labware": [_asset_json(a) for a in book.inventory.assets(kind="labware")]})
+        return JSONResponse({"labware": await _with_book(request, lambda book: [
+            _asset_json(a) for a in book.inventory.assets(kind="labware")])})
     require_token(request)
+    catalog = await request.app.state.bridge.catalog_or_none()
     body = await schemas.read_json(request, LABWARE, request.app.state.settings.max_body_bytes)
     from browser_runtime.scheduler.requests import parse_time
 
     items = []
     for index, item in enumerate(body["labware"]):
         where = f"body.labware[{index}]"
-        if book.catalog is not None and book.catalog.get(item["catalog_fqn"]) is None:
+        if catalog is not None and catalog.get(item["catalog_fqn"]) is None:
             raise ApiError(422, f"{where}.catalog_fqn: {item['catalog_fqn']!r} is not in the PLR catalog",
                            kind="validation")
         try:
@@ -335,11 +349,15 @@ async def labware(request: Request) -> JSONResponse:
                           "expires_at": parse_time(item.get("expires_at"), f"{where}.expires_at")})
         except _errors() as error:
             raise _problem(error) from None
-    try:
+    def add(book: Any) -> list[dict[str, Any]]:
         ids = book.inventory.add_labware_many(items)
+        return [_asset_json(book.inventory.asset(i)) for i in ids]
+
+    try:
+        added = await _with_book(request, add)
     except _errors() as error:
         raise _problem(error) from None
-    return JSONResponse({"labware": [_asset_json(book.inventory.asset(i)) for i in ids]}, status_code=201)
+    return JSONResponse({"labware": added}, status_code=201)
 
 
 async def clear_reservation(request: Request) -> JSONResponse:
@@ -348,12 +366,13 @@ async def clear_reservation(request: Request) -> JSONResponse:
     if not raw.isdigit() or len(raw) > 18:
         raise ApiError(422, f"reservation id must be a whole number, not {raw!r}", kind="validation")
     body = await schemas.read_json(request, CLEAR, request.app.state.settings.max_body_bytes)
-    book = await _book(request)
+    expected = _if_match(request)
     try:
-        cleared = book.clear_reservation(int(raw), body["reason"], expected_revision=_if_match(request))
+        cleared, revision = await _with_book(request, lambda book: (
+            book.clear_reservation(int(raw), body["reason"], expected_revision=expected), book.revision))
     except _errors() as error:
         raise _problem(error) from None
-    return JSONResponse({"reservation": cleared, "revision": book.revision})
+    return JSONResponse({"reservation": cleared, "revision": revision})
 
 
 ROUTES = [

@@ -53,11 +53,12 @@ def utcnow() -> datetime:
 class InventoryStore:
     """Every read and write of the inventory database goes through here; writes are transactional."""
 
-    def __init__(self, database: Database | str | Path = ":memory:") -> None:
+    def __init__(self, database: Database | str | Path = ":memory:", *, migrate_schema: bool = True) -> None:
         # The database's one connection (autocommit): every write below opens a transaction.
         self.database = Database.of(database)
         self.connection = self.database.connection
-        migrate(self.connection)
+        if migrate_schema:  # False where another owns the schema (the bridge server's migrations)
+            migrate(self.connection)
 
     def close(self) -> None:
         self.database.close()

@@ -135,3 +135,50 @@ def test_the_masterflex_pump_on_the_server_gets_its_line_settings_and_frames(rem
         assert pump.received == expected
         assert (pump.get("enquiries"), pump.get("revolutions"), pump.get("running")) == (1, 2.5, False)
         run(page, "await pump.stop()")
+
+
+def test_a_page_served_by_one_lab_pc_drives_a_scale_on_another(browser, postgres_cluster, tmp_path, scale: PtyScale):
+    """Two lab PCs on one PostgreSQL: the page comes from PC B (B's token only), leases the scale
+    attached to PC A through B, and its worker drives it through A's remote port with a ticket."""
+    if postgres_cluster.startswith("unavailable: "):
+        pytest.skip(f"PostgreSQL: {postgres_cluster.removeprefix('unavailable: ')}")
+    from tests.postgres import fresh_database
+
+    database = fresh_database(postgres_cluster, f"e2e_lab_{int(time.time() * 1000)}")
+    common = {"LABWRIGHT_MDNS": "0", "LABWRIGHT_DATABASE_URL": database,
+              "LABWRIGHT_CATALOG": str(ROOT / "build" / "catalog" / "catalog.json")}
+    with running_server(env={**common, "LABWRIGHT_TOKEN": "pc-a-only-token-0123", "LABWRIGHT_NODE": "pc-a",
+                             "LABWRIGHT_DATA_DIR": str(tmp_path / "a"), "LABWRIGHT_SERIAL_GLOBS": scale.path}), \
+            running_server(env={**common, "LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_NODE": "pc-b",
+                                "LABWRIGHT_DATA_DIR": str(tmp_path / "b")}) as pc_b:
+        context = browser.new_context(service_workers="block")
+        try:
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            page.goto(f"{pc_b}#token={TOKEN}")
+            page.evaluate("window.labwright.ready")
+            name = page.evaluate("""async (path) => {
+              const bridge = labwrightPorts.bridge;  // the page's own client of PC B (its token, its client id)
+              let device = null;
+              for (let i = 0; i < 100 && !device; i++) {  // PC A announces its devices every 2 s
+                const {devices} = await bridge.get('/hardware/discover/serial');
+                device = devices.find(d => d.port === path && d.node === 'pc-a');
+                if (!device) await new Promise(r => setTimeout(r, 200));
+              }
+              await bridge.post('/hardware/connect', {device_id: device.id, node: 'pc-a',
+                backend: 'pylabrobot.scales.mettler_toledo_backend.MettlerToledoWXS205SDUBackend'});
+              return labwrightPorts.addLabPort('pc-a', device.id, path);
+            }""", scale.path)
+            assert name == f"bridge:pc-a:{scale.path}"
+            scale.place(4.5)
+            run(page, f"""
+                from pylabrobot.scales import Scale
+                from pylabrobot.scales.mettler_toledo_backend import MettlerToledoWXS205SDUBackend
+                backend = MettlerToledoWXS205SDUBackend(port={name!r})
+                scale = Scale(name="scale", backend=backend, size_x=1, size_y=1, size_z=1)
+                await scale.setup()
+                """)
+            assert run(page, "(backend.serial_number, await scale.get_weight())") == "('B424242', 4.5)"
+            run(page, "await scale.stop()")
+        finally:
+            context.close()

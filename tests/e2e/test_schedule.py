@@ -83,7 +83,8 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
     from tests.serving import running_server
 
     token = "e2e-schedule-token"
-    with running_server(env={"LABWRIGHT_TOKEN": token}) as url:
+    processes = []
+    with running_server(env={"LABWRIGHT_TOKEN": token}, on_start=processes.append) as url:
         contexts = [browser.new_context(service_workers="block") for _ in range(2)]
         try:
             one, two = (context.new_page() for context in contexts)
@@ -92,11 +93,12 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
                 boot(page, f"{url}#token={token}")
                 page.check("#schedule-shared")
                 expect(page.locator("#schedule")).to_have_attribute("data-source", "server")
+                expect(page.locator("#schedule")).to_have_attribute("data-live", "live")
             add_workcell(one, "shared cell", ["STARlet (simulated)", "Plate reader", "Heater-shaker"])
             # The lab PC's labware stock: the same items the page's demo inventory holds.
             stocked = one.evaluate("""async (token) => {
               const keys = ["name", "catalog_fqn", "lot", "expires_at", "remaining_volume_ul", "remaining_tips"];
-              const labware = (await window.labwright.inventory()).filter(a => a.kind === "labware")
+              const labware = (await window.labwright.inventory.own()).filter(a => a.kind === "labware")
                 .map(a => Object.fromEntries(keys.map(k => [k, a[k]])));
               const response = await fetch('/api/v1/schedule/labware', {method: 'POST', body: JSON.stringify({labware}),
                 headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json'}});
@@ -106,8 +108,8 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
             assert stocked[0] == 201 and stocked[1] > 0, stocked
             one.click("#schedule-demos")
             expect(one.locator("#schedule-message")).to_contain_text("placed", timeout=120_000)
-            # The other page follows the server's schedule (it polls while shared).
-            expect(two.locator("#schedule-queue tr[data-status='scheduled']")).to_have_count(4, timeout=30_000)
+            # The other page follows the server's schedule: the server pushes each change (no polling).
+            expect(two.locator("#schedule-queue tr[data-status='scheduled']")).to_have_count(4, timeout=10_000)
             expect(two.locator("#workcell-list li[data-workcell='shared cell']")).to_be_visible()
 
             row = one.locator("#schedule-queue tr[data-status='scheduled']", has_text="Serial dilution")
@@ -116,7 +118,7 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
             expect(one.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
                 "data-status", "completed", timeout=120_000)
             expect(two.locator(f"#schedule-queue tr[data-run='{run_id}']")).to_have_attribute(
-                "data-status", "completed", timeout=30_000)
+                "data-status", "completed", timeout=10_000)
             held = one.evaluate(
                 "(id) => fetch(`/api/v1/schedule/reservations?run_id=${id}`).then(r => r.json())", run_id)
             assert held["reservations"] and {r["status"] for r in held["reservations"]} == {"released"}
@@ -130,6 +132,26 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
                      headers: {Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'If-Match': String(revision)},
                      body: '{}'}).then(r => r.status)""", [token, stale])
             assert status == 409
+
+            # The lab's inventory is the server's: the shared cell's machines are in it, with the
+            # schedule's open reservations.
+            lab = two.evaluate("""async () => {
+              const assets = await window.labwright.inventory();
+              return [window.labwright.inventory.source, assets.filter(a => a.location === 'shared cell').length,
+                      window.labwright.inventory.reservations.length];
+            }""")
+            assert lab[0] == "server" and lab[1] == 3 and lab[2] > 0, lab
+
+            # The server goes away: the pages keep working on their own data and say so.
+            processes[0].kill()
+            processes[0].wait(timeout=10)
+            expect(two.locator("#schedule")).to_have_attribute("data-live", "lost")
+            expect(two.locator("#schedule-message")).to_contain_text("lost the bridge server")
+            own = two.evaluate("""async () => {
+              const assets = await window.labwright.inventory();
+              return [window.labwright.inventory.source, window.labwright.inventory.lost, assets.length];
+            }""")
+            assert own[0] == "page" and "out of reach" in own[1] and own[2] > 0, own
         finally:
             for context in contexts:
                 context.close()

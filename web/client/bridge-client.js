@@ -87,9 +87,55 @@ export class BridgeClient {
   }
 
   // A WebSocket to `url` carrying the token as the `bearer.<token>` subprotocol (the server's
-  // WebSocket auth; browsers cannot set headers on a WebSocket).
-  openSocket(url) {
-    return new WebSocket(url, ["labwright", `bearer.${this.token}`]);
+  // WebSocket auth; browsers cannot set headers on a WebSocket), or the `protocols` a ticket gave.
+  openSocket(url, protocols = ["labwright", `bearer.${this.token}`]) {
+    return new WebSocket(url, protocols);
+  }
+
+  // The lab's inventory (machines, labware) with its open reservations: the server's database,
+  // one for every page and lab PC.
+  inventory() {
+    return this.get("/inventory");
+  }
+
+  // Leave to open the serial port of `deviceId` on another lab PC (`node`) whose lease this client
+  // holds: {url, protocols} for one socket, valid for seconds (POST /hardware/io-tickets).
+  ioTicket(deviceId, node) {
+    return this.post("/hardware/io-tickets", { device_id: deviceId, node });
+  }
+
+  // The lab's change feed (WS /api/v1/ws/changes): `onChange(message)` for every change of
+  // `topics` made through any server of the lab, and once on every (re)connection, as changes may
+  // have been missed while it was down; `onState("live" | "lost")` says whether changes are being
+  // heard. Reconnects by itself until the returned function is called.
+  followChanges(topics, onChange, onState = () => {}) {
+    let socket = null;
+    let stopped = false;
+    let delay = 250;
+    const open = () => {
+      socket = this.openSocket(this.socketURL("/ws/changes"));
+      socket.addEventListener("message", (event) => {
+        const message = JSON.parse(event.data);
+        if (message.type === "changes") {
+          delay = 250;
+          onState("live");
+          onChange(message);
+        } else if (message.type === "changed" && (topics.includes(message.topic) || message.reconnected)) {
+          onChange(message);
+        }
+      });
+      socket.addEventListener("close", () => {
+        if (stopped) return;
+        onState("lost");
+        setTimeout(open, delay);
+        delay = Math.min(delay * 2, 5000);
+      });
+    };
+    open();
+    return () => {
+      stopped = true;
+      socket?.close();
+    };
   }
 }
 

@@ -14,7 +14,9 @@ import * as M from "./messages.js";
 
 //   `io` is the page's port manager (io/port-manager.js): it serves the worker's device IO, and its
 //   broker grants devices to the console (REPL, runPython, the device picker) and to hardware runs.
-export function createLabwright({ io = null, workerURL = new URL("../worker/worker.js", import.meta.url) } = {}) {
+//   `bridge` is the page's bridge server client (bridge-client.js): with its token, the inventory
+//   is the lab's (the server's database) rather than the page's own.
+export function createLabwright({ io = null, bridge = null, workerURL = new URL("../worker/worker.js", import.meta.url) } = {}) {
   const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
   io?.attach(worker);
   // The console's grant (REPL, runPython, the device picker): it holds every device the user
@@ -36,6 +38,26 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
   const dataOpen = new Promise((resolve) => (resolveData = resolve));
   const dataListeners = new Set();
   const dataState = { state: "opening", detail: null, recovered: [] };
+
+  // The inventory: the lab's (the bridge server's database, one for every page and lab PC) when
+  // the page was opened from `labwright serve` (#token=) and the server answers; else this page's
+  // own (browser-only demo mode, or a lost server). `inventory.source` says which ("server" |
+  // "page"), `inventory.lost` why the server's was not used; `inventory.own()` is always the page's.
+  async function labInventory() {
+    if (bridge?.connected) {
+      try {
+        const lab = await bridge.inventory();
+        Object.assign(labInventory, { source: "server", lost: null, reservations: lab.reservations });
+        return lab.assets;
+      } catch (error) {
+        labInventory.lost = `the bridge server's inventory is out of reach (${error.message}); this page's own is shown`;
+      }
+    }
+    const own = await labInventory.own();
+    Object.assign(labInventory, { source: "page", reservations: null });
+    return own;
+  }
+  Object.assign(labInventory, { source: null, lost: null, reservations: null, own: () => api.call("runs.inventory") });
 
   const api = {
     ready,
@@ -104,7 +126,7 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
       get: (runId) => api.call("runs.get", { run_id: runId }).then(withWholeStates),
       active: () => api.call("runs.active"),
     },
-    inventory: () => api.call("runs.inventory"),
+    inventory: labInventory,
     // Protocol files being edited (page/protocols.py): problems at their lines, Jedi completion and
     // signatures over the file alone (none of its code runs), a plain PLR script made a protocol.
     protocols: {

@@ -204,4 +204,18 @@ export class PortManager {
     this.setState(name, "serial", "available");
     return name;
   }
+
+  // A serial port of another PC of the lab (discovery lists its devices with `node`): this page's
+  // server, where this page's client holds the device's lease, writes a single-use ticket for each
+  // open, and the socket goes to that PC's server with it; the other PC's token is never needed.
+  // Python names it by the returned name ("bridge:<node>:<path>").
+  addLabPort(node, deviceId, path, { name = `bridge:${node}:${path}` } = {}) {
+    if (!node || !deviceId || !path) throw new IOError(ERRORS.badRequest, "a lab port needs the PC (node), the device id and its port path");
+    const bridge = this.bridge;
+    if (!bridge?.token) throw new IOError(ERRORS.badRequest, "a lab port needs this page's bridge server token (open the URL `labwright serve` printed, it carries #token=…)");
+    const port = new RemoteSerialPort(path, { bridge, ticket: () => bridge.ioTicket(deviceId, node) });
+    this.addRemotePort(name, () => port);
+    this.setState(name, "serial", "available");
+    return name;
+  }
 }

@@ -3,11 +3,13 @@
 // transport uses (open, close, readable, writable, setSignals, getSignals, "disconnect" events),
 // as JSON control messages and bytes in binary frames (bridge_server/remote_serial.py).
 export class RemoteSerialPort extends EventTarget {
-  // `bridge`: the bridge server's client (client/bridge-client.js), whose token opens the socket.
-  constructor(path, { bridge }) {
+  // `bridge`: the bridge server's client (client/bridge-client.js), whose token opens the socket;
+  // `ticket()`, when given, is asked before every open for {url, protocols}: another lab PC's port.
+  constructor(path, { bridge, ticket = null }) {
     super();
     this.path = path;
     this.bridge = bridge;
+    this.ticket = ticket;
     this.url = bridge.socketURL(`/hardware/ws/serial/${encodeURIComponent(path)}`);
     this.socket = null;
     this.readable = null;
@@ -22,7 +24,8 @@ export class RemoteSerialPort extends EventTarget {
 
   async open(options) {
     if (this.socket) throw new DOMException(`${this.path} is already open`, "InvalidStateError");
-    const socket = this.bridge.openSocket(this.url);
+    const grant = this.ticket ? await this.ticket() : null;
+    const socket = grant ? this.bridge.openSocket(grant.url, grant.protocols) : this.bridge.openSocket(this.url);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
     let controller;

@@ -16,9 +16,21 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
   const shared = $("#schedule-shared", root);
   shared.disabled = !bridge?.connected;
   shared.title = bridge?.connected ? "one schedule for every page on this lab PC" : "open the page from `labwright serve`'s URL (with #token=) to share";
+  let stopFollowing = null;
   shared.addEventListener("change", async () => {
     schedule = shared.checked ? sharedSchedule(bridge, labwright) : labwright.schedule;
     root.dataset.source = shared.checked ? "server" : "page";
+    stopFollowing?.();
+    stopFollowing = null;
+    delete root.dataset.live;
+    if (shared.checked) {
+      // The shared schedule changes under us (other pages, other lab PCs): the server says when.
+      stopFollowing = bridge.followChanges(["schedule"], () => refresh(), (state) => {
+        root.dataset.live = state;
+        if (state === "lost") say("lost the bridge server: showing the schedule as last seen, reconnecting...", true);
+        else if (message.textContent.startsWith("lost the bridge server")) say("");
+      });
+    }
     say("");
     await refresh();
   });
@@ -52,7 +64,7 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
 
   function showMachines(machines) {
     const free = machines.filter((m) => !m.workcell);
-    // Redrawn on every refresh (a shared schedule polls): keep what the user ticked.
+    // Redrawn on every refresh (a shared schedule follows the lab's changes): keep what the user ticked.
     const ticked = new Set([...root.querySelectorAll("#workcell-machines input:checked")].map((box) => Number(box.value)));
     $("#workcell-machines", root).replaceChildren(...free.map((m) =>
       h("label", {}, h("input", { type: "checkbox", value: m.id, checked: ticked.has(m.id) }), ` ${m.name} (${m.kind})`)));
@@ -101,8 +113,6 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
       say(`${method}: makespan ${(result.makespan_s / 60).toFixed(1)} min, computed in ${(result.compute_s * 1000).toFixed(0)} ms`);
     }));
   }
-  // A shared schedule changes under us: follow it while it is shown.
-  setInterval(() => { if (schedule.shared && !document.hidden) refresh(); }, 5000);
   refresh();
   return { refresh, get source() { return schedule.shared ? "server" : "page"; } };
 }

@@ -50,9 +50,10 @@ def _env(data_dir: Path, catalog: Path, **extra: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path) -> Iterator[Bridge]:
+def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path, lab_database) -> Iterator[Bridge]:
     data_dir = tmp_path_factory.mktemp("bridge-data")
-    with running_server(env=_env(data_dir, catalog_file, LABWRIGHT_REPL_TIME_LIMIT="3")) as url:
+    with running_server(env=_env(data_dir, catalog_file, LABWRIGHT_REPL_TIME_LIMIT="3",
+                                 **lab_database.env())) as url:
         bridge = Bridge(url)
         yield bridge
         bridge.close()
@@ -283,8 +284,8 @@ def test_repl_websocket_streams_completes_interrupts_and_isolates(server: Bridge
     run_async(main())
 
 
-def test_ttl_expiry_and_restart_keep_leases_and_profiles(tmp_path: Path, catalog_file: Path):
-    env = _env(tmp_path, catalog_file, LABWRIGHT_CONNECTION_TTL="2")
+def test_ttl_expiry_and_restart_keep_leases_and_profiles(tmp_path: Path, catalog_file: Path, lab_database):
+    env = _env(tmp_path, catalog_file, LABWRIGHT_CONNECTION_TTL="2", **lab_database.fresh().env())
     with running_server(env=env) as url:
         bridge = Bridge(url)
         scale = bridge.simulator("scale")["id"]

@@ -20,9 +20,9 @@ schema = schemathesis.openapi.from_dict(DOCUMENT)
 
 
 @pytest.fixture(scope="module")
-def fuzz_server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path) -> Iterator[str]:
+def fuzz_server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path, lab_database) -> Iterator[str]:
     env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path_factory.mktemp("fuzz")),
-           "LABWRIGHT_CATALOG": str(catalog_file), "LABWRIGHT_REPL_TIME_LIMIT": "2"}
+           "LABWRIGHT_CATALOG": str(catalog_file), "LABWRIGHT_REPL_TIME_LIMIT": "2", **lab_database.env()}
     with running_server(env=env) as url:
         yield url.rstrip("/")
 

@@ -24,10 +24,10 @@ AUTH = ["labwright", f"bearer.{TOKEN}"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path) -> Iterator[Bridge]:
+def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path, lab_database) -> Iterator[Bridge]:
     env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path_factory.mktemp("remote-serial")),
            "LABWRIGHT_CATALOG": str(catalog_file), "LABWRIGHT_MDNS": "0",
-           "LABWRIGHT_SERIAL_GLOBS": "/dev/pts/[0-9]*"}
+           "LABWRIGHT_SERIAL_GLOBS": "/dev/pts/[0-9]*", **lab_database.env()}
     with running_server(env=env) as url:
         bridge = Bridge(url)
         yield bridge

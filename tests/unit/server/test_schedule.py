@@ -35,9 +35,9 @@ def lh_request(run_id: str, minutes: float = 10, **extra) -> dict:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path) -> Iterator[Bridge]:
+def server(tmp_path_factory: pytest.TempPathFactory, catalog_file: Path, lab_database) -> Iterator[Bridge]:
     env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path_factory.mktemp("schedule-data")),
-           "LABWRIGHT_CATALOG": str(catalog_file)}
+           "LABWRIGHT_CATALOG": str(catalog_file), **lab_database.env()}
     with running_server(env=env) as url:
         bridge = Bridge(url)
         for name in ("Alpha", "Bravo"):
@@ -117,6 +117,24 @@ def test_a_run_from_request_to_released_reservations(server: Bridge):
     assert server.post(f"{SCHEDULE}/runs/life-2/start", {}).status_code == 422
 
 
+def test_the_labs_inventory_is_served_with_its_open_reservations(server: Bridge):
+    placed = server.post(f"{SCHEDULE}/requests", {"requests": [lh_request("stocked-1")]})
+    assert placed.status_code == 201, placed.text
+    inventory = server.http.get("api/v1/inventory")  # a read: open, like the schedule
+    assert inventory.status_code == 200
+    body = inventory.json()
+    assert inventory.headers["etag"] == f'"{body["revision"]}"'
+    machines = {a["name"] for a in body["assets"] if a["kind"] == "machine"}
+    assert {"Alpha STARlet", "Bravo STARlet"} <= machines
+    held = [r for r in body["reservations"] if r["run_id"] == "stocked-1"]
+    assert held and {r["status"] for r in held} == {"held"}
+    assert {r["asset"] for r in held} <= machines | {a["name"] for a in body["assets"]}
+    server.post(f"{SCHEDULE}/runs/stocked-1/cancel", {"reason": "done looking"})
+    after = server.http.get("api/v1/inventory").json()
+    assert not [r for r in after["reservations"] if r["run_id"] == "stocked-1"]
+    assert after["revision"] > body["revision"]
+
+
 def test_twenty_pages_writing_at_once_lose_no_update(server: Bridge, run_async):
     async def race() -> tuple[list[int], int, list[str]]:
         headers = server.headers()
@@ -179,11 +197,12 @@ def test_replan_with_the_optimiser_through_the_server(server: Bridge):
     assert server.http.get(SCHEDULE).json()["method"] == "optimiser"
 
 
-def test_a_run_whose_page_went_away_is_released_by_the_server_itself(tmp_path: Path, catalog_file: Path):
+def test_a_run_whose_page_went_away_is_released_by_the_server_itself(tmp_path: Path, catalog_file: Path,
+                                                                     lab_database):
     # A 2 s TTL: the server's housekeeping (every 0.5 s) must notice the missing heartbeats
     # without anyone reading the schedule.
     env = {"LABWRIGHT_TOKEN": TOKEN, "LABWRIGHT_DATA_DIR": str(tmp_path), "LABWRIGHT_CATALOG": str(catalog_file),
-           "LABWRIGHT_CONNECTION_TTL": "2"}
+           "LABWRIGHT_CONNECTION_TTL": "2", **lab_database.fresh().env()}
     with running_server(env=env) as url:
         bridge = Bridge(url)
         try:
@@ -223,3 +242,32 @@ def test_labware_stock_is_added_all_or_nothing_with_errors_naming_the_item(serve
     assert added.status_code == 201, added.text
     (item,) = added.json()["labware"]
     assert item["name"] == "stock plate 1" and item["expires_at"].startswith("2030-01-01")
+
+
+def test_every_schedule_write_is_pushed_to_the_change_feed(server: Bridge, run_async):
+    """Pages follow the schedule without polling: each write arrives on WS /api/v1/ws/changes with
+    the revision it made (in-process on SQLite, LISTEN/NOTIFY on PostgreSQL)."""
+    import json
+
+    import websockets
+
+    url = server.url.replace("http://", "ws://") + "api/v1/ws/changes"
+
+    async def main() -> tuple[list[int], int]:
+        async with websockets.connect(url, subprotocols=["labwright", f"bearer.{TOKEN}"]) as socket_:
+            assert json.loads(await socket_.recv())["type"] == "ready"
+            assert json.loads(await socket_.recv())["type"] == "changes"
+            revisions = []
+            for index in range(3):
+                written = await asyncio.to_thread(server.post, f"{SCHEDULE}/requests",
+                                                  {"requests": [lh_request(f"pushed-{index}")]})
+                assert written.status_code == 201, written.text
+                while True:
+                    message = json.loads(await asyncio.wait_for(socket_.recv(), 10))
+                    if message.get("topic") == "schedule" and message["revision"] == written.json()["revision"]:
+                        revisions.append(message["revision"])
+                        break
+            return revisions, written.json()["revision"]
+
+    revisions, last = run_async(main())
+    assert revisions == [last - 2, last - 1, last]
