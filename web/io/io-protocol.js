@@ -52,6 +52,7 @@ export const ERRORS = Object.freeze({
   badRequest: "BadRequest", // unknown operation or bad arguments
   device: "DeviceError", // the browser's device API failed (stall, babble, permission, ...)
   accessDenied: "AccessDenied", // no hardware grant for the device (a simulation, a plan...): DeviceAccessDenied
+  driver: "DriverBlocked", // the OS (a driver, a permission, another program) keeps the browser out: DeviceDriverError
 });
 
 // How long the worker waits beyond an operation's own timeout before failing it itself.
