@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge_server.bridge import Bridge, lifespan
 from bridge_server.errors import EXCEPTION_HANDLERS
-from bridge_server.routes import definitions, devices, discovery, leases, remote_serial, repl, schedule, service
+from bridge_server.routes import alerts, definitions, devices, discovery, leases, remote_serial, repl, schedule, service
 from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard, HostGuard
 from bridge_server.settings import Settings
 from bridge_server.static import CachedStaticFiles, PageMount
@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *repl.ROUTES,           # REPL sessions (HTTP and WebSocket)
         *remote_serial.ROUTES,  # a lab PC serial port over a WebSocket
         *schedule.ROUTES,       # the lab's shared schedule
+        *alerts.ROUTES,         # a hardware run failed or waits: posted to the lab's webhook
         Mount("/pyodide", app=CachedStaticFiles(directory=settings.pyodide_dir, immutable=True)),
         Mount("/wheels", app=CachedStaticFiles(directory=settings.wheels_dir, immutable=True)),
         PageMount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),

@@ -26,7 +26,8 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(host=args.host, port=args.port, data_dir=args.data_dir,
                                  connection_ttl=args.connection_ttl,
-                                 allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None)
+                                 allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
+                                 webhook_url=args.webhook_url)
     # Bind before anything else: a busy port must be reported at once, not after start-up.
     try:
         sock = _bind(settings.host, settings.port)
@@ -84,6 +85,8 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--allowed-host", action="append", default=None, metavar="NAME[:PORT]",
                         help="a name this server may be reached by besides its address (repeatable; "
                              "LABWRIGHT_ALLOWED_HOSTS); needed for a non-loopback --host")
+    parser.add_argument("--webhook-url", default=None, metavar="URL",
+                        help="post alerts (a hardware run failed or waits for the operator) here as JSON")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=serve)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge_server import schemas
-from bridge_server.routes import schedule
+from bridge_server.routes import alerts, schedule
 
 _HARDWARE = "/api/v1/hardware"
 _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
@@ -148,6 +148,9 @@ WEBSOCKETS = {
                                        "frames both ways, JSON signals/get-signals/close, errors as "
                                        "{type:'error', code, message}",
 }
+
+PATHS[alerts.PREFIX] = {"post": _op("a hardware run failed or waits for the operator: posted to the webhook",
+                                     alerts.DELIVERY, body=alerts.ALERT, errors=(502,))}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

@@ -118,6 +118,8 @@ class Settings:
     #: Host names (``name`` or ``name:port``) besides the bound address that requests may carry in
     #: ``Host``; needed when binding a non-loopback address (the names the lab uses for this PC).
     allowed_hosts: tuple[str, ...] = field(default_factory=tuple)
+    #: Where alerts (a hardware run failed, or waits for the operator) are posted as JSON; none: not posted.
+    webhook_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -156,6 +158,8 @@ class Settings:
             values["catalog_cache_dir"] = Path(env["LABWRIGHT_CATALOG_CACHE"])
         if env.get("LABWRIGHT_CATALOG"):
             values["prebuilt_catalog"] = Path(env["LABWRIGHT_CATALOG"])
+        if env.get("LABWRIGHT_WEBHOOK_URL"):
+            values["webhook_url"] = env["LABWRIGHT_WEBHOOK_URL"]
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 

@@ -49,6 +49,7 @@ class _Ops:
     hid_close: str = "hid.close"
     hid_send_report: str = "hid.sendReport"
     hid_read: str = "hid.read"
+    operator_ask: str = "operator.ask"
 
 
 OPS = _Ops()

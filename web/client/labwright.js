@@ -40,6 +40,21 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
   const hardwareRun = (event) => {
     for (const listener of hardwareListeners) listener(event);
   };
+  const protocols = new Map(); // hardware run id -> its protocol's name
+  // The operator: PLR's input() in a run on devices (or the console) asks the person at the page
+  // (webbridge/operator.py); the run waits until someone answers (operator.answer or the view's).
+  const questions = new Set();
+  const askListeners = new Set();
+  if (io) {
+    io.operator = (grant, prompt) =>
+      new Promise((resolve) => {
+        const runId = grant?.kind === "run" ? grant.holder.replace(/^run /, "") : null;
+        const question = { runId, holder: grant?.holder ?? null, prompt, answer: (text = "") => (questions.delete(question), resolve(String(text))) };
+        questions.add(question);
+        if (runId) hardwareRun({ runId, phase: "waiting", prompt, protocol: protocols.get(runId) ?? null, devices: io.broker.devicesOf(grant) });
+        for (const listener of askListeners) listener(question);
+      });
+  }
   const pending = new Map();
   const progressListeners = new Set();
   const eventListeners = new Map(); // channel -> Set of listeners
@@ -108,6 +123,7 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
         throw err;
       }
       const runId = started.runId;
+      protocols.set(runId, started.protocol);
       const ended = api.wait(runId).then(
         (result) => hardwareRun({ runId, phase: "ended", status: result.status, error: result.error, protocol: started.protocol }),
         (err) => hardwareRun({ runId, phase: "ended", status: "failed", error: { type: err.pythonType ?? "Error", message: err.pythonMessage ?? err.message }, protocol: started.protocol }),
@@ -132,7 +148,17 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
     // Cancel stops the protocol at its next await; a protocol busy without awaiting (the worker
     // does not answer) is interrupted through the shared buffer.
     cancel(runId) {
+      // A run waiting for the operator (input()) is blocked until answered: answer it empty.
+      for (const question of questions) if (question.runId === runId) question.answer("");
       return interrupting(api.call("runs.cancel", { run_id: runId }));
+    },
+    // Prompts waiting for the operator: [{runId, holder, prompt, answer(text)}]; fn(question) for each new one.
+    operator: {
+      pending: () => [...questions],
+      onAsk(listener) {
+        askListeners.add(listener);
+        return () => askListeners.delete(listener);
+      },
     },
     runs: {
       history: (limit = 50) => api.call("runs.history", { limit }),
@@ -149,7 +175,8 @@ export function createLabwright({ io = null, workerURL = new URL("../worker/work
         return api.wait(runId);
       },
     },
-    // fn({runId, phase: "started" | "ended", status, error, protocol}) for every hardware run.
+    // fn({runId, phase: "started" | "waiting" | "ended", status, error, prompt, protocol, devices})
+    // for every hardware run: it started, waits for the operator (input()), ended.
     onHardwareRun(listener) {
       hardwareListeners.add(listener);
       return () => hardwareListeners.delete(listener);

@@ -40,6 +40,8 @@ export const IO_OPS = Object.freeze({
   hidClose: "hid.close", // {handle}
   hidSendReport: "hid.sendReport", // {handle, reportId, data} -> bytes written (incl. report id)
   hidRead: "hid.read", // {handle, size} -> Uint8Array, one input report (empty on timeout)
+  // the operator (PLR's input() in code holding a grant): the page asks the person, the run waits
+  operatorAsk: "operator.ask", // {prompt} -> the operator's answer (text)
 });
 
 // Typed errors; the Python side maps each to one exception class (browser_runtime.webbridge.errors).

@@ -23,6 +23,8 @@ import { UsbTransport } from "./usb.js";
 // one that touches none; every other operation names an open handle.
 const OPENS = new Set([IO_OPS.serialOpen, IO_OPS.usbOpen, IO_OPS.hidOpen]);
 const UNGUARDED = new Set([IO_OPS.list]);
+// Not device IO, but only for holders of a grant (a run on devices, the console): the operator.
+const HOLDERS_ONLY = new Set([IO_OPS.operatorAsk]);
 
 // A device's identity across reloads, replugs and browser restarts: "<kind>:vvvv:pppp:<serial>"
 // where the device has a USB serial number, else "<kind>:vvvv:pppp" (the picker tells devices
@@ -56,8 +58,10 @@ export class PortManager {
       usb: new UsbTransport(this, this.usb),
       hid: new HidTransport(this, this.hid),
     };
+    this.operator = null; // async (grant, prompt) -> answer: who asks the person at the page
     this.operations = {
       [IO_OPS.list]: () => this.list(),
+      [IO_OPS.operatorAsk]: (args) => this.askOperator(args),
       ...this.transports.serial.operations(),
       ...this.transports.usb.operations(),
       ...this.transports.hid.operations(),
@@ -95,7 +99,9 @@ export class PortManager {
   async handle(op, args, timeout) {
     // Device IO only for holders of a grant (device-broker.js): opens are checked once the
     // device is found, everything else against the grant that opened the handle.
-    if (!UNGUARDED.has(op) && !OPENS.has(op)) {
+    if (HOLDERS_ONLY.has(op)) {
+      if (!this.broker.grants.has(args.grant)) throw new IOError(ERRORS.accessDenied, `${op}: only a run on devices or the console may ask the operator`);
+    } else if (!UNGUARDED.has(op) && !OPENS.has(op)) {
       this.broker.authorizeHandle(op, args.grant ?? null, args.handle, this.handles.get(args.handle)?.name);
     }
     const run = this.operations[op];
@@ -139,6 +145,12 @@ export class PortManager {
     if (err instanceof IOError) return err;
     const help = driverHelp({ api, step, error: err, vendorId, productId, ftdi });
     return help ? new IOError(ERRORS.driver, explained(what, err, help)) : asIOError(err, what);
+  }
+
+  // PLR's input() in code holding a grant: the person at the page answers (`this.operator`).
+  async askOperator(args) {
+    if (!this.operator) throw new IOError(ERRORS.badRequest, `nobody at this page answers prompts (asked: ${args.prompt})`);
+    return String((await this.operator(this.broker.grants.get(args.grant), String(args.prompt ?? ""))) ?? "");
   }
 
   // A grant ends (its run finished): the handles it left open are closed, then its devices go
