@@ -10,7 +10,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bridge_server.bridge import Bridge, lifespan
 from bridge_server.errors import EXCEPTION_HANDLERS
-from bridge_server.routes import (changes, definitions, devices, discovery, inventory, lab, leases,
+from bridge_server.routes import (alerts, changes, definitions, devices, discovery, inventory, lab, leases,
                                   remote_serial, repl, schedule, service)
 from bridge_server.security import CLIENT_HEADER, ForeignOriginGuard, HostGuard
 from bridge_server.settings import Settings
@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *inventory.ROUTES,      # the lab's inventory with its open reservations
         *lab.ROUTES,            # the lab's PCs, tickets to another PC's serial ports
         *changes.ROUTES,        # changes pushed to pages (LISTEN/NOTIFY or in-process)
+        *alerts.ROUTES,         # a hardware run failed or waits: posted to the lab's webhook
         Mount("/pyodide", app=CachedStaticFiles(directory=settings.pyodide_dir, immutable=True)),
         Mount("/wheels", app=CachedStaticFiles(directory=settings.wheels_dir, immutable=True)),
         PageMount("/", app=CachedStaticFiles(directory=settings.web_dir, immutable=False, html=True)),

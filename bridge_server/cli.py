@@ -30,7 +30,7 @@ def serve(args: argparse.Namespace) -> int:
                                      connection_ttl=args.connection_ttl,
                                      allowed_hosts=tuple(args.allowed_host) if args.allowed_host else None,
                                      database_url=args.database_url, node=args.node,
-                                     public_url=args.public_url)
+                                     public_url=args.public_url, webhook_url=args.webhook_url)
         database = settings.database
     except DatabaseError as exc:
         print(f"labwright: {exc}", file=sys.stderr)
@@ -108,6 +108,8 @@ def _add_serve(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     parser.add_argument("--public-url", default=None, metavar="URL",
                         help="where the lab's other PCs reach this server, e.g. http://pc-a.lab:8765 "
                              "(default: its own address; LABWRIGHT_PUBLIC_URL)")
+    parser.add_argument("--webhook-url", default=None, metavar="URL",
+                        help="post alerts (a hardware run failed or waits for the operator) here as JSON")
     parser.add_argument("--log-level", default="warning", choices=["debug", "info", "warning", "error"])
     parser.set_defaults(handler=serve)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bridge_server import schemas
-from bridge_server.routes import lab, schedule
+from bridge_server.routes import alerts, lab, schedule
 
 _HARDWARE = "/api/v1/hardware"
 _CLIENT = {"name": "X-Labwright-Client", "in": "header", "required": True,
@@ -160,6 +160,9 @@ WEBSOCKETS = {
     "/api/v1/ws/changes": "changes to the lab's shared state (schedule, inventory, leases, devices, "
                           "nodes) pushed as {type:'changed', topic, version, revision?} (same auth)",
 }
+
+PATHS[alerts.PREFIX] = {"post": _op("a hardware run failed or waits for the operator: posted to the webhook",
+                                     alerts.DELIVERY, body=alerts.ALERT, errors=(502,))}
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.1.0",

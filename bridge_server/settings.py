@@ -125,6 +125,8 @@ class Settings:
     node: str = field(default_factory=socket.gethostname)
     #: Where pages of the lab's other PCs reach this server (its origin); default ``origin``.
     public_url: str | None = None
+    #: Where alerts (a hardware run failed, or waits for the operator) are posted as JSON; none: not posted.
+    webhook_url: str | None = None
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -169,6 +171,8 @@ class Settings:
             values["node"] = env["LABWRIGHT_NODE"]
         if env.get("LABWRIGHT_PUBLIC_URL"):
             values["public_url"] = env["LABWRIGHT_PUBLIC_URL"]
+        if env.get("LABWRIGHT_WEBHOOK_URL"):
+            values["webhook_url"] = env["LABWRIGHT_WEBHOOK_URL"]
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)  # type: ignore[arg-type]
 

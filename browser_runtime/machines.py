@@ -126,7 +126,18 @@ def hardware_backend(catalog: Catalog, kind: str, spec: Any, where: str) -> Any:
     if problems:
         raise SimulationError(f"{where}.kwargs: " + "; ".join(
             f"{p['loc'].removeprefix('kwargs.')}: {p['message']}" for p in problems))
-    return _import(fqn)(**kwargs)
+    # A backend that talks through another's connection (a heater-shaker on a box or a STAR)
+    # gets that one object: see browser_runtime.webbridge.interfaces.
+    from browser_runtime.webbridge import interfaces
+
+    cls = _import(fqn)
+    routes = interfaces.current()
+    try:
+        def build() -> Any:
+            return cls(**interfaces.resolve(cls, kwargs, f"{where}.kwargs"))
+        return routes.machine_backend(fqn, kwargs, build) if routes is not None else build()
+    except (interfaces.RoutingError, ImportError, AttributeError) as error:
+        raise SimulationError(str(error)) from None
 
 
 def _neutral_value(annotation: Any, name: str) -> Any:

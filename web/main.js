@@ -8,6 +8,7 @@ import { PortManager } from "./io/port-manager.js";
 import { initCatalogView } from "./views/catalog-view.js";
 import { initDevicePicker } from "./views/device-picker.js";
 import { initDevices } from "./views/devices.js";
+import { initRunAlerts } from "./views/run-alerts.js";
 import { initScheduleView } from "./views/schedule-view.js";
 import { initTabs } from "./views/layout.js";
 import { initWorkbench } from "./views/workbench.js";
@@ -21,6 +22,7 @@ window.labwright = labwright;
 window.labwrightPorts = ports;
 window.labwrightDevices = initDevices(bridge);
 window.labwrightPicker = initDevicePicker(labwright, ports, bridge);
+window.labwrightAlerts = initRunAlerts(labwright, bridge);
 
 // The dock under the workbench: one of the REPL, schedule, catalog, devices and data at a time.
 initTabs([...document.querySelectorAll(".dock-tabs [data-dock]")], (tab) => document.getElementById(tab.dataset.dock),

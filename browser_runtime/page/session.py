@@ -27,6 +27,8 @@ from browser_runtime.runner.saved import COMPONENT as SAVED_PLANS
 from browser_runtime.runner.saved import SavedPlans
 from browser_runtime.runner.service import Runs
 from browser_runtime.storage import Component, Database, migrate
+from browser_runtime.webbridge.capture_store import COMPONENT as CAPTURES
+from browser_runtime.webbridge.capture_store import CaptureStore
 
 __all__ = ["COMPONENTS", "Backups", "PageSession"]
 
@@ -36,7 +38,7 @@ EventSink = Callable[[str, Any], None]
 
 def components() -> tuple[Component, ...]:
     """Every part of the page's database, in the order they are migrated."""
-    return (inventory_component(), RUNS, SAVED_PLANS, CATALOG, LIBRARY)
+    return (inventory_component(), RUNS, SAVED_PLANS, CATALOG, LIBRARY, CAPTURES)
 
 
 COMPONENTS = components()
@@ -113,7 +115,8 @@ class PageSession:
         history = RunHistory(database)
         loader = CatalogLoader(CatalogStore(database))
         console = console or Console()
-        runs = Runs(catalog=loader.require, inventory=inventory, history=history, emit=emit)
+        runs = Runs(catalog=loader.require, inventory=inventory, history=history, emit=emit,
+                    captures=CaptureStore(database))
         runs.on_finished.append(console.add_to_scope)
         session = cls(database=database, emit=emit, backups=backups or MemoryBackups(),
                       catalog_loader=loader, inventory=inventory, history=history,

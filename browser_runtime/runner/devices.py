@@ -27,6 +27,10 @@ def device_selectors(catalog: Any, backends: dict[str, Any]) -> dict[str, list[d
             continue
         entry = catalog.get(spec["backend"]) or {}
         ids = [{"vid": usb["vid"], "pid": usb["pid"]} for usb in entry.get("usb_ids") or []]
+        if not ids:  # a backend that talks through another's connection: that one's device
+            from browser_runtime.webbridge.interfaces import reference_usb_ids
+
+            ids = [selector for value in kwargs.values() for selector in reference_usb_ids(value)]
         if not ids:
             raise PlanError(f"backends.{parameter}: {spec['backend']} names no USB ids and its settings name "
                             "no port: say which device it runs on (kwargs.port)")

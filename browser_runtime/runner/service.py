@@ -10,6 +10,8 @@ at its start and end); it pauses at the event loop every ``pause_every_s`` (a ru
 backends never awaits anything real), so a cancel is served while it goes on. Whatever the
 ending, reservations are released and the run is stored with its events. A simulated run holds
 no hardware grant, so its code can't reach a device.
+A hardware run's device IO is recorded (PLR's capture format) and stored with it; a replay runs
+the same real backends against such a capture instead of devices (webbridge/replay.py).
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from browser_runtime.runner.history import RunHistory
 from browser_runtime.runner.plans import Plan, PlanError, PlanInputs, StalePlan
 from browser_runtime.runner.run import ProtocolRun, ProtocolSource
 from browser_runtime.runner.scripts import ScriptSource
-from browser_runtime.webbridge import grants
+from browser_runtime.webbridge import capture, grants, interfaces
+from browser_runtime.webbridge import replay as replays
 
 __all__ = ["ActiveRun", "Runs"]
 
@@ -65,6 +68,8 @@ class Runs:
     pause_every_s: float | None = 0.1
     #: A run's events go to ``emit`` about this often (each resource's state once per batch).
     batch_s: float = 0.05
+    #: Where hardware runs' captures are kept (webbridge.capture_store.CaptureStore), if anywhere.
+    captures: Any = None
     _plans: OrderedDict[str, Plan] = field(default_factory=OrderedDict)
     _active: dict[str, ActiveRun] = field(default_factory=dict)
 
@@ -118,10 +123,12 @@ class Runs:
     def start(self, *, plan_id: str | None = None, inputs: PlanInputs | None = None,
               run_id: str | None = None, reserve: bool = True,
               on_end: Callable[[dict[str, Any]], None] | None = None,
-              gate: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
+              gate: Callable[[], Awaitable[None]] | None = None,
+              replay: replays.Replay | None = None) -> dict[str, Any]:
         """Start a run of a plan (``plan_id``, checked against ``inputs`` when given) or of a plan
         made now from ``inputs``. Returns ``{runId, protocol, plan}`` before the protocol runs;
-        ``gate`` is awaited before it does (the page: until the reply to ``start`` is sent)."""
+        ``gate`` is awaited before it does (the page: until the reply to ``start`` is sent).
+        ``replay``: run a hardware plan's backends against that capture, touching no device."""
         from browser_runtime.inventory import TimeWindow
         from browser_runtime.inventory.store import ReservationConflict, utcnow
         from browser_runtime.runner.materialize import materialize
@@ -136,11 +143,16 @@ class Runs:
         simulate = plan.inputs.simulate
         if not simulate and not plan.machines:
             raise PlanError("a hardware run needs machines on devices; this protocol has none")
-        grant = None if simulate else self._hardware_grant()
+        if replay is not None and simulate:
+            raise PlanError("a replay runs a hardware run's real backends: plan it with simulate: false and its backends")
+        grant = None if simulate or replay is not None else self._hardware_grant()
         run_id = run_id or uuid.uuid4().hex[:12]
         if run_id in self._active:
             raise PlanError(f"run {run_id} is running already")
-        built = materialize(plan, self.catalog(), self.inventory) if not plan.is_script else None
+        # Backends that talk through another's connection share it (one box for several shakers).
+        routes = interfaces.Routes()
+        with interfaces.routing(routes):
+            built = materialize(plan, self.catalog(), self.inventory) if not plan.is_script else None
         changed = [f"{name}: planned with {plan.labware[name].contents}, now {contents}"
                    for name, contents in (built.contents.items() if built else ())
                    if plan.labware[name].asset_id is not None and contents != plan.labware[name].contents]
@@ -155,7 +167,8 @@ class Runs:
             with self.history.database.transaction():
                 self.history.started(run_id, protocol=plan.protocol, function=plan.function,
                                      filename=plan.inputs.filename, source=plan.inputs.source,
-                                     parameters=plan.inputs.parameters, plan=document, simulate=simulate)
+                                     parameters=plan.inputs.parameters, plan=document,
+                                     simulate=simulate or replay is not None)
                 asset_ids = plan.asset_ids() if reserve and self.inventory is not None else []
                 if asset_ids:
                     self.inventory.reserve(run_id, asset_ids, window)
@@ -170,20 +183,32 @@ class Runs:
             run = ProtocolRun(ScriptSource(plan.script_source or "", plan.inputs.filename, simulators), {},
                               log=log, filename=plan.inputs.filename, pause_every_s=self.pause_every_s)
         else:
+            # Interfaces set up first (as the run's first 'machines'), machines others talk through next.
+            machines = {f"{type(shared).__name__} (shared)": interfaces.SharedInterface(shared) for shared in routes.owned}
+            machines.update(routes.machines_first(built.machines))
             run = ProtocolRun(ProtocolSource(plan.inputs.source, plan.inputs.filename, plan.function),
-                              built.arguments, machines=built.machines, deck=built.deck, log=log,
+                              built.arguments, machines=machines, deck=built.deck, log=log,
                               filename=plan.inputs.filename, pause_every_s=self.pause_every_s)
 
         async def execute() -> dict[str, Any]:
+            recording = capture.start_recording(grant.token, f"run {run_id}") if grant is not None else None
             try:
                 if gate is not None:
                     await gate()
                 result = (await run.execute()).as_dict()
             finally:
                 batches.flush()
+                await routes.stop()
+                if grant is not None:
+                    capture.stop_recording(grant.token)
                 if reserve and self.inventory is not None:
                     self.inventory.release(run_id, "run ended")
+            if replay is not None:
+                _fold_replay(result, replay)
             result.update(run_id=run_id, plan=document)
+            if recording is not None and self.captures is not None:
+                self.captures.save(run_id, {**recording.document(), "labwright": {
+                    "replay_inputs": _replay_inputs(plan), "run_id": run_id}})
             self.history.finished(run_id, result)
             self._active.pop(run_id, None)
             for listener in self.on_finished:
@@ -197,11 +222,25 @@ class Runs:
         context = contextvars.copy_context()
         if simulate:
             context.run(grants.enter, None, f"a simulated run (run {run_id})")
+        elif replay is not None:  # no grant: IO is served from the capture, never a device
+            context.run(grants.enter, None, f"a replay (run {run_id})")
+            context.run(replays.enter, replay)
         else:
             context.run(grants.enter, grant, None)
         task = context.run(asyncio.ensure_future, execute())
         self._active[run_id] = ActiveRun(run_id, task, plan.protocol, plan, simulate)
         return {"runId": run_id, "protocol": plan.protocol, "plan": document}
+
+    def capture_of(self, run_id: str) -> dict[str, Any]:
+        """The capture of a hardware run (PLR's JSON), or NotFound saying why there is none."""
+        document = self.captures.get(run_id) if self.captures is not None else None
+        if document is None:
+            record = self.history.get(run_id)
+            if record is None:
+                raise NotFound(f"no run {run_id!r}")
+            raise NotFound(f"run {run_id} has no capture: only runs on devices record one"
+                           + (" (it is still running)" if record["status"] == "running" else ""))
+        return document
 
     @staticmethod
     def _hardware_grant() -> Any:
@@ -242,3 +281,23 @@ class Runs:
             for run_id in run_ids:
                 self.inventory.release(run_id, "interrupted: the page closed or reloaded while it ran")
         return run_ids
+
+
+def _replay_inputs(plan: Plan) -> dict[str, Any]:
+    """What a replay of this run plans from: the same protocol, values, backends and deck layout
+    (the laid-out deck, so positions in the commands come out the same)."""
+    return {"source": plan.inputs.source, "function": plan.function, "filename": plan.inputs.filename,
+            "parameters": plan.inputs.parameters, "backends": plan.inputs.backends,
+            "deck": plan.deck_layout or plan.inputs.deck}
+
+
+def _fold_replay(result: dict[str, Any], replay: replays.Replay) -> None:
+    """A replay fails at its first divergence, even one a backend caught and turned into another error."""
+    try:
+        replay.finish()
+    except replays.ReplayDivergence as divergence:
+        if result["status"] != "failed" or (result.get("error") or {}).get("type") != "ReplayDivergence":
+            result["status"] = "failed"
+            result["error"] = {"type": "ReplayDivergence", "message": str(divergence), "traceback": "",
+                               "command": (result.get("error") or {}).get("command"), "line": None}
+    result["replay"] = replay.summary()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Optional
 
 import pylabrobot.io.ftdi as _plr_ftdi
-from pylabrobot.io.capture import capturer, get_capture_or_validation_active
+from pylabrobot.io.capture import get_capture_or_validation_active
 from pylabrobot.io.validation_utils import LOG_LEVEL_IO
 
+from browser_runtime.webbridge import replay as _replay
+from browser_runtime.webbridge.capture import record
 from browser_runtime.webbridge.transport import OPS, get_transport
 
 logger = logging.getLogger("pylabrobot.io.ftdi")
@@ -42,6 +45,7 @@ class FTDI(_PLRFTDI):
 
     __webbridge__ = True
     _handle: Optional[int] = None
+    _replaying: Any = None  # the Replay serving this chip (set up inside one), else None
 
     def __init__(
         self,
@@ -80,6 +84,12 @@ class FTDI(_PLRFTDI):
             )
         if self._handle is not None:
             await self.stop()
+        replay = _replay.current()
+        if replay is not None:
+            self._replaying = replay
+            self._device_id = replay.bind(self, "ftdi", self._device_id)
+            self._handle = -1
+            return
         try:
             reply = await get_transport().request(
                 OPS.serial_open,
@@ -101,17 +111,26 @@ class FTDI(_PLRFTDI):
 
     async def _reconfigure(self, **settings: Any) -> None:
         self._line.update(settings)
-        if self._handle is not None:
+        if self._handle is not None and self._replaying is None:
             await get_transport().request(
                 OPS.serial_reconfigure, {"handle": self._handle, **self._line}, timeout=10
             )
 
     async def _signals(self, **signals: bool) -> None:
-        await get_transport().request(OPS.serial_signals, {"handle": self.dev, **signals}, timeout=5)
+        if self._replaying is None:
+            await get_transport().request(OPS.serial_signals, {"handle": self.dev, **signals}, timeout=5)
 
     def _record(self, action: str, data: str) -> None:
+        if self._replaying is not None and action not in ("read", "readline", "poll_modem_status"):
+            self._replaying.expect(self, "ftdi", self._device_id, action, data)
         logger.log(LOG_LEVEL_IO, "[%s] %s %s", self._device_id, action, data)
-        capturer.record(FTDICommand(device_id=self.device_id, action=action, data=data))
+        record(FTDICommand(device_id=self.device_id, action=action, data=data))
+
+    async def _replayed(self, action: str) -> Optional[str]:
+        data = self._replaying.take(self, "ftdi", self._device_id, action)
+        if data is None:
+            await asyncio.sleep(0.001)
+        return data
 
     async def set_baudrate(self, baudrate: int) -> None:
         await self._reconfigure(baudRate=int(baudrate))
@@ -154,7 +173,8 @@ class FTDI(_PLRFTDI):
         self._record("set_flowctrl", str(flowctrl))
 
     async def usb_purge_rx_buffer(self) -> None:
-        await get_transport().request(OPS.serial_discard_input, {"handle": self.dev}, timeout=5)
+        if self._replaying is None:
+            await get_transport().request(OPS.serial_discard_input, {"handle": self.dev}, timeout=5)
         self._record("usb_purge_rx_buffer", "")
 
     async def usb_purge_tx_buffer(self) -> None:
@@ -162,6 +182,11 @@ class FTDI(_PLRFTDI):
         self._record("usb_purge_tx_buffer", "")
 
     async def poll_modem_status(self) -> int:
+        if self._replaying is not None:
+            replayed = await self._replayed("poll_modem_status")
+            status = int(replayed or 0)
+            self._record("poll_modem_status", str(status))
+            return status
         signals = await get_transport().request(OPS.serial_modem, {"handle": self.dev}, timeout=5)
         status = (
             (_CTS if signals["clearToSend"] else 0)
@@ -175,11 +200,14 @@ class FTDI(_PLRFTDI):
     async def stop(self) -> None:
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            await get_transport().request(OPS.serial_close, {"handle": handle}, timeout=5)
+            if self._replaying is None:
+                await get_transport().request(OPS.serial_close, {"handle": handle}, timeout=5)
 
     async def write(self, data: bytes) -> int:
-        logger.log(LOG_LEVEL_IO, "[%s] write %s", self._device_id, data)
-        capturer.record(FTDICommand(device_id=self.device_id, action="write", data=data.hex()))
+        self.dev
+        self._record("write", bytes(data).hex())
+        if self._replaying is not None:
+            return len(data)
         return int(
             await get_transport().request(
                 OPS.serial_write, {"handle": self.dev, "data": bytes(data)}, timeout=10
@@ -187,19 +215,25 @@ class FTDI(_PLRFTDI):
         )
 
     async def read(self, num_bytes: int = 1) -> bytes:
-        data: bytes = await get_transport().request(
-            OPS.serial_read, {"handle": self.dev, "size": num_bytes}, timeout=0
-        )
+        if self._replaying is not None:
+            self.dev
+            data = bytes.fromhex(await self._replayed("read") or "")[:num_bytes]
+        else:
+            data = await get_transport().request(
+                OPS.serial_read, {"handle": self.dev, "size": num_bytes}, timeout=0
+            )
         if len(data) != 0:
-            logger.log(LOG_LEVEL_IO, "[%s] read %s", self._device_id, data)
-            capturer.record(FTDICommand(device_id=self.device_id, action="read", data=data.hex()))
+            self._record("read", data.hex())
         return data
 
     async def readline(self) -> bytes:  # type: ignore[override]
-        data: bytes = await get_transport().request(
-            OPS.serial_read_until, {"handle": self.dev, "terminator": b"\n", "size": None}, timeout=0
-        )
+        if self._replaying is not None:
+            self.dev
+            data = bytes.fromhex(await self._replayed("readline") or "")
+        else:
+            data = await get_transport().request(
+                OPS.serial_read_until, {"handle": self.dev, "terminator": b"\n", "size": None}, timeout=0
+            )
         if len(data) != 0:
-            logger.log(LOG_LEVEL_IO, "[%s] readline %s", self._device_id, data)
-            capturer.record(FTDICommand(device_id=self.device_id, action="readline", data=data.hex()))
+            self._record("readline", data.hex())
         return data

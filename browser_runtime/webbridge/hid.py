@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Optional
 
 import pylabrobot.io.hid as _plr_hid
-from pylabrobot.io.capture import capturer
 from pylabrobot.io.validation_utils import LOG_LEVEL_IO
 
+from browser_runtime.webbridge import replay as _replay
+from browser_runtime.webbridge.capture import record
 from browser_runtime.webbridge.transport import OPS, get_transport
 
 logger = logging.getLogger("pylabrobot.io.hid")
@@ -30,23 +32,36 @@ class HID(_PLRHID):
 
     __webbridge__ = True
     _handle: Optional[int] = None
+    _replaying: Any = None  # the Replay serving this device (set up inside one), else None
+
+    def _record(self, action: str, data: str) -> None:
+        if self._replaying is not None and action != "read":
+            self._replaying.expect(self, "hid", self._unique_id, action, data)
+        logger.log(LOG_LEVEL_IO, "[%s] %s %s", self._unique_id, action, data)
+        record(HIDCommand(device_id=self._unique_id, action=action, data=data))
 
     async def setup(self) -> None:
-        reply = await get_transport().request(
-            OPS.hid_open, {"vid": self.vid, "pid": self.pid, "serialNumber": self.serial_number}, timeout=10
-        )
-        self._handle = int(reply["handle"])
-        self.device = reply["name"]
-        logger.log(LOG_LEVEL_IO, "Opened HID device %s", self._unique_id)
-        capturer.record(HIDCommand(device_id=self._unique_id, action="open", data=""))
+        replay = _replay.current()
+        if replay is not None:
+            self._replaying = replay
+            self._unique_id = replay.bind(self, "hid", self._unique_id)
+            self._handle = -1
+            self.device = self._unique_id
+        else:
+            reply = await get_transport().request(
+                OPS.hid_open, {"vid": self.vid, "pid": self.pid, "serialNumber": self.serial_number}, timeout=10
+            )
+            self._handle = int(reply["handle"])
+            self.device = reply["name"]
+        self._record("open", "")
 
     async def stop(self) -> None:
         if self._handle is not None:
             handle, self._handle = self._handle, None
-            await get_transport().request(OPS.hid_close, {"handle": handle}, timeout=5)
+            if self._replaying is None:
+                await get_transport().request(OPS.hid_close, {"handle": handle}, timeout=5)
         self.device = None
-        logger.log(LOG_LEVEL_IO, "Closing HID device %s", self._unique_id)
-        capturer.record(HIDCommand(device_id=self._unique_id, action="close", data=""))
+        self._record("close", "")
 
     def _require_setup(self) -> int:
         if self._handle is None:
@@ -56,21 +71,27 @@ class HID(_PLRHID):
     async def write(self, data: bytes, report_id: bytes = b"\x00") -> int:
         handle = self._require_setup()
         write_data = report_id + data
+        self._record("write", write_data.hex())
+        if self._replaying is not None:
+            return len(write_data)
         written = await get_transport().request(
             OPS.hid_send_report,
             {"handle": handle, "reportId": report_id[0] if report_id else 0, "data": bytes(data)},
             timeout=10,
         )
-        logger.log(LOG_LEVEL_IO, "[%s] write %s (report_id: %s)", self._unique_id, data, report_id.hex())
-        capturer.record(HIDCommand(device_id=self._unique_id, action="write", data=write_data.hex()))
         return int(written)
 
     async def read(self, size: int, timeout: int) -> bytes:
         handle = self._require_setup()
-        data: bytes = await get_transport().request(
-            OPS.hid_read, {"handle": handle, "size": size}, timeout=int(timeout) / 1000
-        )
+        if self._replaying is not None:
+            replayed = self._replaying.take(self, "hid", self._unique_id, "read")
+            if replayed is None:
+                await asyncio.sleep(0.001)
+            data = bytes.fromhex(replayed or "")[:size]
+        else:
+            data = await get_transport().request(
+                OPS.hid_read, {"handle": handle, "size": size}, timeout=int(timeout) / 1000
+            )
         if len(data) > 0:
-            logger.log(LOG_LEVEL_IO, "[%s] read %s", self._unique_id, data)
-            capturer.record(HIDCommand(device_id=self._unique_id, action="read", data=data.hex()))
+            self._record("read", data.hex())
         return data

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from browser_runtime.webbridge import threads
+from browser_runtime.webbridge import operator, threads
 from browser_runtime.webbridge.transport import Transport, set_transport
 
 __all__ = ["InstallReport", "install", "uninstall", "installed"]
@@ -57,7 +57,8 @@ def install(transport: Optional[Transport] = None) -> InstallReport:
     later) and in every ``pylabrobot`` module already imported that holds the original class
     under any name (for those imported before). ``pylabrobot.io.validation`` is among them, so
     PLR's replay maps the bridge's classes to its own validators. The few places PLR starts
-    threads are patched with asyncio equivalents (``threads.PATCHES``).
+    threads are patched with asyncio equivalents (``threads.PATCHES``), and ``input`` asks the
+    operator at the page (``operator.py``).
 
     ``transport`` defaults to the page's port manager (inside the page's worker).
     """
@@ -77,6 +78,7 @@ def install(transport: Optional[Transport] = None) -> InstallReport:
                 _state["rebound"].append((module, attribute, value))
                 report.rebound.append(f"{name}.{attribute}")
     report.threads = threads.install()
+    operator.install()
     _state["report"] = report
     return report
 
@@ -91,5 +93,6 @@ def uninstall() -> None:
         setattr(module, attribute, original)
     _state["rebound"].clear()
     threads.uninstall()
+    operator.uninstall()
     _state["report"] = None
     set_transport(None)

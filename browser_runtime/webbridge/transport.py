@@ -11,6 +11,7 @@ __all__ = [
     "OPS",
     "DeviceAmbiguousError",
     "DeviceDisconnectedError",
+    "DeviceDriverError",
     "DeviceNotFoundError",
     "DeviceTimeoutError",
     "IOProtocolError",
@@ -48,6 +49,7 @@ class _Ops:
     hid_close: str = "hid.close"
     hid_send_report: str = "hid.sendReport"
     hid_read: str = "hid.read"
+    operator_ask: str = "operator.ask"
 
 
 OPS = _Ops()
@@ -69,6 +71,11 @@ class DeviceDisconnectedError(WebBridgeError, ConnectionError):
     """The device was unplugged (or closed) before or while the operation ran."""
 
 
+class DeviceDriverError(WebBridgeError, PermissionError):
+    """The OS keeps the browser from the device (a driver bound to it, a permission, another
+    program holding it); the message says the likely cause and the fix for this OS."""
+
+
 class DeviceTimeoutError(WebBridgeError, TimeoutError):
     """The operation did not finish within its timeout."""
 
@@ -86,6 +93,7 @@ _ERRORS: dict[str, type[WebBridgeError] | None] = {
     "AccessDenied": None,  # DeviceAccessDenied (grants.py), resolved in error_for
     "BadRequest": IOProtocolError,
     "DeviceError": WebBridgeError,
+    "DriverBlocked": DeviceDriverError,
 }
 
 

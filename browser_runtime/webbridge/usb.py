@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, List, Optional
 
 import pylabrobot.io.usb as _plr_usb
-from pylabrobot.io.capture import capturer
 from pylabrobot.io.validation_utils import LOG_LEVEL_IO
 
+from browser_runtime.webbridge import replay as _replay
+from browser_runtime.webbridge.capture import data_text, record
 from browser_runtime.webbridge.transport import (
     OPS,
     DeviceTimeoutError,
@@ -48,10 +50,14 @@ class WebUSBDevice:
     idProduct: int = 0
     serial_number: Optional[str] = None
     configured: bool = field(default=False)
+    replaying: bool = field(default=False)
 
     def set_configuration(self, configuration: Optional[int] = None) -> None:
         """As PyUSB's: select a configuration (the first without an argument); blocks via JSPI."""
         value = configuration if configuration is not None else _first_configuration(self.descriptor)
+        if self.replaying:  # a replay opens nothing: the capture has no configuration to select
+            self.configured = True
+            return
         self.descriptor = get_transport().request_sync(
             OPS.usb_select_configuration, {"handle": self.handle, "value": value}, timeout=10
         ) or self.descriptor
@@ -95,11 +101,28 @@ class USB(_PLRUSB):
     """
 
     __webbridge__ = True
+    _replaying: Any = None  # the Replay serving this device (set up inside one), else None
+
+    def _record(self, action: str, data: str) -> None:
+        logger.log(LOG_LEVEL_IO, "%s %s: %s", self._unique_id, action, data)
+        record(USBCommand(device_id=self._unique_id, action=action, data=data))
 
     async def setup(self, empty_buffer: bool = True) -> None:
         if self.dev is not None:
             logger.warning("USB device already connected. Closing previous connection.")
             await self.stop()
+        replay = _replay.current()
+        if replay is not None:
+            # Nothing is opened: the endpoints are the ones asked for (or the usual first pair).
+            self._replaying = replay
+            self._unique_id = replay.bind(self, "usb", self._unique_id)
+            self.dev = WebUSBDevice(handle=-1, name=str(self._unique_id), descriptor={}, idVendor=self._id_vendor,
+                                    idProduct=self._id_product, serial_number=self._serial_number, replaying=True)
+            if self.configuration_callback is not None:
+                self.configuration_callback(self.dev)
+            self.write_endpoint = Endpoint(self.write_endpoint_address or 0x02, 64)
+            self.read_endpoint = Endpoint(self.read_endpoint_address or 0x81, 64)
+            return
         transport = get_transport()
         reply = await transport.request(
             OPS.usb_open,
@@ -155,28 +178,25 @@ class USB(_PLRUSB):
             raise ValueError("USB device was not connected.")
         logger.warning("Closing connection to USB device.")
         dev, self.dev = self.dev, None
-        await get_transport().request(OPS.usb_close, {"handle": dev.handle}, timeout=5)
+        if not dev.replaying:
+            await get_transport().request(OPS.usb_close, {"handle": dev.handle}, timeout=5)
 
     async def write(self, data: bytes, timeout: Optional[float] = None) -> None:
         if self.dev is None or self.write_endpoint is None:
             raise RuntimeError(f"USB device for '{self._human_readable_device_name}' is not connected.")
         if timeout is None:
             timeout = self.write_timeout
-        transport = get_transport()
-        endpoint = self.write_endpoint.bEndpointAddress & 0x7F
-        args = {"handle": self.dev.handle, "endpoint": endpoint}
-        await transport.request(OPS.usb_transfer_out, {**args, "data": bytes(data)}, timeout=timeout)
-        if len(data) % self.write_endpoint.wMaxPacketSize == 0:
-            # a zero-length packet marks the end of the transfer
-            await transport.request(OPS.usb_transfer_out, {**args, "data": b""}, timeout=timeout)
-        logger.log(LOG_LEVEL_IO, "%s write: %s", self._unique_id, data)
-        capturer.record(
-            USBCommand(
-                device_id=self._unique_id,
-                action="write",
-                data=data.decode("unicode_escape", errors="backslashreplace"),
-            )
-        )
+        if self.dev.replaying:
+            self._replaying.expect_bytes(self, "usb", self._unique_id, "write", bytes(data))
+        else:
+            transport = get_transport()
+            endpoint = self.write_endpoint.bEndpointAddress & 0x7F
+            args = {"handle": self.dev.handle, "endpoint": endpoint}
+            await transport.request(OPS.usb_transfer_out, {**args, "data": bytes(data)}, timeout=timeout)
+            if len(data) % self.write_endpoint.wMaxPacketSize == 0:
+                # a zero-length packet marks the end of the transfer
+                await transport.request(OPS.usb_transfer_out, {**args, "data": b""}, timeout=timeout)
+        self._record("write", data_text("usb", data))
 
     def _packet_args(
         self, size: Optional[int], timeout: Optional[float], endpoint: Optional[int]
@@ -199,6 +219,8 @@ class USB(_PLRUSB):
         self, size: Optional[int] = None, timeout: Optional[float] = None, endpoint: Optional[int] = None
     ) -> Optional[bytearray]:
         args, timeout = self._packet_args(size, timeout, endpoint)
+        if self.dev is not None and self.dev.replaying:
+            return None  # a replay serves whole reads (read), never packets
         try:
             data = await get_transport().request(OPS.usb_transfer_in, args, timeout=timeout)
         except DeviceTimeoutError:
@@ -210,6 +232,8 @@ class USB(_PLRUSB):
     ) -> Optional[bytearray]:
         """PLR's synchronous packet read; blocks through JSPI (``run_sync``)."""
         args, timeout = self._packet_args(size, timeout, endpoint)
+        if self.dev is not None and self.dev.replaying:
+            return None
         try:
             data = get_transport().request_sync(OPS.usb_transfer_in, args, timeout=timeout)
         except DeviceTimeoutError:
@@ -221,6 +245,13 @@ class USB(_PLRUSB):
             raise RuntimeError(f"USB device for '{self._human_readable_device_name}' is not connected.")
         if timeout is None:
             timeout = self.read_timeout
+        if self.dev.replaying:
+            replayed = self._replaying.take_bytes(self, "usb", self._unique_id, "read")
+            if replayed is None:  # nothing had arrived here when it was captured: a (short) timeout
+                await asyncio.sleep(0.001)
+                raise TimeoutError(f"Timeout while reading from USB device '{self._human_readable_device_name}'.")
+            self._record("read", data_text("usb", replayed))
+            return bytearray(replayed)  # type: ignore[return-value]
         timeout_time = time.time() + timeout
         while time.time() < timeout_time:
             # keep reading while packets come full-sized: a full packet means there may be more
@@ -238,14 +269,7 @@ class USB(_PLRUSB):
                     break
             if len(resp) == 0:
                 continue
-            logger.log(LOG_LEVEL_IO, "%s read: %s", self._unique_id, resp)
-            capturer.record(
-                USBCommand(
-                    device_id=self._unique_id,
-                    action="read",
-                    data=resp.decode("unicode_escape", errors="backslashreplace"),
-                )
-            )
+            self._record("read", data_text("usb", resp))
             return resp  # type: ignore[return-value]  # a bytearray, as PLR's
         raise TimeoutError(
             f"Timeout while reading from USB device '{self._human_readable_device_name}'."
@@ -272,29 +296,25 @@ class USB(_PLRUSB):
             "value": wValue,
             "index": wIndex,
         }
-        transport = get_transport()
-        if bmRequestType & 0x80:  # device to host
-            res: Any = transport.request_sync(
-                OPS.usb_control_in, {**args, "length": int(data_or_wLength)}, timeout=timeout
-            )
-        else:  # host to device: PyUSB returns the number of bytes written
-            payload = b"" if data_or_wLength is None else bytes(data_or_wLength)
-            res = transport.request_sync(OPS.usb_control_out, {**args, "data": payload}, timeout=timeout)
         request = self._serialize_ctrl_transfer_request(
             bmRequestType, bRequest, wValue, wIndex, data_or_wLength
         )
-        logger.log(LOG_LEVEL_IO, "%s ctrl_transfer: %s", self._unique_id, request)
-        capturer.record(
-            USBCommand(device_id=self._unique_id, action="ctrl_transfer_request", data=request)
-        )
-        response = res if isinstance(res, (bytes, bytearray)) else bytes(int(res))
-        capturer.record(
-            USBCommand(
-                device_id=self._unique_id,
-                action="ctrl_transfer_response",
-                data=" ".join(map(str, response)),
-            )
-        )
+        if self.dev.replaying:
+            self._replaying.expect(self, "usb", self._unique_id, "ctrl_transfer_request", request)
+            answer = self._replaying.take(self, "usb", self._unique_id, "ctrl_transfer_response") or ""
+            response = bytes(int(b) for b in answer.split())
+        else:
+            transport = get_transport()
+            if bmRequestType & 0x80:  # device to host
+                res: Any = transport.request_sync(
+                    OPS.usb_control_in, {**args, "length": int(data_or_wLength)}, timeout=timeout
+                )
+            else:  # host to device: PyUSB returns the number of bytes written
+                payload = b"" if data_or_wLength is None else bytes(data_or_wLength)
+                res = transport.request_sync(OPS.usb_control_out, {**args, "data": payload}, timeout=timeout)
+            response = res if isinstance(res, (bytes, bytearray)) else bytes(int(res))
+        self._record("ctrl_transfer_request", request)
+        self._record("ctrl_transfer_response", " ".join(map(str, response)))
         return bytearray(response)
 
     def get_available_devices(self) -> List[dict]:  # type: ignore[override]

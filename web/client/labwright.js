@@ -20,9 +20,43 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
   const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
   io?.attach(worker);
   // The console's grant (REPL, runPython, the device picker): it holds every device the user
-  // granted the page, except while a hardware run has borrowed one.
-  const consoleGrant = io ? io.broker.grant("console") : null;
+  // granted the page unless it released it or a hardware run holds it. It lends a device to a run
+  // by stopping its backend there (PLR's stop, page/devices.py suspend) and closing what the REPL
+  // left open on it; when the run gives it back, the backend is set up again (resume).
+  const consoleGrant = io
+    ? io.broker.grant("console", {
+        kind: "console",
+        yieldDevice: async (name) => {
+          await api.call("devices.suspend", { device: name }, { grant: consoleGrant });
+          await io.closeHandlesOf(consoleGrant, name);
+        },
+        restoreDevice: (name) =>
+          api.call("devices.resume", { device: name }, { grant: consoleGrant }).then(
+            (resumed) => io.broker.changed(name, { restored: resumed.resumed }),
+            (err) => io.broker.changed(name, { restored: false, restoreError: err.pythonMessage ?? err.message }),
+          ),
+      })
+    : null;
   if (consoleGrant) io.broker.holdsTheRest(consoleGrant);
+  const hardwareListeners = new Set();
+  const hardwareRun = (event) => {
+    for (const listener of hardwareListeners) listener(event);
+  };
+  const protocols = new Map(); // hardware run id -> its protocol's name
+  // The operator: PLR's input() in a run on devices (or the console) asks the person at the page
+  // (webbridge/operator.py); the run waits until someone answers (operator.answer or the view's).
+  const questions = new Set();
+  const askListeners = new Set();
+  if (io) {
+    io.operator = (grant, prompt) =>
+      new Promise((resolve) => {
+        const runId = grant?.kind === "run" ? grant.holder.replace(/^run /, "") : null;
+        const question = { runId, holder: grant?.holder ?? null, prompt, answer: (text = "") => (questions.delete(question), resolve(String(text))) };
+        questions.add(question);
+        if (runId) hardwareRun({ runId, phase: "waiting", prompt, protocol: protocols.get(runId) ?? null, devices: io.broker.devicesOf(grant) });
+        for (const listener of askListeners) listener(question);
+      });
+  }
   const pending = new Map();
   const progressListeners = new Set();
   const eventListeners = new Map(); // channel -> Set of listeners
@@ -70,12 +104,12 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     },
     // Runs in the console's namespace (the REPL's), holding the console's devices.
     runPython(code) {
-      return request(M.OPS.runPython, { code, grant: consoleGrant });
+      return request(M.OPS.runPython, { code, grant: wire(consoleGrant) });
     },
     // Low level: run a page API function in the worker (see browser_runtime/page/door.py).
     // `grant` is for calls that may drive devices (the console's, or a hardware run's).
     call(name, args = {}, { grant = null } = {}) {
-      return request(M.OPS.call, { name, args, grant });
+      return request(M.OPS.call, { name, args, grant: wire(grant) });
     },
     // Where the page's data is: {state: opening | open | elsewhere | released | error, detail, recovered}.
     data: null, // filled below
@@ -93,23 +127,40 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
       return api.call("runs.plan", { source, ...planOptions(options) });
     },
     // options.planId: run that plan (refused as stale if the other options differ from what it was
-    // planned from); without it, plan and start at once. A hardware run (simulate: false) is granted
-    // the devices its backends name, borrowed from the console, given back when it ends.
+    // planned from); without it, plan and start at once. A hardware run (simulate: false) asks the
+    // device broker for the devices its backends name: the console lends its own (stopping its
+    // backends there, setting them up again afterwards); a device another run holds is refused
+    // ("held by run 12 — it ends in ~3 min") unless options.takeOver, which stops that run first.
     async start(source, options = {}) {
       await api.catalog.loaded;
       const { simulate, backends } = planOptions(options);
       const start = (grant = null) => api.call("runs.start", { plan_id: options.planId ?? null, source, ...planOptions(options) }, { grant });
       if (simulate) return start();
-      const grant = await grantDevices(backends);
+      const grant = await grantDevices(backends, { takeOver: Boolean(options.takeOver) });
+      let started;
       try {
-        const started = await start(grant);
-        grant.holder = `run ${started.runId}`;
-        api.wait(started.runId).catch(() => {}).finally(() => io.endGrant(grant));
-        return started;
+        started = await start(grant);
       } catch (err) {
         await io?.endGrant(grant);
         throw err;
       }
+      const runId = started.runId;
+      protocols.set(runId, started.protocol);
+      const ended = api.wait(runId).then(
+        (result) => hardwareRun({ runId, phase: "ended", status: result.status, error: result.error, protocol: started.protocol }),
+        (err) => hardwareRun({ runId, phase: "ended", status: "failed", error: { type: err.pythonType ?? "Error", message: err.pythonMessage ?? err.message }, protocol: started.protocol }),
+      ).finally(() => io.endGrant(grant));
+      // Taking a device over stops the run cleanly: cancelled, machines stopped, devices given back.
+      io.broker.update(grant, { holder: `run ${runId}`, hooks: { stop: () => api.cancel(runId).then(() => ended) } });
+      hardwareRun({ runId, phase: "started", protocol: started.protocol, devices: io.broker.devicesOf(grant) });
+      // When it should end, for "held by run 12 — it ends in ~3 min": the scheduler's estimate.
+      const { function: fn, parameters, deck, filename } = planOptions(options);
+      api.schedule.estimate(source, { function: fn, parameters, deck, filename })
+        .then((estimate) => {
+          if (estimate?.duration_s != null && io.broker.grants.has(grant.token)) io.broker.update(grant, { expectedEnd: grant.since + estimate.duration_s * 1000 });
+        })
+        .catch(() => {});
+      return started;
     },
     wait: (runId) => api.call("runs.wait", { run_id: runId }).then(withWholeStates),
     async run(source, options = {}) {
@@ -119,12 +170,38 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     // Cancel stops the protocol at its next await; a protocol busy without awaiting (the worker
     // does not answer) is interrupted through the shared buffer.
     cancel(runId) {
+      // A run waiting for the operator (input()) is blocked until answered: answer it empty.
+      for (const question of questions) if (question.runId === runId) question.answer("");
       return interrupting(api.call("runs.cancel", { run_id: runId }));
+    },
+    // Prompts waiting for the operator: [{runId, holder, prompt, answer(text)}]; fn(question) for each new one.
+    operator: {
+      pending: () => [...questions],
+      onAsk(listener) {
+        askListeners.add(listener);
+        return () => askListeners.delete(listener);
+      },
     },
     runs: {
       history: (limit = 50) => api.call("runs.history", { limit }),
       get: (runId) => api.call("runs.get", { run_id: runId }).then(withWholeStates),
       active: () => api.call("runs.active"),
+      // A hardware run's device IO in PLR's capture format ({version, commands, labwright}).
+      capture: (runId) => api.call("devices.run_capture", { run_id: runId }),
+      // Replay a capture (a run's id, or the capture itself) against its protocol, or `source`:
+      // the same real backends, no device touched; fails at the first divergent command.
+      async replay(runOrCapture, { source = null } = {}) {
+        await api.catalog.loaded;
+        const byId = typeof runOrCapture === "string";
+        const { runId } = await api.call("devices.replay", { run_id: byId ? runOrCapture : null, capture: byId ? null : runOrCapture, source });
+        return api.wait(runId);
+      },
+    },
+    // fn({runId, phase: "started" | "waiting" | "ended", status, error, prompt, protocol, devices})
+    // for every hardware run: it started, waits for the operator (input()), ended.
+    onHardwareRun(listener) {
+      hardwareListeners.add(listener);
+      return () => hardwareListeners.delete(listener);
     },
     inventory: labInventory,
     // Protocol files being edited (page/protocols.py): problems at their lines, Jedi completion and
@@ -193,37 +270,63 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
       clearReservation: (reservationId, reason, expectedRevision = null) =>
         api.call("schedule.clear_reservation", { reservation_id: reservationId, reason, expected_revision: expectedRevision }),
     }),
-    // Devices: what the page was granted, who holds each (the console or a run), and the PLR
-    // backends connected on them (see page/devices.py).
+    // Devices: the scripting surface (README, "Devices from scripts"). What the page was granted,
+    // who holds each (the console or a run: the device broker), PLR backends connected on them in
+    // the console (page/devices.py), which runPython and the REPL see under the same variables.
     devices: {
       async list() {
-        return (await io.list()).map((device) => ({ ...device, holder: io.broker.holderOf(device.name) }));
+        return (await io.list()).map((device) => ({ ...device, holder: io.broker.holderOf(device.name), held: io.broker.describe(device.name).text }));
       },
+      // Who holds the device: "console", "run 3fa2c1", or null (released: nobody).
       owner: (name) => io.broker.holderOf(name),
-      hold(name) {
-        io.broker.give(consoleGrant, name);
+      // {holder, kind, since, expectedEnd, lentBy, text: "held by run 12 — it ends in ~3 min"}.
+      describe: (name) => io.broker.describe(name),
+      // The console takes the device (back): refused while a run holds it, unless takeOver, which
+      // stops that run cleanly first. Returns the holder.
+      async hold(name, { takeOver = false } = {}) {
+        await io.handOver(name, consoleGrant, { takeOver });
         return io.broker.holderOf(name);
       },
-      release(name) {
-        io.broker.take(consoleGrant, name);
+      // The console lets go of the device: its backend there is stopped (PLR's stop), what the
+      // REPL opened on it is closed, and nobody holds it (another tab or program may open it)
+      // until hold() or a hardware run asks for it. Refused for a device a run holds. Returns the
+      // holder (null).
+      async release(name) {
+        const holder = io.broker.ownerOf(name);
+        if (holder && holder !== consoleGrant.token) throw new Error(`${name} is ${io.broker.describe(name).text}: it is not the console's to release`);
+        await api.call("devices.disconnect", { device: name }, { grant: consoleGrant });
+        await io.letGo(consoleGrant, name);
         return io.broker.holderOf(name);
       },
       onChange: (listener) => io.broker.onChange(listener),
       // The USB ids the browser's choosers are filtered by, and the FTDI chips among them.
       usbIds: () => api.call("devices.usb_ids"),
-      // The backends that can drive a granted `kind` ("serial" | "usb" | "hid") device, best first, with why.
+      // The backends that can drive a granted `kind` ("serial" | "usb" | "hid") device, best first, with
+      // why, whether one may be preselected (`preselect`) or the user must choose (`ambiguous`).
       backendsFor: (kind, vendorId = null, productId = null) =>
         api.call("devices.backends_for", { kind, vendor_id: vendorId, product_id: productId }),
       // A backend's constructor parameters, with the values to fill in for `device` ({name, kind, serial_number}).
       backendParameters: (fqn, device = null) => api.call("devices.backend_parameters", { fqn, device }),
-      // Set up `backend` on the device with `settings` ({parameter: literal text}); the console holds it.
+      // Set up `backend` on the device with `settings` ({parameter: literal text}); the console holds
+      // it (taken back if it had released it; refused while a run holds it).
       async connect(name, backend, settings = {}) {
-        if (io.broker.holderOf(name) !== "console") io.broker.give(consoleGrant, name);
+        if (io.broker.ownerOf(name) !== consoleGrant.token) await io.handOver(name, consoleGrant);
         return api.call("devices.connect", { device: name, backend, settings }, { grant: consoleGrant });
       },
+      // A machine (a heater-shaker at index 2) talking through what is connected on `name` (its box,
+      // a STAR): one connection carries both. Resolves to {device: "<name>/<n>", variable}.
+      route: (name, backend, settings = {}) => api.call("devices.route", { device: name, backend, settings }, { grant: consoleGrant }),
       disconnect: (name) => api.call("devices.disconnect", { device: name }, { grant: consoleGrant }),
       connections: () => api.call("devices.connections"),
-      runSpec: (name, backend, settings = {}) => api.call("devices.run_spec", { device: name, backend, settings }),
+      // {backend, kwargs} for labwright.run's `backends`; `interface`: {backend, settings} of the
+      // device a routed machine talks through.
+      runSpec: (name, backend, settings = {}, interface_ = null) =>
+        api.call("devices.run_spec", { device: name, backend, settings, interface: interface_ }),
+      // Record the console's device IO (PLR's capture format) until stop(), which returns it.
+      capture: {
+        start: () => api.call("devices.capture_start", {}, { grant: consoleGrant }),
+        stop: () => api.call("devices.capture_stop", {}, { grant: consoleGrant }),
+      },
     },
     // The deck of a plan's layout: which placements sit at a numbered position (and can be dragged),
     // and where one goes when dragged by dx, dy mm (rails on Hamilton decks, slots on an OT-2).
@@ -280,11 +383,11 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     return { function: fn, parameters, deck, filename, simulate, backends };
   }
 
-  // A grant for a hardware run: every device its backends name, borrowed from the console.
-  async function grantDevices(backends) {
+  // A grant for a hardware run: every device its backends name, handed over by the broker.
+  async function grantDevices(backends, { takeOver }) {
     if (!io) throw new Error("hardware runs need the page's port manager (createLabwright({io}))");
     const selectors = await api.call("runs.devices", { backends: backends ?? {} });
-    const grant = io.broker.grant("a hardware run");
+    const grant = io.broker.grant("a hardware run", { kind: "run" });
     try {
       for (const [parameter, wanted] of Object.entries(selectors)) {
         const names = await io.resolve(wanted);
@@ -292,13 +395,18 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
           const described = wanted.map((w) => w.port ?? `${w.vid.toString(16).padStart(4, "0")}:${w.pid.toString(16).padStart(4, "0")}`).join(" or ");
           throw new Error(`${parameter}: no granted device is ${described}; connect it first`);
         }
-        for (const name of names) io.broker.give(grant, name, { lend: true });
+        for (const name of names) await io.handOver(name, grant, { takeOver });
       }
     } catch (err) {
       await io.endGrant(grant);
       throw err;
     }
     return grant;
+  }
+
+  // What travels to the worker of a grant: its token and holder, never its hooks.
+  function wire(grant) {
+    return grant ? { token: grant.token, holder: grant.holder } : null;
   }
 
   // Wait for `reply`; if the worker has not answered in a second it is busy in Python: interrupt it

@@ -41,7 +41,7 @@ export class HidTransport {
     const name = manager.nameOf("hid", target);
     manager.authorizeOpen(IO_OPS.hidOpen, args, name);
     if (manager.isOpen(target)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
-    await manager.openTarget("hid", name, target.opened ? null : () => target.open(), timeout);
+    await manager.openTarget("hid", name, target.opened ? null : () => target.open(), timeout, { vendorId: target.vendorId, productId: target.productId });
     const device = new OpenDevice("hid", name, target);
     device.reports = []; // input reports not read yet
     const onReport = (event) => {

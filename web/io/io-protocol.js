@@ -40,6 +40,8 @@ export const IO_OPS = Object.freeze({
   hidClose: "hid.close", // {handle}
   hidSendReport: "hid.sendReport", // {handle, reportId, data} -> bytes written (incl. report id)
   hidRead: "hid.read", // {handle, size} -> Uint8Array, one input report (empty on timeout)
+  // the operator (PLR's input() in code holding a grant): the page asks the person, the run waits
+  operatorAsk: "operator.ask", // {prompt} -> the operator's answer (text)
 });
 
 // Typed errors; the Python side maps each to one exception class (browser_runtime.webbridge.errors).
@@ -52,6 +54,7 @@ export const ERRORS = Object.freeze({
   badRequest: "BadRequest", // unknown operation or bad arguments
   device: "DeviceError", // the browser's device API failed (stall, babble, permission, ...)
   accessDenied: "AccessDenied", // no hardware grant for the device (a simulation, a plan...): DeviceAccessDenied
+  driver: "DriverBlocked", // the OS (a driver, a permission, another program) keeps the browser out: DeviceDriverError
 });
 
 // How long the worker waits beyond an operation's own timeout before failing it itself.

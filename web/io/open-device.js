@@ -64,13 +64,14 @@ export class OpenDevice {
   // One operation of `op` on the device, `start()` (the browser's call), within `timeout`: a device
   // that went meanwhile is reported as gone, any other failure as a DeviceError saying `what` was
   // being done. `guarded`: fail as soon as the device goes rather than when the browser's call gives up.
-  async perform(op, start, { timeout, what, guarded = true }) {
+  // `raw`: leave the browser's error as it is (the caller explains it).
+  async perform(op, start, { timeout, what, guarded = true, raw = false }) {
     try {
       const promise = Promise.resolve(start());
       return await withTimeout(guarded ? this.guard(promise, op) : promise, timeout, what);
     } catch (err) {
       this.ensureUsable(op);
-      throw asIOError(err, what);
+      throw raw ? err : asIOError(err, what);
     }
   }
 

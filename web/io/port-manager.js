@@ -3,9 +3,15 @@
 // (io-protocol.js); the device broker (device-broker.js) says who may; one transport module per
 // browser API does the work (serial.js with ftdi.js and remote-serial.js, usb.js, hid.js). The
 // device picker asks it for devices and their states.
+//
+// Names: a device is named for Python by a counter per page load (webserial-0, webusb-1), by the
+// name the user gave it in the picker (its label), or by its USB id; only its identity
+// (identityOf: USB serial number, else USB id) survives reloads and replugs, and only that is
+// ever stored.
 import { ERRORS, IOError, IO_OPS, asIOError, serveIO } from "./io-protocol.js";
+import { driverHelp, explained } from "./driver-help.js";
 import { DeviceBroker } from "./device-broker.js";
-import { parseUsbId } from "./bytes.js";
+import { hex4, parseUsbId } from "./bytes.js";
 import { FtdiChips } from "./ftdi.js";
 import { HidTransport } from "./hid.js";
 import { RemoteSerialPort } from "./remote-serial.js";
@@ -17,6 +23,17 @@ import { UsbTransport } from "./usb.js";
 // one that touches none; every other operation names an open handle.
 const OPENS = new Set([IO_OPS.serialOpen, IO_OPS.usbOpen, IO_OPS.hidOpen]);
 const UNGUARDED = new Set([IO_OPS.list]);
+// Not device IO, but only for holders of a grant (a run on devices, the console): the operator.
+const HOLDERS_ONLY = new Set([IO_OPS.operatorAsk]);
+
+// A device's identity across reloads, replugs and browser restarts: "<kind>:vvvv:pppp:<serial>"
+// where the device has a USB serial number, else "<kind>:vvvv:pppp" (the picker tells devices
+// sharing it apart by the name the user gives each); "remote:<name>" for a bridge server's port.
+export function identityOf(device) {
+  if (device.remote) return `remote:${device.name}`;
+  const id = device.vendorId == null ? "no-usb-id" : `${hex4(device.vendorId)}:${hex4(device.productId)}`;
+  return device.serialNumber ? `${device.kind}:${id}:${device.serialNumber}` : `${device.kind}:${id}`;
+}
 
 export class PortManager {
   // `serial`, `usb`, `hid`: the browser's APIs (navigator's by default; null: none); `bridge`: the
@@ -30,7 +47,8 @@ export class PortManager {
     this.hid = hid === undefined ? nav.hid ?? null : hid;
     this.handles = new Map(); // handle -> OpenDevice
     this.nextHandle = 1;
-    this.names = new WeakMap(); // SerialPort / USBDevice / HIDDevice -> stable name
+    this.names = new WeakMap(); // SerialPort / USBDevice / HIDDevice -> its name in this page load
+    this.labels = new Map(); // name the user gave a device (the picker) -> the device's name
     this.counters = { serial: 0, usb: 0, hid: 0 };
     this.listeners = new Set();
     this.states = new Map(); // name -> {state, reason}
@@ -40,8 +58,10 @@ export class PortManager {
       usb: new UsbTransport(this, this.usb),
       hid: new HidTransport(this, this.hid),
     };
+    this.operator = null; // async (grant, prompt) -> answer: who asks the person at the page
     this.operations = {
       [IO_OPS.list]: () => this.list(),
+      [IO_OPS.operatorAsk]: (args) => this.askOperator(args),
       ...this.transports.serial.operations(),
       ...this.transports.usb.operations(),
       ...this.transports.hid.operations(),
@@ -79,7 +99,9 @@ export class PortManager {
   async handle(op, args, timeout) {
     // Device IO only for holders of a grant (device-broker.js): opens are checked once the
     // device is found, everything else against the grant that opened the handle.
-    if (!UNGUARDED.has(op) && !OPENS.has(op)) {
+    if (HOLDERS_ONLY.has(op)) {
+      if (!this.broker.grants.has(args.grant)) throw new IOError(ERRORS.accessDenied, `${op}: only a run on devices or the console may ask the operator`);
+    } else if (!UNGUARDED.has(op) && !OPENS.has(op)) {
       this.broker.authorizeHandle(op, args.grant ?? null, args.handle, this.handles.get(args.handle)?.name);
     }
     const run = this.operations[op];
@@ -101,20 +123,73 @@ export class PortManager {
   }
 
   // Open the device `name` (`open()`, or null when it is open already) within `timeout`, with its
-  // state shown as it goes: connecting, then an error with the reason if it fails.
-  async openTarget(kind, name, open, timeout) {
+  // state shown as it goes: connecting, then an error with the reason if it fails. A failure the
+  // OS explains (a driver holding the device, a permission) says the likely cause and the fix.
+  // `api`: "serial" | "usb" | "hid" as the device is reached; `info`: {vendorId, productId, ftdi}.
+  async openTarget(kind, name, open, timeout, info = {}) {
     this.setState(name, kind, "connecting");
     try {
       if (open) await withTimeout(open(), timeout, `opening ${name}`);
     } catch (err) {
-      this.setState(name, kind, "error", err.message);
-      throw asIOError(err, `could not open ${name}`);
+      // A bridge server's port fails for reasons of its own (the server says which).
+      const api = info.remote ? "remote" : info.ftdi ? "usb" : kind;
+      const failure = this.blocked(err, `could not open ${name}`, { api, ...info });
+      this.setState(name, kind, "error", failure.message);
+      throw failure;
     }
   }
 
-  // A grant ends (its run finished): the devices go back, the handles it left open are closed.
+  // `err` as the IOError Python gets: a DriverBlocked error with the cause and fix where the OS
+  // explains it (driver-help.js), else as asIOError makes it.
+  blocked(err, what, { api, step = "open", vendorId = null, productId = null, ftdi = false } = {}) {
+    if (err instanceof IOError) return err;
+    const help = driverHelp({ api, step, error: err, vendorId, productId, ftdi });
+    return help ? new IOError(ERRORS.driver, explained(what, err, help)) : asIOError(err, what);
+  }
+
+  // PLR's input() in code holding a grant: the person at the page answers (`this.operator`).
+  async askOperator(args) {
+    if (!this.operator) throw new IOError(ERRORS.badRequest, `nobody at this page answers prompts (asked: ${args.prompt})`);
+    return String((await this.operator(this.broker.grants.get(args.grant), String(args.prompt ?? ""))) ?? "");
+  }
+
+  // A grant ends (its run finished): the handles it left open are closed, then its devices go
+  // back to whoever lent them, who sets them up again.
   async endGrant(grant) {
-    for (const handle of this.broker.revoke(grant)) await this.close(handle).catch(() => {});
+    const { handles, restore } = this.broker.revoke(grant);
+    for (const handle of handles) await this.close(handle).catch(() => {});
+    for (const again of restore) await Promise.resolve().then(again).catch(() => {});
+  }
+
+  // `grant` takes the device `name`, handed over by the broker (device-broker.js handOver): the
+  // console lends it, a run's is refused unless taken over.
+  handOver(name, grant, options = {}) {
+    return this.broker.handOver(name, grant, options);
+  }
+
+  // Close what `grant` still has open on the device `name` (a holder letting go of it).
+  async closeHandlesOf(grant, name) {
+    const nameOf = (handle) => this.handles.get(handle)?.name;
+    for (const handle of this.broker.handlesOn(grant, name, nameOf)) await this.close(handle).catch(() => {});
+  }
+
+  // `grant` lets go of the device `name`: its handles there are closed, the device goes back to
+  // whoever lent it (set up again there) or, for the console, to nobody.
+  async letGo(grant, name) {
+    await this.closeHandlesOf(grant, name);
+    const restore = this.broker.letGo(grant, name);
+    if (restore) await Promise.resolve().then(restore).catch(() => {});
+  }
+
+  // The name the user gave the device `name` (the picker): Python may open it by that name too.
+  setLabel(name, label) {
+    for (const [key, value] of this.labels) if (value === name || key === label) this.labels.delete(key);
+    if (label) this.labels.set(label, name);
+  }
+
+  labelOf(name) {
+    for (const [label, value] of this.labels) if (value === name) return label;
+    return null;
   }
 
   register(device, grant) {
@@ -130,13 +205,18 @@ export class PortManager {
     return false;
   }
 
-  // Every device the page was granted (and remote port added), with its state.
+  // Every device the page was granted (and remote port added), with its state, identity and label.
   async list() {
-    return [
+    const devices = [
       ...(await this.transports.serial.list()),
       ...(await this.transports.usb.list()),
       ...(await this.transports.hid.list()),
     ];
+    for (const device of devices) {
+      device.id = identityOf(device);
+      device.label = this.labelOf(device.name);
+    }
+    return devices;
   }
 
   // Names of the granted devices a hardware run's selectors name: [{port} | {vid, pid}], where a
@@ -146,6 +226,10 @@ export class PortManager {
     const names = new Set();
     const matches = (device, { vid, pid }) => device.vendorId === vid && device.productId === pid;
     for (const selector of selectors) {
+      if (selector.port && this.labels.has(selector.port)) {
+        names.add(this.labels.get(selector.port));
+        continue;
+      }
       const id = selector.port ? parseUsbId(selector.port) : selector;
       for (const device of devices) {
         if (selector.port && !id ? device.name === selector.port : matches(device, id)) names.add(device.name);

@@ -72,9 +72,10 @@ export class SerialTransport {
     return out;
   }
 
-  // The one granted port `args` names: {port: name | "VVVV:PPPP"} or {vid, pid}.
+  // The one granted port `args` names: {port: name | the user's name for it | "VVVV:PPPP"} or {vid, pid}.
   async find(args) {
-    if (args.port && this.remotes.has(args.port)) return { port: this.remotes.get(args.port)(), name: args.port };
+    if (args.port && this.manager.labels.has(args.port)) args = { ...args, port: this.manager.labels.get(args.port) };
+    if (args.port && this.remotes.has(args.port)) return { port: this.remotes.get(args.port)(), name: args.port, remote: true };
     if (!this.serial) throw new IOError(ERRORS.notFound, "this browser has no Web Serial (navigator.serial); use Chrome or Edge");
     const manager = this.manager;
     const ports = (await this.serial.getPorts()).map((port) => {
@@ -109,11 +110,11 @@ export class SerialTransport {
 
   async open(args, timeout) {
     const manager = this.manager;
-    const { port, name } = await this.find(args);
+    const { port, name, vid, pid, ftdi, remote } = await this.find(args);
     manager.authorizeOpen(IO_OPS.serialOpen, args, name);
     if (manager.isOpen(port)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
     const options = serialOptions(args);
-    await manager.openTarget("serial", name, () => port.open(options), timeout);
+    await manager.openTarget("serial", name, () => port.open(options), timeout, { vendorId: vid ?? null, productId: pid ?? null, ftdi: Boolean(ftdi), remote: Boolean(remote) });
     const device = new OpenDevice("serial", name, port);
     device.options = options;
     device.queue = new ByteQueue();

@@ -74,7 +74,7 @@ export class UsbTransport {
     const name = manager.nameOf("usb", target);
     manager.authorizeOpen(IO_OPS.usbOpen, args, name);
     if (manager.isOpen(target)) throw new IOError(ERRORS.invalidState, `${name} is already open (another backend holds it)`);
-    await manager.openTarget("usb", name, target.opened ? null : () => target.open(), timeout);
+    await manager.openTarget("usb", name, target.opened ? null : () => target.open(), timeout, { vendorId: target.vendorId, productId: target.productId, ftdi: manager.isFtdi(target) });
     const device = new OpenDevice("usb", name, target);
     device.inflight = new Map(); // endpoint -> transferIn promise a timeout left running
     device.shutdown = async () => {
@@ -100,7 +100,16 @@ export class UsbTransport {
       await device.target.claimInterface(args.number);
       if (args.alternate) await device.target.selectAlternateInterface(args.number, args.alternate);
     };
-    await device.perform(op, claim, { timeout, what: `${op} on ${device.name}`, guarded: false });
+    const target = device.target;
+    try {
+      await device.perform(op, claim, { timeout, what: `${op} on ${device.name}`, guarded: false, raw: true });
+    } catch (err) {
+      // A driver bound to the interface (an FTDI chip's virtual COM port driver, on Linux any kernel
+      // driver) keeps Chrome from claiming it: say so, with the fix.
+      const failure = this.manager.blocked(err, `could not claim interface ${args.number} of ${device.name}`, { api: "usb", step: "claim", vendorId: target.vendorId, productId: target.productId, ftdi: this.manager.isFtdi(target) });
+      this.manager.setState(device.name, "usb", "error", failure.message);
+      throw failure;
+    }
     return null;
   }
 

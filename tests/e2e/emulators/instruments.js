@@ -112,17 +112,75 @@
     }
   }
 
+  // One Hamilton heater-shaker (HHS), as PLR 0.2.2's HamiltonHeaterShakerBackend drives it through
+  // a HeaterShakerBox or a STAR's TCC port: firmware commands "T<index><command>id####<params>"
+  // (LI/SI initialise lock and drive, LP lock, SB start shaking, RD is-shaking, SC/SW stop, TA
+  // target temperature, RT temperatures, TO heating off); each answered with its fields.
+  class HamiltonHeaterShaker {
+    constructor({ temperature = 22.0 } = {}) {
+      this.received = [];
+      this.initialised = { lock: false, drive: false };
+      this.locked = false;
+      this.shaking = false;
+      this.speed = 0;
+      this.target = null; // °C, heating on
+      this.temperature = temperature;
+    }
+    // `params`: "sv0800sr01000st0" -> {sv: "0800", sr: "01000", st: "0"}
+    answer(command, params) {
+      this.received.push(command + params);
+      const values = Object.fromEntries([...params.matchAll(/([a-z]{2})([^a-z]*)/g)].map((m) => [m[1], m[2]]));
+      const tenths = (celsius) => `+${String(Math.round(celsius * 10)).padStart(4, "0")}`;
+      switch (command) {
+        case "LI": this.initialised.lock = true; return "er00";
+        case "SI": this.initialised.drive = true; return "er00";
+        case "LP": this.locked = values.lp === "1"; return "er00";
+        case "SB":
+          if (!this.locked || !this.initialised.drive) return "er01"; // shaking needs a locked plate
+          this.shaking = true; this.speed = parseInt(values.sv, 10); return "er00";
+        case "RD": return `er00rd${this.shaking ? 1 : 0}`;
+        case "SC": this.shaking = false; this.speed = 0; return "er00";
+        case "SW": return "er00";
+        case "TA": this.target = parseInt(values.ta, 10) / 10; this.temperature = this.target; return "er00";
+        case "TO": this.target = null; return "er00";
+        case "RT": return `er00rt${tenths(this.temperature)} ${tenths(this.temperature - 0.2)}`;
+        default: return "er30";
+      }
+    }
+  }
+
+  // Hamilton's heater-shaker box (USB 08AF:8002): heater-shakers on its ports 1..n, each addressed
+  // by its index ("T1...", "T2..."); one USB connection carries them all.
+  class HamiltonHeaterShakerBox {
+    constructor({ shakers = [1, 2] } = {}) {
+      this.received = [];
+      this.shakers = Object.fromEntries(shakers.map((index) => [index, new HamiltonHeaterShaker()]));
+    }
+    receive(data, device) {
+      const command = text(data);
+      this.received.push(command);
+      const match = /^T(\d)([A-Z]{2})id(\d{4})(.*)$/.exec(command);
+      if (!match) return device.send(`${command.slice(0, 4)}er99`);
+      const [, index, code, id, params] = match;
+      const shaker = this.shakers[index];
+      device.send(`T${index}${code}id${id}${shaker ? shaker.answer(code, params) : "er31"}`);
+    }
+  }
+
   // Hamilton STAR (USB 08AF:8000): firmware commands "<module><command>id####<params>", replies
   // "<module><command>id####<fields>". A STARlet with 8 channels, no iSWAP, 96-head or autoload,
-  // already initialised and with no tips mounted.
+  // already initialised and with no tips mounted; heater-shakers on its TCC ports answer as "T1"...
   class HamiltonSTAR {
-    constructor({ channels = 8 } = {}) {
+    constructor({ channels = 8, heaterShakers = [] } = {}) {
       this.channels = channels;
       this.received = [];
       this.mode = "normal";
       this.tips = new Array(channels).fill(0);
+      this.heaterShakers = Object.fromEntries(heaterShakers.map((index) => [index, new HamiltonHeaterShaker()]));
     }
-    fields(module, command) {
+    fields(module, command, params = "") {
+      const tcc = /^T(\d)$/.exec(module);
+      if (tcc) return this.heaterShakers[tcc[1]] ? this.heaterShakers[tcc[1]].answer(command, params) : "er31";
       const key = module + command;
       const table = {
         C0RM: `kb00kp${String(this.channels).padStart(2, "0")}`,
@@ -146,10 +204,10 @@
       this.received.push(command);
       if (this.mode === "silent") return;
       if (this.mode === "garbage") return device.send("\xff\xfegarbage");
-      const match = /^([A-Z][A-Z0-9])([A-Z]{2})(?:id(\d{4}))?/.exec(command);
+      const match = /^([A-Z][A-Z0-9])([A-Z]{2})(?:id(\d{4}))?(.*)$/.exec(command);
       if (!match) return device.send(`${command.slice(0, 4)}er99/00`);
-      const [, module, code, id] = match;
-      device.send(`${module}${code}id${id ?? "0000"}${this.fields(module, code)}`);
+      const [, module, code, id, params] = match;
+      device.send(`${module}${code}id${id ?? "0000"}${this.fields(module, code, params)}`);
     }
   }
 
@@ -196,6 +254,80 @@
     }
   }
 
+  // An Inheco incubator/shaker stack on one serial port (FTDI 0403:6001, 19200 8N1), as PLR 0.2.2's
+  // InhecoIncubatorShakerStackBackend drives it: frames [length, 0x30+DIP, 0xC0+n, "T0<unit><command>",
+  // CRC-8]; every unit of the stack answers on the same line, addressed by <unit>; replies are
+  // [0xB0+DIP] data [0xB0+DIP, 0x20+error, 0x60].
+  class InhecoIncubatorStack {
+    constructor({ dipSwitch = 2, units = ["incubator_shaker_mp", "incubator_mp"] } = {}) {
+      this.dipSwitch = dipSwitch;
+      this.types = { incubator_mp: "0", incubator_shaker_mp: "1", incubator_dwp: "2", incubator_shaker_dwp: "3" };
+      this.units = units.map((type) => ({ type, initialised: false, target: null, heating: false, temperature: 25.0, shaking: false, pattern: null, drawer: "closed" }));
+      this.received = []; // "unit:command"
+      this.pending = [];
+      this.mode = "normal";
+    }
+    static crc8(bytes) {
+      let crc = 0xa1;
+      for (let byte of bytes) {
+        for (let i = 0; i < 8; i++) {
+          if ((byte ^ crc) & 1) crc = (((crc ^ 0x18) >> 1) | 0x80) & 0xff;
+          else crc >>= 1;
+          byte >>= 1;
+        }
+      }
+      return crc & 0xff;
+    }
+    receive(data, port) {
+      this.pending.push(...data);
+      while (this.pending.length && this.pending.length >= this.pending[0] + 1) {
+        const frame = this.pending.splice(0, this.pending[0] + 1);
+        const body = frame.slice(0, -1);
+        if (frame[1] !== 0x30 + this.dipSwitch) continue; // another stack's address
+        if (InhecoIncubatorStack.crc8(body) !== frame.at(-1)) {
+          this.reply(port, "", 4); // protocol error
+          continue;
+        }
+        const message = String.fromCharCode(...body.slice(3));
+        const unit = parseInt(message[2], 10);
+        const command = message.slice(3);
+        this.received.push(`${unit}:${command}`);
+        if (this.mode === "silent") continue;
+        const [answer, error] = this.answer(this.units[unit], unit, command);
+        this.reply(port, answer, error);
+      }
+    }
+    reply(port, answer, error = 0) {
+      const header = 0xb0 + this.dipSwitch;
+      port.send([header, ...Array.from(answer, (c) => c.charCodeAt(0)), header, 0x20 + error, 0x60]);
+    }
+    answer(unit, index, command) {
+      if (!unit) return ["", 15]; // no unit at that place in the stack
+      const tenths = (celsius) => String(Math.round(celsius * 10));
+      const shaker = unit.type.includes("shaker");
+      if (command === "RTS") return [this.types[unit.type], 0];
+      if (/^RDA\d,1$/.test(command)) return [String(this.units.length), 0];
+      if (command === "AID") { unit.initialised = true; unit.drawer = "closed"; return ["", 0]; }
+      if (!unit.initialised) return ["", 7]; // device not initialised
+      if (command.startsWith("STT")) { unit.target = parseInt(command.slice(3), 10) / 10; return ["", 0]; }
+      if (command === "SHE1") { unit.heating = true; unit.temperature = unit.target ?? unit.temperature; return ["", 0]; }
+      if (command === "SHE0") { unit.heating = false; return ["", 0]; }
+      if (command === "RHE") return [unit.heating ? "1" : "0", 0];
+      if (command === "RTT") return [tenths(unit.target ?? 0), 0];
+      if (/^RAT\d$/.test(command)) return [tenths(unit.temperature), 0];
+      if (command === "RSE") return shaker ? [unit.shaking ? "1" : "0", 0] : ["", 2];
+      if (command.startsWith("SSP")) { if (!shaker) return ["", 2]; unit.pattern = command.slice(3); return ["", 0]; }
+      if (command === "ASEND") { if (!shaker) return ["", 2]; unit.shaking = true; return ["", 0]; }
+      if (command === "ASE0") { unit.shaking = false; return ["", 0]; }
+      if (command === "AOD") { unit.drawer = "open"; return ["", 0]; }
+      if (command === "ACD") { unit.drawer = "closed"; return ["", 0]; }
+      if (command === "RDS") return [unit.drawer === "open" ? "1" : "0", 0];
+      if (command === "RLW") return ["0", 0];
+      if (command === "RFV0") return ["IncShk 1.2.3", 0];
+      return ["", 2]; // invalid command
+    }
+  }
+
   // Echoes every byte back (benchmarks and buffering tests).
   class Echo {
     receive(data, port) {
@@ -203,5 +335,8 @@
     }
   }
 
-  window.labwrightInstruments = { MettlerToledoScale, MasterflexPump, HamiltonSTAR, InhecoControlBox, HamiltonHepaFan, Echo };
+  window.labwrightInstruments = {
+    MettlerToledoScale, MasterflexPump, HamiltonSTAR, HamiltonHeaterShaker, HamiltonHeaterShakerBox,
+    InhecoControlBox, InhecoIncubatorStack, HamiltonHepaFan, Echo,
+  };
 })();

@@ -3,6 +3,17 @@
 // Injected with Playwright's add_init_script before the page's own scripts run.
 (() => {
   const lost = () => new DOMException("The device has been lost.", "NetworkError");
+  // How Chrome fails to open a device the OS keeps from it (`failOpen` on an emulated device):
+  //   "access-denied"  WebUSB open(): no WinUSB on Windows, no permission on Linux
+  //   "claimed"        WebUSB claimInterface(): a kernel driver (FTDI's VCP, ftdi_sio) holds it
+  //   "busy"           Web Serial open(): another program has the port, or no permission
+  //   "not-allowed"    WebHID open()
+  const openFailures = {
+    "access-denied": () => new DOMException("Access denied.", "SecurityError"),
+    claimed: () => new DOMException("Unable to claim interface.", "NetworkError"),
+    busy: () => new DOMException("Failed to open serial port.", "NetworkError"),
+    "not-allowed": () => new DOMException("Failed to open the device.", "NotAllowedError"),
+  };
   const bytes = (data) => (data instanceof Uint8Array ? data : new Uint8Array(data.buffer ?? data, data.byteOffset ?? 0, data.byteLength ?? data.length));
 
   // The browser's permission store: by default every plugged device counts as granted (most
@@ -60,6 +71,7 @@
     }
     async open(options) {
       if (this.unplugged) throw lost();
+      if (this.failOpen) throw openFailures[this.failOpen]();
       if (this.readable) throw new DOMException("The port is already open.", "InvalidStateError");
       this.openOptions = { ...options };
       this.openCount += 1;
@@ -162,6 +174,7 @@
     }
     async open() {
       if (this.unplugged) throw new DOMException("The device was disconnected.", "NotFoundError");
+      if (this.failOpen === "access-denied") throw openFailures["access-denied"]();
       this.opened = true;
     }
     async close() {
@@ -173,6 +186,7 @@
     }
     async claimInterface() {
       this.check();
+      if (this.failOpen === "claimed") throw openFailures.claimed();
     }
     async selectAlternateInterface() {
       this.check();
@@ -315,6 +329,7 @@
     }
     async open() {
       if (this.unplugged) throw new DOMException("The device was disconnected.", "NotFoundError");
+      if (this.failOpen) throw openFailures[this.failOpen]();
       this.opened = true;
     }
     async close() {
@@ -388,6 +403,28 @@
       const hidDevice = new EmulatedHIDDevice(device, options);
       this.hid.devices.push(hidDevice);
       return hidDevice;
+    },
+    // Plug an unplugged port or device in again: a new object for the same instrument and ids (as
+    // Chrome makes one), announced with a "connect" event as Chrome does for a granted device.
+    replug(old) {
+      let again;
+      if (old instanceof EmulatedSerialPort) {
+        again = this.addSerial(old.device, old.info);
+        this.serial.dispatchEvent(Object.assign(new Event("connect"), { target: again }));
+      } else if (old instanceof EmulatedUSBDevice) {
+        const { vendorId, productId, serialNumber, productName, packetSize, inEndpoint, outEndpoint } = old;
+        const options = { vendorId, productId, serialNumber, productName, packetSize, inEndpoint, outEndpoint };
+        again = old instanceof EmulatedFtdiUSBDevice ? this.addFtdiUSB(old.device, options) : this.addUSB(old.device, options);
+        this.usb.dispatchEvent(Object.assign(new Event("connect"), { device: again }));
+      } else {
+        again = this.addHID(old.device, { vendorId: old.vendorId, productId: old.productId, productName: old.productName });
+        this.hid.dispatchEvent(Object.assign(new Event("connect"), { device: again }));
+      }
+      return again;
+    },
+    // The OS the page believes it runs on (User-Agent Client Hints), for the driver advice.
+    setPlatform(platform) {
+      Object.defineProperty(Navigator.prototype, "userAgentData", { get: () => ({ platform, brands: [], mobile: false }), configurable: true });
     },
   };
   for (const [name, value] of [["serial", emulators.serial], ["usb", emulators.usb], ["hid", emulators.hid]]) {

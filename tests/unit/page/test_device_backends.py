@@ -10,6 +10,9 @@ from browser_runtime.page import devices
 STAR = "pylabrobot.liquid_handling.backends.hamilton.STAR_backend.STARBackend"
 SCALE = "pylabrobot.scales.mettler_toledo_backend.MettlerToledoWXS205SDUBackend"
 STAR_ID = (0x08AF, 0x8000)
+BOX = "pylabrobot.heating_shaking.hamilton_backend.HamiltonHeaterShakerBox"
+BOX_ID = (0x08AF, 0x8002)
+HHS = "pylabrobot.heating_shaking.hamilton_backend.HamiltonHeaterShakerBackend"
 
 
 def _names(found: dict) -> list[str]:
@@ -54,14 +57,51 @@ def test_an_unknown_device_kind_is_refused(page_session):
 
 def test_the_choosers_filter_by_every_id_a_fitting_backend_declares(page_session, plr_catalog):
     ids = devices.usb_ids(page_session)
-    hardware = [e for e in plr_catalog.entries("backends") if e.get("io") not in (None, "none") and not e.get("simulator")]
+    hardware = [e for e in plr_catalog.entries("backends")
+                if e.get("io") not in (None, "none", "via_interface") and not e.get("simulator")]
     assert ids["backends"] == len(hardware)
+    # the boxes heater-shakers and Inheco TEC devices talk through are devices of their own
+    interfaces = {"usb": {BOX_ID}, "serial": set(), "hid": {(0x03EB, 0x2023)}}
     for kind, io_kinds in {"serial": ("serial", "ftdi"), "usb": ("usb", "ftdi"), "hid": ("hid",)}.items():
         declared = {(u["vid"], u["pid"]) for e in hardware if e["io"] in io_kinds for u in e.get("usb_ids") or []}
         listed = [(u["vid"], u["pid"]) for u in ids["choosers"][kind]]
-        assert set(listed) == declared and len(listed) == len(declared)  # each once
+        assert set(listed) == declared | interfaces[kind] and len(listed) == len(set(listed))  # each once
     assert {"vid": 0x0856, "pid": 0xAC11} in ids["ftdi"]  # the HEPA fan's FTDI chip, with Hamilton's ids
     assert STAR_ID not in [(u["vid"], u["pid"]) for u in ids["ftdi"]]
+
+
+def test_a_general_purpose_chip_or_an_id_of_several_machine_kinds_preselects_nothing(page_session):
+    ftdi = devices.backends_for(page_session, "serial", 0x0403, 0x6001)  # a balance or an incubator stack
+    assert ftdi["preselect"] is None and "general-purpose USB-serial chip (FTDI FT232R)" in ftdi["ambiguous"]
+    star = devices.backends_for(page_session, "usb", *STAR_ID)  # both candidates drive a liquid handler
+    assert star["preselect"] == STAR and star["ambiguous"] is None
+    fan = devices.backends_for(page_session, "serial", 0x0856, 0xAC11)  # an FTDI chip with Hamilton's own ids
+    assert fan["preselect"].endswith("HamiltonHepaFanBackend")
+    unknown = devices.backends_for(page_session, "serial", 0x067B, 0x2303)
+    assert unknown["preselect"] is None and unknown["ambiguous"] is None  # nothing declares it: nothing to guess
+
+
+def test_a_box_is_offered_with_the_machines_that_talk_through_it(page_session):
+    found = devices.backends_for(page_session, "usb", *BOX_ID)
+    assert _names(found) == ["HamiltonHeaterShakerBox"] and found["preselect"] == BOX
+    box = found["backends"][0]
+    assert box["interface"] is True and "carries other machines' commands" in box["why"][1]
+    assert [(r["name"], r["parameter"]) for r in box["routes"]] == [("HamiltonHeaterShakerBackend", "interface")]
+    star = devices.backends_for(page_session, "usb", *STAR_ID)["backends"][0]  # a STAR's TCC ports too
+    assert [r["name"] for r in star["routes"]] == ["HamiltonHeaterShakerBackend"]
+    control_box = devices.backends_for(page_session, "hid", 0x03EB, 0x2023)["backends"][0]
+    assert {r["name"] for r in control_box["routes"]} == {
+        "InhecoThermoshakeBackend", "InhecoCPACBackend", "InhecoTemperatureControllerBackend"}
+
+
+def test_a_routed_machines_run_spec_names_the_interface_it_talks_through(page_session):
+    spec = devices.run_spec(page_session, HHS, {"index": "2"}, "webusb-0/1",
+                            interface={"backend": BOX, "settings": {"serial_number": "'HHS1'"}})
+    assert spec == {"backend": HHS, "kwargs": {"index": 2, "interface": {"backend": BOX, "kwargs": {"serial_number": "HHS1"}}}}
+    with pytest.raises(ValueError, match="cannot talk through a MettlerToledoWXS205SDUBackend"):
+        devices.run_spec(page_session, HHS, {"index": "2"}, "x", interface={"backend": SCALE, "settings": {}})
+    parameters = {p["name"]: p for p in devices.backend_parameters(page_session, HHS)}
+    assert parameters["interface"]["interface"] is True and parameters["index"]["interface"] is False
 
 
 def test_settings_are_filled_in_for_the_device(page_session):
@@ -71,6 +111,9 @@ def test_settings_are_filled_in_for_the_device(page_session):
     assert star["read_timeout"]["value"] == star["read_timeout"]["default"] == "30"
     scale = {p["name"]: p for p in devices.backend_parameters(page_session, SCALE, {"name": "webserial-0", "kind": "serial"})}
     assert scale["port"]["value"] == "'webserial-0'"
+    # the parameters that name the device are filled in anew on every load, never remembered
+    assert scale["port"]["device"] is True and star["serial_number"]["device"] is True
+    assert star["read_timeout"]["device"] is False
     # without a device the defaults are what is filled in
     plain = {p["name"]: p for p in devices.backend_parameters(page_session, SCALE)}
     assert plain["port"]["value"] == (plain["port"]["default"] or "")

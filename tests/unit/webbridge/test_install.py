@@ -89,6 +89,16 @@ def test_operation_names_match_the_js_protocol() -> None:
     assert js_ops == set(vars(OPS).values())
 
 
+def test_error_types_match_the_js_protocol() -> None:
+    from browser_runtime.webbridge.transport import _ERRORS, error_for
+
+    source = (ROOT / "web" / "io" / "io-protocol.js").read_text()
+    block = source.split("export const ERRORS = Object.freeze({", 1)[1].split("});", 1)[0]
+    js_types = set(re.findall(r':\s*"(\w+)"', block))
+    assert js_types == set(_ERRORS)
+    assert isinstance(error_for("DriverBlocked", "could not open webusb-0"), webbridge.DeviceDriverError)
+
+
 def test_io_before_any_transport_is_a_clear_error() -> None:
     webbridge.set_transport(None)
     from browser_runtime import IN_PYODIDE

@@ -1,5 +1,6 @@
 // The workbench's run history: past runs with their outcome; reopen one (its log and final deck)
-// or export it as JSON.
+// or export it as JSON; a run on devices also downloads its device IO capture (PLR's format) and
+// replays it (no device touched).
 import { $, download, h } from "../dom.js";
 
 export function initHistory(wb) {
@@ -13,7 +14,23 @@ export function initHistory(wb) {
         h("td", {}, run.simulate ? "simulation" : "devices"),
         h("td", { class: `status ${run.status}` }, run.status), h("td", {}, run.duration_ms ? Math.round(run.duration_ms) : ""),
         h("td", {}, h("button", { type: "button", onclick: () => reopen(run.run_id) }, "open"), " ",
-          h("button", { type: "button", onclick: () => exportRun(run.run_id) }, "export")))));
+          h("button", { type: "button", onclick: () => exportRun(run.run_id) }, "export"),
+          run.simulate ? null : [" ", h("button", { type: "button", class: "capture", onclick: () => downloadCapture(run.run_id) }, "capture"),
+            " ", h("button", { type: "button", class: "replay", onclick: () => replayCapture(run.run_id) }, "replay")]))));
+  }
+
+  async function downloadCapture(runId) {
+    const capture = await labwright.runs.capture(runId);
+    download(`capture-${runId}.json`, new Blob([JSON.stringify(capture, null, 2)], { type: "application/json" }));
+  }
+
+  async function replayCapture(runId) {
+    $("#run-status").textContent = `replaying run ${runId}…`;
+    const result = await labwright.runs.replay(runId).catch((err) => ({ status: "failed", error: { message: err.message } }));
+    $("#run-status").textContent = result.status === "completed"
+      ? `replay of run ${runId}: every command as captured`
+      : `replay of run ${runId} failed: ${result.error?.message ?? result.status}`;
+    await show();
   }
 
   async function reopen(runId) {

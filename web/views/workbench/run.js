@@ -3,7 +3,7 @@
 import { $, h } from "../dom.js";
 
 export function initRunPanel(wb) {
-  const { labwright, picker, state, root, deckView } = wb;
+  const { labwright, state, root, deckView } = wb;
   const log = $("#run-log");
   const progress = $("#run-progress");
   // A fast run can post events before `start` has answered: keep them until we know its id.
@@ -49,19 +49,6 @@ export function initRunPanel(wb) {
     }
   }
 
-  // A hardware run: the devices the picker holds are lent to the run (its backend there is
-  // stopped) and set up again after it.
-  async function lendDevices() {
-    const restore = [];
-    try {
-      for (const name of new Set(Object.values(state.devices))) restore.push(await picker.lend(name));
-    } catch (err) {
-      for (const again of restore) await again().catch(() => {});
-      throw err;
-    }
-    return restore;
-  }
-
   $("#run-button").addEventListener("click", async () => {
     const message = $("#plan-message");
     if (!state.plan || state.plan.stale) {
@@ -76,12 +63,10 @@ export function initRunPanel(wb) {
     delete root.dataset.runStatus;
     wb.editor.markLine(null);
     await wb.editor.flush();
-    let restore = [];
     try {
-      const hardware = state.backends !== null;
-      if (hardware) restore = await lendDevices();
       // Exactly the plan shown: its id, with the values on the form now (a value changed since the
-      // plan was made is refused by the worker as stale, whatever this page missed).
+      // plan was made is refused by the worker as stale, whatever this page missed). A run on
+      // devices asks the device broker for them: the console lends them and gets them back.
       const started = await labwright.start(state.source, { ...wb.plan.options(), deck: state.planOptions.deck, planId: state.plan.plan_id });
       state.runId = started.runId;
       root.dataset.runId = started.runId;
@@ -109,7 +94,6 @@ export function initRunPanel(wb) {
       if (err.pythonType === "StalePlan") wb.plan.markStale(err.pythonMessage);
     } finally {
       $("#cancel-button").disabled = true;
-      for (const again of restore) await again().catch(() => {});
       await wb.history.show();
     }
   });
