@@ -34,7 +34,7 @@ T = TypeVar("T")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 #: The newest revision in ``migrations/versions`` (a test keeps it equal to Alembic's head): a
 #: database already there opens without importing SQLAlchemy or Alembic on SQLite.
-HEAD = "0002"
+HEAD = "0003"
 #: The page's inventory schema version the baseline revision (0001) holds.
 BASELINE_INVENTORY_VERSION = 3
 #: Advisory lock held while migrating, so servers starting together migrate one at a time.

@@ -101,7 +101,7 @@ io_tickets = Table(
     Column("expires_at", REAL, nullable=False),
 )
 
-# ---- inventory and schedule (browser_runtime.inventory.schema, version 3) -------------------
+# ---- inventory and schedule (browser_runtime.inventory.schema, version 4) -------------------
 
 assets = Table(
     "assets", metadata,
@@ -132,7 +132,9 @@ consumables = Table(
     Column("expires_at", TIME),
     Column("remaining_volume_ul", REAL),
     Column("remaining_tips", INTEGER),
+    Column("refill", INTEGER, nullable=False, server_default=text("0")),
     CheckConstraint("remaining_volume_ul IS NULL OR remaining_volume_ul >= 0", name="consumables_volume"),
+    CheckConstraint("refill IN (0, 1)", name="consumables_refill"),
     CheckConstraint("remaining_tips IS NULL OR remaining_tips >= 0", name="consumables_tips"),
 )
 
@@ -148,6 +150,7 @@ reservations = Table(
     Column("created_at", TIME, nullable=False),
     Column("released_at", TIME),
     Column("release_reason", TEXT),
+    Column("note", TEXT),
     CheckConstraint("status IN ('held', 'active', 'released')", name="reservations_status"),
     CheckConstraint("ends_at > starts_at", name="reservations_window"),
     Index("reservations_by_asset", "asset_id", "status"),
@@ -166,8 +169,9 @@ workcells = Table(
 workcell_machines = Table(
     "workcell_machines", metadata,
     Column("workcell_id", INTEGER, ForeignKey("workcells.id", ondelete="CASCADE"), nullable=False),
-    Column("asset_id", INTEGER, ForeignKey("assets.id"), nullable=False, unique=True),
+    Column("asset_id", INTEGER, ForeignKey("assets.id"), nullable=False),
     PrimaryKeyConstraint("workcell_id", "asset_id", name="workcell_machines_pkey"),
+    Index("workcell_machines_by_asset", "asset_id"),
 )
 
 scheduled_runs = Table(
@@ -196,12 +200,42 @@ schedule_state = Table(
     Column("revision", INTEGER, nullable=False),
     Column("method", TEXT),
     Column("planned_at", TIME),
+    Column("quality", TEXT),
     CheckConstraint("id = 1", name="schedule_state_one_row"),
+)
+
+labware_costs = Table(
+    "labware_costs", metadata,
+    Column("catalog_fqn", TEXT, primary_key=True),
+    Column("cost", REAL, nullable=False),
+    Column("unit", TEXT, nullable=False),
+    Column("currency", TEXT, nullable=False, server_default=text("''")),
+    Column("updated_at", TIME, nullable=False),
+    CheckConstraint("cost >= 0", name="labware_costs_cost"),
+    CheckConstraint("unit IN ('item', 'tip', 'uL')", name="labware_costs_unit"),
+)
+
+lab_hours = Table(
+    "lab_hours", metadata,
+    Column("id", ID, primary_key=True),
+    Column("starts_at", TIME, nullable=False),
+    Column("ends_at", TIME, nullable=False),
+    CheckConstraint("ends_at > starts_at", name="lab_hours_window"),
+)
+
+operator_shifts = Table(
+    "operator_shifts", metadata,
+    Column("id", ID, primary_key=True),
+    Column("operator", TEXT, nullable=False),
+    Column("starts_at", TIME, nullable=False),
+    Column("ends_at", TIME, nullable=False),
+    CheckConstraint("ends_at > starts_at", name="operator_shifts_window"),
+    Index("operator_shifts_by_operator", "operator", "starts_at"),
 )
 
 #: The tables the page's inventory schema owns (compared with it by a test).
 INVENTORY_TABLES = ("assets", "consumables", "reservations", "workcells", "workcell_machines",
-                    "scheduled_runs", "schedule_state")
+                    "scheduled_runs", "schedule_state", "labware_costs", "lab_hours", "operator_shifts")
 #: Tables whose integer ``id`` the database assigns (``cursor.lastrowid`` on SQLite).
 GENERATED_IDS = tuple(name for name, table in metadata.tables.items()
                       if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False)

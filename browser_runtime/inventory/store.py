@@ -173,10 +173,15 @@ class InventoryStore:
         """A run used ``tips`` / ``volume_ul`` of an item: its stock goes down (never below 0),
         and a refill item, loaded now, is refill stock no more."""
         with self.transaction() as db:
-            if db.execute("UPDATE consumables SET remaining_tips = CASE WHEN remaining_tips IS NULL THEN NULL"
-                          " ELSE MAX(0, remaining_tips - ?) END, remaining_volume_ul = CASE WHEN"
-                          " remaining_volume_ul IS NULL THEN NULL ELSE MAX(0, remaining_volume_ul - ?) END,"
-                          " refill = 0 WHERE asset_id = ?", (int(tips), float(volume_ul), asset_id)).rowcount != 1:
+            row = db.execute("SELECT remaining_tips, remaining_volume_ul FROM consumables WHERE asset_id = ?",
+                             (asset_id,)).fetchone()
+            if row is None:
+                raise InventoryError(f"no labware with id {asset_id}")
+            left_tips = None if row[0] is None else max(0, row[0] - int(tips))
+            left_volume = None if row[1] is None else max(0.0, row[1] - float(volume_ul))
+            # Portable SQL (the lab's PostgreSQL runs this too): no two-argument MAX.
+            if db.execute("UPDATE consumables SET remaining_tips = ?, remaining_volume_ul = ?, refill = 0"
+                          " WHERE asset_id = ?", (left_tips, left_volume, asset_id)).rowcount != 1:
                 raise InventoryError(f"no labware with id {asset_id}")
 
     # ---- costs ----------------------------------------------------------------------------
