@@ -124,7 +124,9 @@ class FTDI(_PLRFTDI):
         if self._replaying is not None and action not in ("read", "readline", "poll_modem_status"):
             self._replaying.expect(self, "ftdi", self._device_id, action, data)
         logger.log(LOG_LEVEL_IO, "[%s] %s %s", self._device_id, action, data)
-        record(FTDICommand(device_id=self.device_id, action=action, data=data))
+        command = FTDICommand(device_id=self.device_id, action=action, data=data)
+        command.data = data  # PLR 0.2.2's FTDICommand drops it: a capture without it replays nothing
+        record(command)
 
     async def _replayed(self, action: str) -> Optional[str]:
         data = self._replaying.take(self, "ftdi", self._device_id, action)
