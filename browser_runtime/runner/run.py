@@ -231,6 +231,19 @@ class ProtocolRun:
     _decks: list[Any] = field(default_factory=list)
     _watched: set[int] = field(default_factory=set)
 
+    def _calling_line(self) -> int | None:
+        """The protocol file's line this command comes from (the timeline marks it in the editor)."""
+        if self.filename is None:
+            return None
+        frame = sys._getframe(2)
+        for _ in range(40):  # PLR's frontend, its helpers, our wrappers: a few dozen frames at most
+            if frame is None:
+                return None
+            if frame.f_code.co_filename == self.filename:
+                return frame.f_lineno
+            frame = frame.f_back
+        return None
+
     def _instrument_frontend(self, parameter: str, machine: Any) -> None:
         """Remember which protocol-level call (``lh.aspirate(...)``) was running when one raises.
 
@@ -289,6 +302,9 @@ class ProtocolRun:
                     bound = None
                 event = {"machine": parameter, "command": __command,
                          "args": jsonable(bound if bound is not None else {"args": args, **kwargs})}
+                line = self._calling_line()
+                if line is not None:
+                    event["line"] = line
                 self._current_command = event
                 self._tell_printout()  # of a command this one runs within
                 self._lines.clear()

@@ -64,7 +64,8 @@ const markedLine = StateField.define({
     for (const effect of transaction.effects) {
       if (effect.is(markLine)) {
         marks = effect.value === null ? Decoration.none
-          : Decoration.set([Decoration.line({ class: "cm-run-error-line" }).range(effect.value)]);
+          : Decoration.set([Decoration.line({ class: effect.value.kind === "step" ? "cm-run-step-line" : "cm-run-error-line" })
+            .range(effect.value.at)]);
       }
     }
     return marks;
@@ -214,13 +215,14 @@ export class ProtocolEditor {
   }
 
   // Highlight `line` (a run failed there) and scroll it into view; null clears it.
-  markLine(line) {
+  // Mark a line of the file: kind "error" (where a run failed) or "step" (the timeline's command).
+  markLine(line, kind = "error") {
     if (line === null || line === undefined) {
       this.view.dispatch({ effects: markLine.of(null) });
       return;
     }
     const at = this.view.state.doc.line(Math.min(Math.max(line, 1), this.view.state.doc.lines));
-    this.view.dispatch({ effects: [markLine.of(at.from), EditorView.scrollIntoView(at.from, { y: "center" })] });
+    this.view.dispatch({ effects: [markLine.of({ at: at.from, kind }), EditorView.scrollIntoView(at.from, { y: "center" })] });
   }
 
   goTo(line, column = 0) {

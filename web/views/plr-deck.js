@@ -61,6 +61,22 @@ export class PlrDeck {
     const whole = { ...(this.states.get(resource) ?? {}), ...state };
     this.states.set(resource, whole);
     this.pending.set(resource, whole);
+    this.schedule();
+  }
+
+  // Every resource's whole state at once (the timeline's step): only those that differ are sent.
+  showStates(states) {
+    if (!this.shown) return;
+    for (const [resource, state] of Object.entries(states)) {
+      const before = this.states.get(resource);
+      if (before !== undefined && JSON.stringify(before) === JSON.stringify(state)) continue;
+      this.states.set(resource, state);
+      this.pending.set(resource, state);
+    }
+    this.schedule();
+  }
+
+  schedule() {
     if (this.scheduled) return;
     this.scheduled = true;
     requestAnimationFrame(() => {

@@ -14,7 +14,9 @@ import { initHistory } from "./workbench/history.js";
 import { initLayoutEditor } from "./workbench/layout-editor.js";
 import { initPlanPanel } from "./workbench/plan.js";
 import { initRepl } from "./workbench/repl.js";
+import { initResults } from "./workbench/results.js";
 import { initRunPanel } from "./workbench/run.js";
+import { initTimeline } from "./workbench/timeline.js";
 
 export async function initWorkbench(labwright, picker = null) {
   const root = $("#workbench");
@@ -35,6 +37,8 @@ export async function initWorkbench(labwright, picker = null) {
   wb.plan = initPlanPanel(wb); // the plan table, devices per machine, save
   wb.layout = initLayoutEditor(wb); // placements by number or by dragging on the deck
   wb.run = initRunPanel(wb); // run, cancel, the live deck and the log
+  wb.timeline = initTimeline(wb); // step through a run: the deck, the log entry and the line at each command
+  wb.results = initResults(wb); // the return value, data views and final volumes
   wb.history = initHistory(wb); // past runs: reopen, export
   wb.files = initFiles(wb); // the user's files, demo copies, saved plans
   initDataPanel(labwright);

@@ -165,3 +165,14 @@ def test_every_kind_with_a_plr_simulator_builds_sets_up_and_stops(plr_catalog, r
 def test_a_kind_without_simulator_says_so(plr_catalog):
     with pytest.raises(SimulationError, match="sealer"):
         build_simulated_machine(plr_catalog, "sealer", "s")
+
+
+def test_each_command_names_the_protocol_line_it_came_from(bench, run_async):
+    # The timeline marks this line in the editor as it steps through the run.
+    deck, lh, tips, plate = bench
+    function = load_protocol_function(TRANSFER, "transfer.py", "transfer")
+    run = ProtocolRun(function, {"lh": lh, "tips": tips, "plate": plate, "volume": 50}, {"lh": lh}, deck,
+                      filename="transfer.py")
+    result = run_async(run.execute())
+    lines = {e["command"]: e.get("line") for e in result.events if e["type"] == "command"}
+    assert lines == {"setup": None, "pick_up_tips": 3, "aspirate": 4, "dispense": 5, "drop_tips": 6, "stop": None}

@@ -196,7 +196,7 @@ export function initEditorPanel(wb) {
     flush,
     say,
     get text() { return editor.text; },
-    markLine: (line) => editor.markLine(line),
+    markLine: (line, kind) => editor.markLine(line, kind),
     goTo: (line, column) => editor.goTo(line, column),
     editor,
   };

@@ -33,21 +33,22 @@ export function initHistory(wb) {
     await show();
   }
 
+  // Reopen a past run: its deck, log, timeline (at its end) and results.
   async function reopen(runId) {
     const record = await labwright.runs.get(runId);
-    wb.run.replay(record.events ?? []);
     $("#run-status").textContent = `${record.status} (run ${runId})`;
     if (record.plan?.deck) {
       $("#deck-panel").hidden = false;
       deckView.render(record.plan.deck, record.plan.deck_state ?? {}, record.plan.untracked ?? []);
-      const states = { ...(record.plan.deck_state ?? {}) };
-      for (const event of record.events ?? []) {
-        if (event.type !== "state") continue;
-        deckView.update(event.resource, event.state);
-        states[event.resource] = { ...(states[event.resource] ?? {}), ...event.state };
-      }
-      await wb.plrDeck.show(record.plan.deck, states);
+      await wb.plrDeck.show(record.plan.deck, record.plan.deck_state ?? {});
     }
+    wb.run.replay(record);
+    if (record.plan?.deck) {
+      const states = wb.timeline.statesAt(wb.timeline.length);
+      for (const [resource, state] of Object.entries(states)) deckView.update(resource, state);
+      wb.plrDeck.showStates(states);
+    }
+    $("#run-column").scrollIntoView({ block: "nearest" });
   }
 
   async function exportRun(runId) {

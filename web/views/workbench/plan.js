@@ -1,6 +1,7 @@
 // The workbench's plan: every parameter resolved (machines, labware from the inventory, values)
 // with the reasons, which device each machine runs on, out-of-date marking, and saving the plan.
 import { $, h } from "../dom.js";
+import { formatSeconds } from "./run.js";
 
 export function initPlanPanel(wb) {
   const { labwright, picker, state, deckView } = wb;
@@ -25,12 +26,32 @@ export function initPlanPanel(wb) {
       state.deckLayout = state.plan.deck_layout;
       message.textContent = "";
       await showPlan(state.plan);
+      estimate(state.plan);
       return true;
     } catch (err) {
       message.textContent = err.message;
       message.className = "bad";
       wb.analysis.showFieldErrors(err.problems ?? []);
       return false;
+    }
+  }
+
+  // How long the plan's run should take: the scheduler's discrete-event estimate (the protocol run
+  // on a virtual clock with each command's modelled duration), shown when it comes.
+  async function estimate(shown) {
+    const line = $("#plan-estimate");
+    line.textContent = "";
+    if (shown.kind === "script" || !state.planOptions.simulate) return; // the estimate runs protocol functions in simulation
+    line.textContent = "estimating the duration…";
+    try {
+      const found = await labwright.schedule.estimate(state.source, state.planOptions);
+      if (state.plan?.plan_id !== shown.plan_id) return;
+      shown.estimate = found;
+      line.textContent = found.status === "completed"
+        ? `Estimated duration ${formatSeconds(found.duration_s)} (${found.commands.length} commands on a virtual clock)`
+        : `no estimate: in simulation it fails (${found.error?.message ?? found.status})`;
+    } catch (err) {
+      if (state.plan?.plan_id === shown.plan_id) line.textContent = `no estimate: ${err.message}`;
     }
   }
 

@@ -1,11 +1,18 @@
 // The workbench's run: run exactly the plan shown (in simulation, or on the devices chosen for
-// its machines), cancel it, and follow it on the live deck, the progress bar and the log.
+// its machines), cancel it, and follow it on the live deck, the progress bar, the log and the
+// timeline; its results when it ends. The log is drawn once per animation frame, however many
+// events a batch brings.
 import { $, h } from "../dom.js";
+
+const LOG_LIMIT = 5000;
 
 export function initRunPanel(wb) {
   const { labwright, state, root, deckView } = wb;
   const log = $("#run-log");
   const progress = $("#run-progress");
+  let queued = []; // log entries not drawn yet
+  let drawing = false;
+  let commands = 0; // command entries in the log, numbered as timeline steps
   // A fast run can post events before `start` has answered: keep them until we know its id.
   const early = new Map();
   labwright.onRunEvent(({ runId, event }) => {
@@ -19,34 +26,73 @@ export function initRunPanel(wb) {
   });
 
   function showEvent(event) {
+    wb.timeline.push(event);
     if (event.type === "state") {
       deckView.update(event.resource, event.state);
-      wb.plrDeck.update(event.resource, event.state);
-    }
-    else if (event.type === "command") appendLog(`▶ ${event.machine}.${event.command}`, "command");
-    else if (event.type === "log") appendLog(event.message, "log");
-    else if (event.type === "progress") {
+      if (wb.timeline.step === wb.timeline.length) wb.plrDeck.update(event.resource, event.state);
+    } else if (event.type === "progress") {
       $("#run-count").textContent = `${event.commands} commands`;
       if (event.fraction !== null) progress.value = event.fraction;
-    } else if (event.type === "error") appendLog(event.traceback, "error");
-    else if (event.type === "status") $("#run-status").textContent = event.status;
+    } else if (event.type === "status") $("#run-status").textContent = event.status;
+    else logEvent(event);
   }
 
-  function appendLog(text, kind) {
-    log.append(h("div", { class: `entry ${kind}` }, text));
-    if (log.childElementCount > 2000) log.firstElementChild.remove();
-    log.scrollTop = log.scrollHeight;
+  function logEvent(event) {
+    if (event.type === "command") {
+      commands += 1;
+      appendLog(`▶ ${event.machine}.${event.command}`, "command", commands);
+    } else if (event.type === "log") appendLog(event.message, "log");
+    else if (event.type === "error") appendLog(event.traceback, "error");
   }
 
-  // A stored run's log, as it was written (history's "open").
-  function replay(events) {
-    state.runId = null;
+  function appendLog(text, kind, step = null) {
+    queued.push(h("div", { class: `entry ${kind}`, "data-step": step }, text));
+    if (drawing) return;
+    drawing = true;
+    requestAnimationFrame(() => {
+      drawing = false;
+      const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+      log.append(...queued.splice(0));
+      while (log.childElementCount > LOG_LIMIT) log.firstElementChild.remove();
+      if (atEnd) log.scrollTop = log.scrollHeight;
+    });
+  }
+
+  function clearLog() {
+    queued = [];
+    commands = 0;
     log.replaceChildren();
-    for (const event of events) {
-      if (event.type === "command") appendLog(`▶ ${event.machine}.${event.command}`, "command");
-      else if (event.type === "log") appendLog(event.message, "log");
-      else if (event.type === "error") appendLog(event.traceback, "error");
+  }
+
+  // The timeline's step: its command highlighted in the log.
+  function highlight(step) {
+    log.querySelector(".entry.current")?.classList.remove("current");
+    const entry = step ? log.querySelector(`.entry[data-step="${step}"]`) : null;
+    if (entry) {
+      entry.classList.add("current");
+      entry.scrollIntoView({ block: "nearest" });
     }
+  }
+
+  // A stored run (history's "open"): its log, its timeline at the end, its results.
+  function replay(record) {
+    state.runId = null;
+    clearLog();
+    const events = record.events ?? [];
+    for (const event of events) logEvent(event);
+    wb.timeline.load(events, { deckDocument: record.plan?.deck ?? null, base: record.plan?.deck_state ?? {} });
+    finished(record, record.plan);
+  }
+
+  function finished(result, plan) {
+    wb.results.show({ result, plan, states: wb.timeline.statesAt(wb.timeline.length) });
+    const real = result.duration_ms;
+    const shown = state.plan && plan && state.plan.plan_id === plan.plan_id ? state.plan : plan;
+    const estimate = shown?.estimate?.status === "completed" ? shown.estimate.duration_s : null;
+    const simulated = result.simulate ?? plan?.simulate ?? true;
+    $("#run-duration").textContent = real === undefined || real === null ? ""
+      : `took ${formatSeconds(real / 1000)}${estimate === null ? ""
+        : simulated ? ` in simulation; on the machines about ${formatSeconds(estimate)} (estimated)` : ` (estimated ${formatSeconds(estimate)})`}`;
   }
 
   $("#run-button").addEventListener("click", async () => {
@@ -56,7 +102,9 @@ export function initRunPanel(wb) {
       message.className = "bad";
       return;
     }
-    log.replaceChildren();
+    clearLog();
+    wb.results.clear();
+    $("#run-duration").textContent = "";
     progress.removeAttribute("value");
     message.textContent = "";
     $("#run-status").textContent = "";
@@ -70,6 +118,7 @@ export function initRunPanel(wb) {
       const started = await labwright.start(state.source, { ...wb.plan.options(), deck: state.planOptions.deck, planId: state.plan.plan_id });
       state.runId = started.runId;
       root.dataset.runId = started.runId;
+      wb.timeline.load([], { deckDocument: started.plan.deck ?? null, base: started.plan.deck_state ?? {} });
       if (started.plan.deck) {
         deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? []);
         wb.plrDeck.show(started.plan.deck, started.plan.deck_state ?? {});
@@ -79,6 +128,11 @@ export function initRunPanel(wb) {
       $("#cancel-button").disabled = false;
       const result = await labwright.wait(started.runId);
       progress.value = 1;
+      // The stored record has every state change in place (the live batches merge them per
+      // resource): the timeline steps through that.
+      const record = await labwright.runs.get(started.runId).catch(() => null);
+      if (record?.events) wb.timeline.load(record.events, { deckDocument: started.plan.deck ?? null, base: started.plan.deck_state ?? {} });
+      finished(result, started.plan);
       $("#run-status").textContent = result.status;
       root.dataset.runStatus = result.status;
       if (result.error) {
@@ -86,7 +140,7 @@ export function initRunPanel(wb) {
         const call = result.error.command ? ` (in ${result.error.command.machine}.${result.error.command.command})` : "";
         appendLog(`${result.error.type}: ${result.error.message}${where}${call}`, "error");
         // The protocol's own line that failed, marked in the editor.
-        if (result.error.line) wb.editor.markLine(result.error.line);
+        if (result.error.line) wb.editor.markLine(result.error.line, "error");
       }
     } catch (err) {
       message.textContent = err.message;
@@ -99,5 +153,12 @@ export function initRunPanel(wb) {
   });
   $("#cancel-button").addEventListener("click", () => state.runId && labwright.cancel(state.runId));
 
-  return { replay };
+  return { replay, highlight };
+}
+
+export function formatSeconds(seconds) {
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 120) return `${seconds.toFixed(1)} s`;
+  const minutes = Math.floor(seconds / 60);
+  return minutes < 120 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
