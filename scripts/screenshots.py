@@ -1,6 +1,6 @@
-"""Take the README's screenshots of the workbench: the plan view and a finished run.
+"""Take the README's screenshots: boot, the editor, a plan, a run on its timeline, results, the schedule.
 
-    .venv/bin/python scripts/screenshots.py      # writes docs/screenshot-{plan,run,schedule}.png
+    .venv/bin/python scripts/screenshots.py      # writes docs/screenshot-{boot,editor,plan,run,results,schedule}.png
 """
 
 from __future__ import annotations
@@ -21,20 +21,49 @@ def main() -> None:
     docs = ROOT / "docs"
     with running_server() as url, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(url)
-        page.evaluate("window.labwright.ready")
+        page.wait_for_selector("body[data-workbench=ready]", timeout=120_000)
         page.evaluate("window.labwright.catalog.loaded")
+        page.screenshot(path=str(docs / "screenshot-boot.png"))
+        # The editor: a demo opened as the user's own copy, a problem underlined and listed.
         page.click("#protocol-list button[data-file='serial_dilution.py']")
+        page.click("#editor .cm-content")
+        page.keyboard.press("ControlOrMeta+End")
+        page.keyboard.type("\nprint(undefined_name)")
+        expect(page.locator("#problem-list li").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(docs / "screenshot-editor.png"))
+        page.keyboard.press("ControlOrMeta+z")
+        page.keyboard.press("ControlOrMeta+z")
+        expect(page.locator("#problem-list li")).to_have_count(0, timeout=60_000)
         page.click("#plan-button")
-        expect(page.locator("#deck-view svg.deck-view")).to_be_visible(timeout=60_000)
-        workbench = page.locator("#workbench")
-        workbench.scroll_into_view_if_needed()
-        workbench.screenshot(path=str(docs / "screenshot-plan.png"))
+        expect(page.locator("#plan-table tr[data-parameter]").first).to_be_visible(timeout=60_000)
+        expect(page.locator("#plan-estimate")).to_contain_text("Estimated", timeout=60_000)
+        page.wait_for_timeout(1500)  # PLR's visualizer draws the deck
+        page.screenshot(path=str(docs / "screenshot-plan.png"))
         page.click("#run-button")
-        expect(workbench).to_have_attribute("data-run-status", "completed", timeout=120_000)
-        workbench.screenshot(path=str(docs / "screenshot-run.png"))
+        expect(page.locator("#workbench")).to_have_attribute("data-run-status", "completed", timeout=120_000)
+        # Stepped back through the run's timeline to an aspirate: deck, log entry and line at that step.
+        page.focus("#step-slider")
+        page.keyboard.press("Home")
+        for _ in range(40):
+            if ".aspirate(" in (page.locator("#step-label").text_content() or ""):
+                break
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(docs / "screenshot-run.png"))
+        # An ELISA read's results: the plate reading as a heatmap.
+        page.click("#protocol-list button[data-file='elisa_read.py']")
+        page.click("#plan-button")
+        expect(page.locator("#plan-table tr[data-parameter]").first).to_be_visible(timeout=60_000)
+        page.click("#run-button")
+        expect(page.locator("#results figure.heatmap").first).to_be_visible(timeout=120_000)
+        page.locator("#results").scroll_into_view_if_needed()
+        page.locator("#run-column").screenshot(path=str(docs / "screenshot-results.png"))
         # The schedule: two workcells, the demo protocols queued, optimised, one run done.
+        page.click(".dock-tabs [data-dock='schedule']")
         for name, machines in (("cell A", ["STARlet (simulated)", "Plate reader", "Heater-shaker"]),
                                ("cell B", ["STARlet 2"])):
             for machine in machines:
@@ -51,7 +80,7 @@ def main() -> None:
         expect(page.locator("#schedule-queue tr[data-status='completed']")).to_have_count(1, timeout=120_000)
         page.locator("#schedule").screenshot(path=str(docs / "screenshot-schedule.png"))
         browser.close()
-    print("wrote docs/screenshot-plan.png, docs/screenshot-run.png and docs/screenshot-schedule.png")
+    print("wrote docs/screenshot-{boot,editor,plan,run,results,schedule}.png")
 
 
 if __name__ == "__main__":

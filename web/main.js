@@ -25,8 +25,14 @@ window.labwrightPicker = initDevicePicker(labwright, ports, bridge);
 window.labwrightAlerts = initRunAlerts(labwright, bridge);
 
 // The dock under the workbench: one of the REPL, schedule, catalog, devices and data at a time.
-initTabs([...document.querySelectorAll(".dock-tabs [data-dock]")], (tab) => document.getElementById(tab.dataset.dock),
-  { shownClass: "dock-active" });
+// The one chosen is remembered, so a reload keeps it.
+{
+  const tabs = [...document.querySelectorAll(".dock-tabs [data-dock]")];
+  const selectDock = initTabs(tabs, (tab) => document.getElementById(tab.dataset.dock), { shownClass: "dock-active" });
+  const saved = tabs.find((tab) => tab.dataset.dock === localStorage.getItem("labwright.dock"));
+  if (saved) selectDock(saved);
+  for (const tab of tabs) tab.addEventListener("click", () => localStorage.setItem("labwright.dock", tab.dataset.dock));
+}
 
 const stageList = document.getElementById("stages");
 const bar = document.getElementById("progress-bar");
@@ -103,7 +109,14 @@ labwright.ready.then(
     document.getElementById("versions-panel").hidden = false;
     initCatalogView(labwright);
     labwright.catalog.loaded.then(async () => {
-      window.labwrightSchedule = initScheduleView(labwright, bridge);
+      // "Queue the open protocol": the workbench's file with the values on its form.
+      const openProtocol = () => {
+        const wb = window.labwrightWorkbench;
+        if (!wb?.state.protocol) return null;
+        return { source: wb.state.source, filename: wb.state.filename, function: wb.state.protocol.function,
+          parameters: wb.analysis.values() };
+      };
+      window.labwrightSchedule = initScheduleView(labwright, bridge, undefined, { openProtocol });
       window.labwrightWorkbench = await initWorkbench(labwright, window.labwrightPicker);
       // "Ready" only once the workbench can be used: files, catalog and history are there.
       status.textContent = source ? `Ready (restored from the ${source} snapshot)` : "Ready";

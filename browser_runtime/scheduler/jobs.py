@@ -174,8 +174,11 @@ def compile_problem(problem: Problem) -> Compiled:
         options: list[Option] = []
         if reason is None:
             workcells = [w for w in problem.workcells if request.workcell in (None, w.name)]
-            if not workcells:
-                reason = Infeasible(request.id, "workcell", request.workcell or "",
+            if not workcells and request.workcell is None:
+                reason = Infeasible(request.id, "workcell", "",
+                                    "there is no workcell to run it on: make one of the lab's machines first")
+            elif not workcells:
+                reason = Infeasible(request.id, "workcell", request.workcell,
                                     f"is pinned to workcell {request.workcell!r}, which does not exist "
                                     f"(workcells: {', '.join(w.name for w in problem.workcells) or 'none'})")
             else:

@@ -108,4 +108,10 @@ def open_with_emulated_devices(context, url: str, plugged: str | None = None):  
     page.set_default_timeout(BOOT_TIMEOUT_MS)
     page.goto(url)
     page.evaluate("window.labwright.ready")
+    open_dock(page, "devices-dock")
     return page
+
+
+def open_dock(page, dock: str) -> None:  # noqa: ANN001 - Playwright's page
+    """Click the dock's tab under the workbench (REPL, schedule, catalog, devices, data), as a person does."""
+    page.click(f".dock-tabs [data-dock='{dock}']")

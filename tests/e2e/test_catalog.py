@@ -6,10 +6,13 @@ import json
 
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import open_dock
+
 
 def open_catalog(page, server_url: str) -> dict:
     page.goto(server_url)
     page.evaluate("window.labwright.ready")
+    open_dock(page, "catalog")
     return page.evaluate("window.labwright.catalog.loaded")
 
 
@@ -56,6 +59,7 @@ def test_search_and_top_view_from_real_geometry(page, server_url):
 
 def test_hand_added_definition_waits_for_the_catalog_and_survives_reload(page, server_url, tmp_path):
     page.goto(server_url)
+    open_dock(page, "catalog")
     # Disabled until the first load finished (it cannot finish before Python is ready).
     assert page.locator("#catalog-add-button").is_disabled()
     page.evaluate("window.labwright.ready")

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.e2e.conftest import open_dock
 from tests.serving import CATALOG_CACHE, running_server
 
 TOKEN = "e2e-devices-token-0123456789"
@@ -38,6 +39,7 @@ def test_page_connects_keeps_the_lease_alive_and_releases_on_close(browser, brid
     context = browser.new_context(service_workers="block")
     page = context.new_page()
     page.goto(bridge_url + f"#token={TOKEN}")
+    open_dock(page, "devices-dock")
     row = page.locator(f'#devices li[data-device-id="{SCALE}"]')
     row.wait_for(timeout=60_000)
     assert row.get_attribute("data-state") == "available"
@@ -63,6 +65,7 @@ def test_a_lease_held_elsewhere_shows_the_reason(browser, bridge_url: str):
     shaker = "simulator:pylabrobot.shaking.chatterbox.ShakerChatterboxBackend"
     page = browser.new_context(service_workers="block").new_page()
     page.goto(bridge_url + f"#token={TOKEN}")
+    open_dock(page, "devices-dock")
     row = page.locator(f'#devices li[data-device-id="{shaker}"]')
     row.wait_for(timeout=60_000)
     taken = httpx.post(bridge_url + "api/v1/hardware/connect", json={"device_id": shaker},
@@ -78,6 +81,7 @@ def test_a_lease_held_elsewhere_shows_the_reason(browser, bridge_url: str):
 def test_without_a_token_the_panel_says_the_bridge_is_not_connected(browser, bridge_url: str):
     page = browser.new_context(service_workers="block").new_page()
     page.goto(bridge_url)
+    open_dock(page, "devices-dock")
     page.wait_for_selector("#devices[data-state='no-bridge']")
     assert "not connected" in page.locator("#devices-status").inner_text()
     page.context.close()

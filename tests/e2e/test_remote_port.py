@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.conftest import open_dock
 from tests.pty_devices import PtyInstrument, PtyScale
 from tests.serving import ROOT, running_server
 
@@ -37,6 +38,7 @@ def remote_page(browser, lab_pc: str):
     page.set_default_timeout(120_000)
     page.goto(f"{lab_pc}#token={TOKEN}")
     page.evaluate("window.labwright.ready")
+    open_dock(page, "devices-dock")
     page.wait_for_function("() => document.querySelector('#device-picker')?.dataset.state === 'ready'")
     yield page
     context.close()

@@ -8,11 +8,14 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import open_dock
+
 
 def boot(page, server_url):
     page.goto(server_url)
     page.evaluate("window.labwright.ready")
     page.evaluate("window.labwright.catalog.loaded")
+    open_dock(page, "schedule")
     expect(page.locator("#schedule")).to_be_visible(timeout=60_000)
 
 
@@ -155,3 +158,29 @@ def test_two_pages_share_the_bridge_servers_schedule(browser):
         finally:
             for context in contexts:
                 context.close()
+
+
+def test_a_fresh_start_queues_the_open_protocol_with_reasons_in_words(page, server_url):
+    boot(page, server_url)
+    # The protocol open in the workbench, with a value changed on its form.
+    page.click("#protocol-list button[data-file='elisa_read.py']")
+    page.fill("#parameter-form input[name='wavelength']", "600")
+    # No workcell yet: queued, it cannot be placed, and the panel says why in words.
+    page.click("#schedule-open")
+    expect(page.locator("#schedule-message")).to_contain_text("cannot be placed", timeout=120_000)
+    expect(page.locator("#schedule")).not_to_contain_text("[object Object]")
+    expect(page.locator("#schedule")).not_to_contain_text("None")
+    # One click makes a workcell of every free machine; queued again, the run is placed.
+    page.click("#workcell-default")
+    expect(page.locator("#workcell-list li[data-workcell='Workcell']")).to_be_visible()
+    expect(page.locator("#workcell-default")).to_be_hidden()
+    page.click("#schedule-open")
+    expect(page.locator("#schedule-message")).to_contain_text("elisa_read.py queued", timeout=120_000)
+    row = page.locator("#schedule-queue tr[data-status='scheduled']", has_text="ELISA read")
+    expect(row).to_have_count(1)
+    run_id = row.get_attribute("data-run")
+    run = page.evaluate("(id) => window.labwright.schedule().then(s => s.runs.find(r => r.id === id))", run_id)
+    assert run["request"]["parameters"] == {"wavelength": 600}
+    # Its bars: the liquid handler and the reader, each only while the run uses it.
+    expect(page.locator(f"#gantt rect.bar[data-run='{run_id}']")).to_have_count(2)
+    expect(page.locator("#schedule")).not_to_contain_text("[object Object]")

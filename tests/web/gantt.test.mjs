@@ -39,3 +39,33 @@ test("the time span covers every bar; an empty schedule still spans an hour from
   const instant = ganttModel({ workcells: schedule.workcells, runs: [{ ...schedule.runs[0], ends_at: schedule.runs[0].starts_at }] });
   assert.equal(instant.to - instant.from, 60_000); // at least a minute, so bars have a width
 });
+
+test("a run's bars are its machine holds: the reader is free while the liquid handler pipettes", () => {
+  const withHolds = {
+    ...schedule,
+    reservations: [
+      { asset_id: 1, run_id: "r1", starts_at: "2026-01-01T09:00:00Z", ends_at: "2026-01-01T09:20:00Z" },
+      { asset_id: 2, run_id: "r1", starts_at: "2026-01-01T09:20:00Z", ends_at: "2026-01-01T09:30:00Z" },
+      { asset_id: 1, run_id: "hand-1", starts_at: "2026-01-01T12:00:00Z", ends_at: "2026-01-01T12:30:00Z", note: "maintenance" },
+      { asset_id: 99, run_id: "r1", starts_at: "2026-01-01T09:00:00Z", ends_at: "2026-01-01T09:30:00Z" }, // a plate
+    ],
+  };
+  const { bars } = ganttModel(withHolds);
+  const r1 = bars.filter((b) => b.run.id === "r1").map((b) => [b.row, b.parameter, (b.end - b.start) / 60_000]);
+  assert.deepEqual(r1, [[0, "lh", 20], [1, "reader", 10]]);
+  const hand = bars.find((b) => b.run.id === "hand-1");
+  assert.equal(hand.run.status, "hold");
+  assert.match(hand.run.protocol, /maintenance/);
+  // no two bars of one row overlap
+  for (const row of new Set(bars.map((b) => b.row))) {
+    const mine = bars.filter((b) => b.row === row);
+    for (let i = 1; i < mine.length; i++) assert.ok(mine[i].start >= mine[i - 1].end, `row ${row} overlaps`);
+  }
+});
+
+test("a finished run is drawn at its real times, not its planned ones", () => {
+  const done = { workcells: schedule.workcells, runs: [{ id: "f", workcell: "cell A", status: "completed", machines: { lh: 1 },
+    starts_at: "2026-01-01T09:00:00Z", ends_at: "2026-01-01T09:30:00Z", started_at: "2026-01-01T09:05:00Z", ended_at: "2026-01-01T09:12:00Z" }] };
+  const { bars } = ganttModel(done);
+  assert.deepEqual(bars.map((b) => [b.start, b.end]), [[Date.parse("2026-01-01T09:05:00Z"), Date.parse("2026-01-01T09:12:00Z")]]);
+});

@@ -6,8 +6,18 @@ import { $, h } from "./dom.js";
 import { demoProtocols, demoSource } from "./demo-protocols.js";
 import { clock, drawGantt, time } from "./gantt.js";
 
+// A reason as the scheduler records it ({request, kind, subject, message}), or plain text, as text.
+export function reasonText(reason) {
+  if (reason === null || reason === undefined) return "";
+  if (typeof reason === "string") return reason;
+  if (Array.isArray(reason)) return reason.map(reasonText).join("; ");
+  if (typeof reason.message === "string") return reason.message;
+  return JSON.stringify(reason);
+}
+
 // `bridge`: the page's bridge server client; with its token the panel can show the shared schedule.
-export function initScheduleView(labwright, bridge, root = document.getElementById("schedule")) {
+// `openProtocol()`: the protocol open in the workbench ({source, filename, function, parameters}), if any.
+export function initScheduleView(labwright, bridge, root = document.getElementById("schedule"), { openProtocol = () => null } = {}) {
   if (!root) return null;
   root.hidden = false;
   const message = $("#schedule-message", root);
@@ -58,12 +68,17 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
     }
     root.dataset.revision = current.revision;
     showMachines(await schedule.machines());
-    drawGantt($("#gantt", root), current);
+    drawGantt($("#gantt", root), current, { zoom });
     showQueue(current);
   }
 
+  let zoom = 1;
+  let freeMachines = [];
   function showMachines(machines) {
     const free = machines.filter((m) => !m.workcell);
+    freeMachines = free;
+    // A fresh start has machines and no workcell: one click makes one of them all.
+    $("#workcell-default", root).hidden = current.workcells.length > 0 || !free.length;
     // Redrawn on every refresh (a shared schedule follows the lab's changes): keep what the user ticked.
     const ticked = new Set([...root.querySelectorAll("#workcell-machines input:checked")].map((box) => Number(box.value)));
     $("#workcell-machines", root).replaceChildren(...free.map((m) =>
@@ -81,14 +96,14 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
       h("tr", { "data-run": run.id, "data-status": run.status },
         h("td", {}, run.protocol), h("td", {}, String(run.priority)), h("td", { class: `status ${run.status}` }, run.status),
         h("td", {}, run.workcell ?? ""), h("td", {}, run.starts_at ? clock(time(run.starts_at)) : ""),
-        h("td", {}, run.ends_at ? clock(time(run.ends_at)) : ""), h("td", { class: "reasons" }, run.reason ?? ""),
+        h("td", {}, run.ends_at ? clock(time(run.ends_at)) : ""), h("td", { class: "reasons" }, reasonText(run.reason)),
         h("td", {},
           run.status === "scheduled" ? h("button", { type: "button", class: "execute", onclick: guarded(() => schedule.execute(run.id)) }, "run now") : null,
           ["scheduled", "running"].includes(run.status) ? h("button", { type: "button", onclick: guarded(() => schedule.cancel(run.id, "cancelled from the page")) }, "cancel") : null)));
     $("#schedule-queue", root).replaceChildren(
       h("tr", {}, ...["protocol", "priority", "status", "workcell", "starts", "ends", "why", ""].map((t) => h("th", {}, t))), ...rows);
     $("#schedule-infeasible", root).replaceChildren(...snapshot.infeasible.map((item) =>
-      h("li", {}, `${item.request}: ${item.message}`)));
+      h("li", {}, `${byId.get(item?.request)?.protocol ?? item?.request ?? ""}: ${reasonText(item)}`)));
   }
 
   $("#workcell-add", root).addEventListener("click", guarded(async () => {
@@ -99,6 +114,25 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
     await schedule.addWorkcell(name, ids, null, current.revision);
     $("#workcell-name", root).value = "";
   }));
+  $("#workcell-default", root).addEventListener("click", guarded(async () => {
+    const taken = new Set(current.workcells.map((w) => w.name));
+    let name = "Workcell";
+    for (let i = 2; taken.has(name); i++) name = `Workcell ${i}`;
+    await schedule.addWorkcell(name, freeMachines.map((m) => m.id), null, current.revision);
+  }));
+  $("#schedule-open", root).addEventListener("click", guarded(async () => {
+    const open = openProtocol();
+    if (!open) throw new Error("open a protocol in the workbench first");
+    const priority = Number($("#schedule-priority", root).value || 0);
+    const result = await schedule.submit([{ ...open, priority }], current.revision);
+    say(result.placed.length ? `${open.filename} queued` : `${open.filename} cannot be placed: ${reasonText(result.infeasible)}`, !result.placed.length);
+  }));
+  for (const [id, factor] of [["#gantt-zoom-in", 2], ["#gantt-zoom-out", 0.5]]) {
+    $(id, root).addEventListener("click", () => {
+      zoom = Math.min(16, Math.max(1, zoom * factor));
+      if (current) drawGantt($("#gantt", root), current, { zoom });
+    });
+  }
   $("#schedule-demos", root).addEventListener("click", guarded(async () => {
     // Each demo as the index says to queue it (its priority, the parameters it runs with).
     const requests = await Promise.all((await demoProtocols()).map(async (entry) => ({

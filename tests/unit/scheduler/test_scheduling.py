@@ -77,6 +77,13 @@ def test_why_a_run_cannot_be_placed():
     assert not schedule.placements
 
 
+def test_a_lab_without_workcells_says_so_in_words():
+    # A fresh start: no workcell yet. Not "pinned to workcell None".
+    schedule = list_schedule(Problem(NOW, [], [request("first")], plates()))
+    (reason,) = schedule.infeasible
+    assert reason.kind == "workcell" and "no workcell" in reason.message and "None" not in reason.message
+
+
 def test_a_missed_deadline_names_the_machine_in_the_way():
     runs = [request("first", 60, workcell="B", priority=1), request("urgent", 30, workcell="B", deadline=at(45))]
     schedule = list_schedule(Problem(NOW, small_workcells(), runs))
