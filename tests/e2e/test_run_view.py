@@ -108,3 +108,31 @@ def test_a_run_reopened_from_history_has_its_timeline_and_results(page, server_u
     assert steps >= 5
     page.click("#step-back")
     expect(page.locator("#step-label")).to_contain_text(f"{steps - 1} ·")
+
+
+def test_the_deck_setup_sheet_prints_what_goes_where_and_the_deck_downloads(page, server_url):
+    boot(page, server_url)
+    page.click("#protocol-list button[data-file='serial_dilution.py']")
+    page.click("#plan-button")
+    expect(page.locator("#plan-table tr[data-parameter]").first).to_be_visible(timeout=60_000)
+    page.click("#deck-tab-layout")  # the layout drawing (rails and slots) is what the sheet shows
+    expect(page.locator("#deck-view svg.deck-view")).to_be_visible()
+    with page.expect_popup() as popup:
+        page.click("#setup-sheet-button")
+    sheet = popup.value
+    expect(sheet.locator("h1")).to_contain_text("Deck setup")
+    rows = sheet.locator("#setup-sheet table").first.locator("tr")
+    expect(rows.first).to_contain_text("where")
+    assert rows.count() >= 3  # a header and the protocol's labware
+    text = sheet.locator("#setup-sheet").inner_text()
+    assert "rails" in text and "lot" in text
+    expect(sheet.locator("#setup-sheet svg")).to_have_count(1)
+    expect(sheet.locator(".tools button", has_text="Print")).to_be_visible()
+    sheet.emulate_media(media="print")
+    expect(sheet.locator(".tools")).to_be_hidden()  # the sheet prints without its buttons
+    with page.expect_download() as download:
+        page.click("#deck-svg")
+    assert download.value.path().read_text().startswith("<svg")
+    with page.expect_download() as download:
+        page.click("#deck-png")
+    assert download.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

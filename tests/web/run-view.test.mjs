@@ -66,3 +66,29 @@ test("final volumes per plate come from well states named like PLR names them", 
     empty_well_A1: { volume: 0 } });
   assert.deepEqual(grids, { plate: [[10, null], [null, 5.5]] });
 });
+
+test("the setup sheet says where each labware goes, with its item's lot and what to load", async () => {
+  const { sheetRows, whereText } = await import("../../web/views/workbench/setup-sheet.js");
+  const layout = { placements: [
+    { name: "plate_carrier", resource: "pylabrobot.resources.PLT_CAR_L5AC_A00", rails: 7 },
+    { name: "source", resource: "pylabrobot.resources.Cor_96_wellplate_360ul_Fb", parent: "plate_carrier", slot: 0 },
+    { name: "tips", resource: "x.tips", slot: 4 },
+  ] };
+  assert.equal(whereText(layout.placements[1], layout), "position 0 of plate_carrier (PLT_CAR_L5AC_A00, rails 7)");
+  assert.equal(whereText(layout.placements[2], layout), "slot 4");
+  const plan = { deck_layout: layout, parameters: {
+    lh: { kind: "machine", asset: "STARlet", backend: "a.b.LiquidHandlerChatterboxBackend" },
+    source: { kind: "resource", type: "pylabrobot.resources.Cor_96_wellplate_360ul_Fb", asset: "plate 1", asset_id: 5,
+      contents: { volume_per_well_ul: 200 } },
+    tips: { kind: "resource", type: "x.tips", asset: null },
+    volume: { kind: "value", value: 50 },
+  } };
+  const rows = sheetRows(plan, [{ id: 5, lot: "L42", expires_at: "2027-01-31T00:00:00+00:00" }]);
+  assert.deepEqual(rows.labware[0], { parameter: "source", labware: "Cor_96_wellplate_360ul_Fb",
+    where: "position 0 of plate_carrier (PLT_CAR_L5AC_A00, rails 7)", item: "plate 1", lot: "L42", expires: "2027-01-31",
+    load: "volume per well (µL): 200" });
+  assert.equal(rows.labware[1].item, "any (untracked)");
+  assert.deepEqual(rows.machines, [{ parameter: "lh", machine: "STARlet", backend: "LiquidHandlerChatterboxBackend" }]);
+  assert.deepEqual(rows.values, [{ parameter: "volume", value: "50" }]);
+  assert.deepEqual(rows.holders.map((r) => r.name), ["plate_carrier"]);
+});

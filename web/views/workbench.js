@@ -16,6 +16,7 @@ import { initPlanPanel } from "./workbench/plan.js";
 import { initRepl } from "./workbench/repl.js";
 import { initResults } from "./workbench/results.js";
 import { initRunPanel } from "./workbench/run.js";
+import { initSetupSheet } from "./workbench/setup-sheet.js";
 import { initTimeline } from "./workbench/timeline.js";
 
 export async function initWorkbench(labwright, picker = null) {
@@ -39,6 +40,7 @@ export async function initWorkbench(labwright, picker = null) {
   wb.run = initRunPanel(wb); // run, cancel, the live deck and the log
   wb.timeline = initTimeline(wb); // step through a run: the deck, the log entry and the line at each command
   wb.results = initResults(wb); // the return value, data views and final volumes
+  wb.setupSheet = initSetupSheet(wb); // the plan's deck-setup sheet to print, the deck as SVG / PNG
   wb.history = initHistory(wb); // past runs: reopen, export
   wb.files = initFiles(wb); // the user's files, demo copies, saved plans
   initDataPanel(labwright);
