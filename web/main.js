@@ -9,6 +9,7 @@ import { initCatalogView } from "./views/catalog-view.js";
 import { initDevicePicker } from "./views/device-picker.js";
 import { initDevices } from "./views/devices.js";
 import { initRunAlerts } from "./views/run-alerts.js";
+import { initInventoryView } from "./views/inventory-view.js";
 import { initScheduleView } from "./views/schedule-view.js";
 import { initTabs } from "./views/layout.js";
 import { initWorkbench } from "./views/workbench.js";
@@ -118,6 +119,10 @@ labwright.ready.then(
       };
       window.labwrightSchedule = initScheduleView(labwright, bridge, undefined, { openProtocol });
       window.labwrightWorkbench = await initWorkbench(labwright, window.labwrightPicker);
+      const inventory = initInventoryView(labwright);
+      await inventory.refresh();
+      // Shown fresh whenever its tab is opened (runs and plans change what is held).
+      document.querySelector(".dock-tabs [data-dock='inventory']").addEventListener("click", () => inventory.refresh());
       // "Ready" only once the workbench can be used: files, catalog and history are there.
       status.textContent = source ? `Ready (restored from the ${source} snapshot)` : "Ready";
       document.body.dataset.workbench = "ready";

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from browser_runtime.errors import LabwrightError, NotFound
 from browser_runtime.storage import Database
@@ -140,6 +141,44 @@ class InventoryStore:
         with self.transaction() as db:
             if db.execute("UPDATE assets SET status = ? WHERE id = ?", (status, asset_id)).rowcount != 1:
                 raise InventoryNotFound(f"no asset with id {asset_id}")
+
+    #: What editing an item may change: the asset's own columns, then its consumable attributes.
+    EDITABLE_ASSET = ("name", "barcode", "location")
+    EDITABLE_CONSUMABLE = ("lot", "received_at", "expires_at", "remaining_volume_ul", "remaining_tips")
+
+    def update_labware(self, asset_id: int, **changes: Any) -> Asset:
+        """Change an item's name, barcode, location, lot, dates or contents, all or none."""
+        unknown = sorted(set(changes) - set(self.EDITABLE_ASSET) - set(self.EDITABLE_CONSUMABLE))
+        if unknown:
+            raise InventoryError(f"asset {asset_id}: cannot change {', '.join(unknown)} (editable: "
+                                 f"{', '.join(self.EDITABLE_ASSET + self.EDITABLE_CONSUMABLE)})")
+        if "name" in changes and (not isinstance(changes["name"], str) or not changes["name"].strip()):
+            raise InventoryError(f"asset {asset_id}: name must be a non-empty string")
+        for key in ("remaining_volume_ul", "remaining_tips"):
+            value = changes.get(key)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise InventoryError(f"asset {asset_id}: {key} must be a number >= 0, not {value!r}")
+        if changes.get("remaining_tips") is not None and int(changes["remaining_tips"]) != changes["remaining_tips"]:
+            raise InventoryError(f"asset {asset_id}: remaining_tips must be a whole number")
+        values = {key: (_iso(value) if key.endswith("_at") else value) for key, value in changes.items()}
+        with self.transaction() as db:
+            kind = db.execute("SELECT kind FROM assets WHERE id = ?", (asset_id,)).fetchone()
+            if kind is None:
+                raise InventoryNotFound(f"no asset with id {asset_id}")
+            mine = [key for key in self.EDITABLE_ASSET if key in values]
+            theirs = [key for key in self.EDITABLE_CONSUMABLE if key in values]
+            if theirs and kind[0] != "labware":
+                raise InventoryError(f"asset {asset_id} is a machine: it has no {', '.join(theirs)}")
+            try:
+                if mine:
+                    db.execute(f"UPDATE assets SET {', '.join(f'{key} = ?' for key in mine)} WHERE id = ?",
+                               (*(values[key] for key in mine), asset_id))
+                if theirs:
+                    db.execute(f"UPDATE consumables SET {', '.join(f'{key} = ?' for key in theirs)} WHERE asset_id = ?",
+                               (*(values[key] for key in theirs), asset_id))
+            except sqlite3.IntegrityError as exc:
+                raise InventoryError(f"asset {asset_id}: {exc}") from None
+        return self.asset(asset_id)
 
     _SELECT = ("SELECT a.id, a.kind, a.name, a.catalog_fqn, a.machine_kind, a.backend_fqn,"
                " a.capabilities, a.barcode, a.location, a.status, c.lot, c.received_at, c.expires_at,"

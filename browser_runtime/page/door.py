@@ -30,6 +30,7 @@ AREAS: dict[str, str] = {
     "devices": "browser_runtime.page.devices",
     "library": "browser_runtime.page.library",
     "deck": "browser_runtime.page.deck",
+    "inventory": "browser_runtime.page.inventory",
 }
 
 

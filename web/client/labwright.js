@@ -91,7 +91,15 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     Object.assign(labInventory, { source: "page", reservations: null });
     return own;
   }
-  Object.assign(labInventory, { source: null, lost: null, reservations: null, own: () => api.call("runs.inventory") });
+  Object.assign(labInventory, { source: null, lost: null, reservations: null, own: () => api.call("runs.inventory"),
+    // This page's own items, edited: with their open reservations; add, change, retire.
+    items: (includeRetired = false) => api.call("inventory.items", { include_retired: includeRetired }),
+    add: ({ name, type, lot = null, expiresAt = null, volume = null, tips = null, barcode = null, location = null }) =>
+      api.call("inventory.add_labware", { name, catalog_fqn: type, lot, expires_at: expiresAt, remaining_volume_ul: volume,
+        remaining_tips: tips, barcode, location }),
+    update: (assetId, changes) => api.call("inventory.update", { asset_id: assetId, changes }),
+    retire: (assetId) => api.call("inventory.retire", { asset_id: assetId }),
+  });
 
   const api = {
     ready,
