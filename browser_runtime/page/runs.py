@@ -15,7 +15,8 @@ __all__ = ["plan", "start", "wait", "cancel", "active", "history", "get", "inven
 
 
 def _inputs(source: str, function: str | None, parameters: dict[str, Any] | None, deck: Any,
-            filename: str, simulate: bool, backends: dict[str, Any] | None) -> PlanInputs:
+            filename: str, simulate: bool, backends: dict[str, Any] | None,
+            chosen: dict[str, Any] | None = None) -> PlanInputs:
     if not isinstance(source, str):
         raise PlanError("source: the protocol's source text is required", [{"field": "source", "message": "missing"}])
     if parameters is not None and not isinstance(parameters, dict):
@@ -30,24 +31,33 @@ def _inputs(source: str, function: str | None, parameters: dict[str, Any] | None
     if simulate and backends:
         raise PlanError("backends are for hardware runs: pass simulate: false with them",
                         [{"field": "backends", "message": "given for a simulated run"}])
+    if chosen is not None and (not isinstance(chosen, dict) or not all(
+            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in chosen.items())):
+        raise PlanError("chosen: must map parameter names to inventory item ids",
+                        [{"field": "chosen", "message": "not an object of parameter: item id"}])
     return PlanInputs(source=source, filename=filename, function=function, parameters=parameters or {},
-                      deck=deck, simulate=simulate, backends=backends if not simulate else None)
+                      deck=deck, simulate=simulate, backends=backends if not simulate else None,
+                      chosen=chosen or None)
 
 
 def plan(session: PageSession, source: str, function: str | None = None,
          parameters: dict[str, Any] | None = None, deck: Any = None, filename: str = "protocol.py",
-         simulate: bool = True, backends: dict[str, Any] | None = None) -> dict[str, Any]:
-    """How a run would be resolved (machines, deck, assignment, values), with a ``plan_id`` to run it by."""
-    return session.runs.plan(_inputs(source, function, parameters, deck, filename, simulate, backends)).to_dict()
+         simulate: bool = True, backends: dict[str, Any] | None = None,
+         chosen: dict[str, Any] | None = None) -> dict[str, Any]:
+    """How a run would be resolved (machines, deck, assignment, values), with a ``plan_id`` to run it by;
+    ``chosen``: inventory items the user picked for some machine / labware parameters."""
+    return session.runs.plan(_inputs(source, function, parameters, deck, filename, simulate, backends,
+                                     chosen)).to_dict()
 
 
 def start(session: PageSession, plan_id: str | None = None, source: str | None = None,
           function: str | None = None, parameters: dict[str, Any] | None = None, deck: Any = None,
           filename: str = "protocol.py", simulate: bool = True,
-          backends: dict[str, Any] | None = None) -> dict[str, Any]:
+          backends: dict[str, Any] | None = None, chosen: dict[str, Any] | None = None) -> dict[str, Any]:
     """Start a run of the plan ``plan_id`` (refused if the inputs given differ from the plan's), or
     plan and start at once from the inputs. Replies before any of the protocol's code runs."""
-    inputs = None if source is None else _inputs(source, function, parameters, deck, filename, simulate, backends)
+    inputs = None if source is None else _inputs(source, function, parameters, deck, filename, simulate, backends,
+                                                 chosen)
     return session.runs.start(plan_id=plan_id, inputs=inputs, gate=session.reply_sent)
 
 

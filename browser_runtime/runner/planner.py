@@ -80,7 +80,8 @@ class Planner:
             raise PlanError(f"{protocol.function} has no parameter(s) {', '.join(unknown)}",
                             [{"parameter": name, "message": "not a parameter of this protocol"}
                              for name in unknown])
-        fixed = self._fixed_assets(inputs.assigned or {}, by_name)
+        fixed = {**self._fixed_assets(inputs.chosen or {}, by_name, "chosen by you"),
+                 **self._fixed_assets(inputs.assigned or {}, by_name, "held for this run by the schedule")}
         self._values(plan, protocol, inputs, problems)
         self._deck(plan, protocol, inputs, fixed)
         self._machines(plan, protocol, inputs, fixed, problems)
@@ -92,7 +93,31 @@ class Planner:
             raise _problems(problems)
         if plan.deck_layout is not None:
             self._show_deck(plan, built)
+        self._candidates(plan, protocol)
         return plan
+
+    def _candidates(self, plan: Plan, protocol: Any) -> None:
+        """What the user may pick instead: available items of each labware parameter's category
+        (soonest expiry first) and machines of each machine parameter's kind."""
+        if self.inventory is None:
+            return
+        assets = self.inventory.assets(status="available")
+
+        def row(asset: Any) -> dict[str, Any]:
+            return {"id": asset.id, "name": asset.name, "type": asset.catalog_fqn, "lot": asset.lot,
+                    "expires_at": asset.expires_at.isoformat() if asset.expires_at else None}
+
+        for parameter in protocol.parameters:
+            if parameter.kind == "machine":
+                found = [a for a in assets if a.kind == "machine" and a.machine_kind == parameter.machine_kind]
+            elif parameter.kind == "resource" and parameter.category:
+                found = [a for a in assets if a.kind == "labware"
+                         and (self.catalog.get(a.catalog_fqn) or {}).get("category") == parameter.category]
+                found.sort(key=lambda a: (a.expires_at is None, a.expires_at or 0, a.id))
+            else:
+                continue
+            if found:
+                plan.candidates[parameter.name] = [row(a) for a in found]
 
     # ---- steps --------------------------------------------------------------------------------
 
@@ -324,7 +349,7 @@ class Planner:
         plan.deck_state = {name: json_safe(state) for name, state in deck.serialize_all_state().items()
                            if "volume" in state or "tip" in state}
 
-    def _fixed_assets(self, assigned: dict[str, int], by_name: dict[str, Any]) -> dict[str, Any]:
+    def _fixed_assets(self, assigned: dict[str, int], by_name: dict[str, Any], why: str) -> dict[str, Any]:
         from browser_runtime.inventory.store import InventoryError
 
         problems = []
@@ -340,10 +365,9 @@ class Planner:
             except InventoryError as error:
                 problems.append({"parameter": name, "message": f"asset {asset_id}: {error}"})
                 continue
-            fixed[name] = _Fixed(name, asset.id, asset.name, ["held for this run by the schedule"],
-                                 asset.catalog_fqn)
+            fixed[name] = _Fixed(name, asset.id, asset.name, [why], asset.catalog_fqn)
         if problems:
-            raise PlanError("cannot use the assigned assets: " + "; ".join(
+            raise PlanError(f"cannot use the assets ({why}): " + "; ".join(
                 f"{p['parameter']}: {p['message']}" for p in problems), problems)
         return fixed
 

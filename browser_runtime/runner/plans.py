@@ -51,11 +51,12 @@ class PlanInputs:
     simulate: bool = True
     backends: dict[str, Any] | None = None
     assigned: dict[str, int] | None = None  # assets fixed by the schedule, which holds them
+    chosen: dict[str, int] | None = None  # inventory items the user picked for machine / labware parameters
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "filename": self.filename, "function": self.function,
                 "parameters": self.parameters, "deck": self.deck, "simulate": self.simulate,
-                "backends": self.backends, "assigned": self.assigned}
+                "backends": self.backends, "assigned": self.assigned, "chosen": self.chosen}
 
     def digest(self) -> str:
         canonical = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"), default=str)
@@ -156,6 +157,9 @@ class Plan:
     #: runs as ``script_source``, the script with its real backends swapped for simulators.
     script_source: str | None = None
     swaps: list[dict[str, Any]] = field(default_factory=list)
+    #: For each machine and labware parameter, the inventory items that could stand in (what the
+    #: user may choose instead of the automatic choice): id, name, type, lot, expiry.
+    candidates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def is_script(self) -> bool:
@@ -197,4 +201,6 @@ class Plan:
             "data_views": self.data_views,
             "kind": "script" if self.is_script else "protocol",
             "swaps": self.swaps,
+            "candidates": self.candidates,
+            "chosen": self.inputs.chosen or {},
         }

@@ -136,3 +136,33 @@ def test_the_deck_setup_sheet_prints_what_goes_where_and_the_deck_downloads(page
     with page.expect_download() as download:
         page.click("#deck-png")
     assert download.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_user_chooses_the_inventory_items_and_the_run_uses_them(page, server_url):
+    boot(page, server_url)
+    page.click("#protocol-list button[data-file='serial_dilution.py']")
+    page.click("#plan-button")
+    plate = page.locator("#plan-table tr[data-parameter='plate'] select.item-choice")
+    expect(plate).to_be_visible(timeout=60_000)
+    # The automatic choice and its reason first, then every plate that fits with lot and expiry.
+    first = plate.locator("option").first
+    expect(first).to_contain_text("automatic: sample plate")
+    assert plate.locator("option").count() >= 3
+    expect(plate.locator("option").nth(2)).to_contain_text("lot ")
+    automatic = page.evaluate("window.labwrightWorkbench.state.plan.parameters.plate.asset_id")
+    option = plate.locator("option").nth(2)
+    wanted = int(option.get_attribute("value"))
+    assert wanted != automatic
+    plate.select_option(str(wanted))
+    # Planned again on that item, said so; the machine is chosen the same way.
+    expect(page.locator("#plan-table tr[data-parameter='plate'] .reasons")).to_have_text("chosen by you", timeout=60_000)
+    lh = page.locator("#plan-table tr[data-parameter='lh'] select.item-choice")
+    lh.select_option(label="STARlet 2 (simulated)")
+    expect(page.locator("#plan-table tr[data-parameter='lh'] .reasons")).to_have_text("chosen by you", timeout=60_000)
+    expect(page.locator("#plan-table tr[data-parameter='plate'] select.item-choice")).to_have_value(str(wanted))
+    page.click("#run-button")
+    expect(page.locator("#workbench")).to_have_attribute("data-run-status", "completed", timeout=120_000)
+    run_id = page.get_attribute("#workbench", "data-run-id")
+    record = page.evaluate("(id) => window.labwright.runs.get(id)", run_id)
+    assert record["plan"]["parameters"]["plate"]["asset_id"] == wanted
+    assert record["plan"]["parameters"]["lh"]["asset"] == "STARlet 2 (simulated)"

@@ -387,8 +387,9 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
 
   // What a plan is made from besides the source (a run is refused if these differ from its plan's).
   function planOptions(options) {
-    const { function: fn = null, parameters = {}, deck = null, filename = "protocol.py", simulate = true, backends = null } = options;
-    return { function: fn, parameters, deck, filename, simulate, backends };
+    const { function: fn = null, parameters = {}, deck = null, filename = "protocol.py", simulate = true, backends = null,
+      chosen = null } = options;
+    return { function: fn, parameters, deck, filename, simulate, backends, chosen: chosen && Object.keys(chosen).length ? chosen : null };
   }
 
   // A grant for a hardware run: every device its backends name, handed over by the broker.

@@ -89,3 +89,39 @@ def open_demo(name):
     from pathlib import Path
 
     return (Path(__file__).resolve().parents[3] / "web" / "protocols" / name).read_text()
+
+
+def test_the_plan_offers_the_items_that_fit_and_runs_on_the_ones_chosen(page_session, run_async):
+    source = open_demo("serial_dilution.py")
+    automatic = runs.plan(page_session, source, filename="serial_dilution.py")
+    plates = automatic["candidates"]["plate"]
+    assert len(plates) >= 2 and all(p["type"].endswith("cor_96_wellplate_360uL_Fb") for p in plates)
+    assert [p["expires_at"] for p in plates] == sorted(p["expires_at"] for p in plates)  # soonest first
+    assert {m["name"] for m in automatic["candidates"]["lh"]} >= {"STARlet (simulated)", "STARlet 2 (simulated)"}
+    other_plate = next(p for p in plates if p["id"] != automatic["parameters"]["plate"]["asset_id"])
+    other_lh = next(m for m in automatic["candidates"]["lh"] if m["name"] != automatic["parameters"]["lh"]["asset"])
+
+    chosen = {"plate": other_plate["id"], "lh": other_lh["id"]}
+    plan = runs.plan(page_session, source, filename="serial_dilution.py", chosen=chosen)
+    assert plan["parameters"]["plate"]["asset_id"] == other_plate["id"]
+    assert plan["parameters"]["plate"]["reasons"] == ["chosen by you"]
+    assert plan["parameters"]["lh"]["asset"] == other_lh["name"]
+    assert plan["chosen"] == chosen and plan["digest"] != automatic["digest"]
+    held = set()
+
+    async def scenario():
+        started = runs.start(page_session, plan_id=plan["plan_id"], source=source, filename="serial_dilution.py",
+                             chosen=chosen)
+        held.update(r.asset_id for r in page_session.inventory.reservations(run_id=started["runId"]))
+        return await runs.wait(page_session, started["runId"])
+
+    assert run_async(scenario())["status"] == "completed"
+    assert {other_plate["id"], other_lh["id"]} <= held
+
+
+def test_a_chosen_item_that_is_not_there_is_refused_naming_the_parameter(page_session):
+    source = open_demo("serial_dilution.py")
+    with pytest.raises(PlanError, match="plate: asset 99999"):
+        runs.plan(page_session, source, filename="serial_dilution.py", chosen={"plate": 99999})
+    with pytest.raises(PlanError, match="chosen: must map"):
+        runs.plan(page_session, source, filename="serial_dilution.py", chosen={"plate": "first"})

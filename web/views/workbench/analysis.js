@@ -19,6 +19,7 @@ export function initAnalysis(wb) {
       state.devices = {};
       state.backends = null;
       state.deckLayout = null;
+      state.chosen = {};
       $("#plan-panel").hidden = true;
       $("#deck-panel").hidden = true;
       $("#plan-id").textContent = "";

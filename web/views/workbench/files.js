@@ -90,6 +90,7 @@ export function initFiles(wb) {
       ? await open(existing.id)
       : await create(saved.filename, saved.source, "paste");
     state.deckLayout = saved.options.deck;
+    state.chosen = { ...(saved.options.chosen ?? {}) };
     wb.analysis.setValues(saved.options.parameters ?? {});
     await wb.plan.plan();
     return file;

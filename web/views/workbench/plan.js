@@ -10,7 +10,8 @@ export function initPlanPanel(wb) {
   function options() {
     const hardware = state.backends !== null;
     return { function: state.protocol.function, parameters: wb.analysis.values(), deck: state.deckLayout ?? null,
-      filename: state.filename, simulate: !hardware, backends: hardware ? state.backends : null };
+      filename: state.filename, simulate: !hardware, backends: hardware ? state.backends : null,
+      chosen: Object.keys(state.chosen ?? {}).length ? { ...state.chosen } : null };
   }
 
   async function plan() {
@@ -85,7 +86,9 @@ export function initPlanPanel(wb) {
     const rows = Object.entries(shown.parameters).map(([name, entry]) =>
       h("tr", { "data-parameter": name },
         h("td", {}, name), h("td", {}, entry.kind),
-        h("td", {}, entry.kind === "value" ? JSON.stringify(entry.value) : entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
+        h("td", {}, entry.kind === "value" ? JSON.stringify(entry.value)
+          : shown.candidates?.[name]?.length ? itemChooser(name, entry, shown)
+            : entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
         h("td", {}, entry.kind === "machine" ? (entry.backend ?? "").split(".").pop()
           : entry.contents ? Object.entries(entry.contents).map(([k, v]) => `${k}: ${v}`).join(", ") : ""),
         h("td", { class: "reasons" }, (entry.reasons ?? []).join("; ")),
@@ -100,6 +103,32 @@ export function initPlanPanel(wb) {
     } else {
       $("#deck-view").replaceChildren(h("p", {}, shown.kind === "script" ? "The script builds its own deck when it runs." : "This protocol uses no deck."));
     }
+  }
+
+  // The inventory item for a machine or labware parameter: the automatic choice (with its reason)
+  // first, then every item that fits (type, lot, expiry). A choice plans again; a labware item of
+  // another type is laid out afresh (its own geometry), where it fits.
+  function itemChooser(parameter, entry, shown) {
+    const chosen = shown.chosen?.[parameter];
+    const automatic = chosen === undefined ? `automatic: ${entry.asset ?? "simulated"}${entry.reasons?.length ? ` (${entry.reasons[0]})` : ""}` : "automatic";
+    const short = (fqn) => (fqn ?? "").split(".").pop();
+    const select = h("select", { class: "item-choice", "data-parameter": parameter, "aria-label": `inventory item for ${parameter}`,
+      onchange: async () => {
+        state.chosen ??= {};
+        if (select.value) state.chosen[parameter] = Number(select.value);
+        else delete state.chosen[parameter];
+        const picked = shown.candidates[parameter].find((item) => String(item.id) === select.value);
+        if (state.deckLayout && (!picked || picked.type !== entry.type)) {
+          state.deckLayout = { ...state.deckLayout, placements: state.deckLayout.placements.filter((p) => p.name !== parameter) };
+        }
+        await plan();
+      } },
+      h("option", { value: "" }, automatic),
+      ...shown.candidates[parameter].map((item) => h("option", { value: String(item.id) },
+        [item.name, entry.kind === "resource" ? short(item.type) : null, item.lot ? `lot ${item.lot}` : null,
+          item.expires_at ? `expires ${item.expires_at.slice(0, 10)}` : null].filter(Boolean).join(" · "))));
+    select.value = chosen === undefined ? "" : String(chosen);
+    return select;
   }
 
   // A machine runs simulated, or on a device the picker has a backend for that serves its kind.
