@@ -231,7 +231,8 @@ async def install_test_wheels() -> list[str]:
     import js  # the worker's global scope
     from pyodide.http import pyfetch
 
-    base_url = str(js.location.href).rsplit("/", 1)[0] + "/"  # where worker.js is served from
+    # The page's root, as the worker finds it (web/worker/worker.js: BASE = new URL("../", location)).
+    base_url = str(js.URL.new("../", js.location.href).href)
 
     response = await pyfetch(f"{base_url}wheels/manifest.json", cache="no-cache")
     manifest = await response.json()
