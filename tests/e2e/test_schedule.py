@@ -57,6 +57,8 @@ def test_demo_runs_are_scheduled_drawn_optimised_and_run(page, server_url):
 
     page.click("#schedule-optimiser")
     expect(page.locator("#schedule-message")).to_contain_text("optimiser: makespan")
+    # How good it is, next to the chart: makespan, the lower bound, the gap (or proven optimal).
+    expect(page.locator("#schedule-quality")).to_contain_text("lower bound")
 
     # Run the serial dilution now, in simulation: completed, its reservations released.
     row = page.locator("#schedule-queue tr[data-status='scheduled']", has_text="Serial dilution")

@@ -15,6 +15,14 @@ export function reasonText(reason) {
   return JSON.stringify(reason);
 }
 
+// How good the schedule is: its makespan, the lower bound no schedule can beat, and the gap.
+export function qualityText(quality) {
+  if (!quality || !quality.makespan_s) return "";
+  const minutes = (s) => `${(s / 60).toFixed(1)} min`;
+  return `makespan ${minutes(quality.makespan_s)} · lower bound ${minutes(quality.lower_bound_s)} · ` +
+    (quality.proven_optimal ? "proven optimal" : `gap ${(quality.gap * 100).toFixed(1)}%`) + ` (${quality.method})`;
+}
+
 // `bridge`: the page's bridge server client; with its token the panel can show the shared schedule.
 // `openProtocol()`: the protocol open in the workbench ({source, filename, function, parameters}), if any.
 export function initScheduleView(labwright, bridge, root = document.getElementById("schedule"), { openProtocol = () => null } = {}) {
@@ -69,6 +77,7 @@ export function initScheduleView(labwright, bridge, root = document.getElementBy
     root.dataset.revision = current.revision;
     showMachines(await schedule.machines());
     drawGantt($("#gantt", root), current, { zoom });
+    $("#schedule-quality", root).textContent = qualityText(current.quality);
     showQueue(current);
   }
 
