@@ -110,7 +110,8 @@ export function initPlanPanel(wb) {
   // another type is laid out afresh (its own geometry), where it fits.
   function itemChooser(parameter, entry, shown) {
     const chosen = shown.chosen?.[parameter];
-    const automatic = chosen === undefined ? `automatic: ${entry.asset ?? "simulated"}${entry.reasons?.length ? ` (${entry.reasons[0]})` : ""}` : "automatic";
+    // (The automatic choice's reasons are in the row's "why" column.)
+    const automatic = chosen === undefined ? `automatic: ${entry.asset ?? "simulated"}` : "automatic";
     const short = (fqn) => (fqn ?? "").split(".").pop();
     const select = h("select", { class: "item-choice", "data-parameter": parameter, "aria-label": `inventory item for ${parameter}`,
       onchange: async () => {
