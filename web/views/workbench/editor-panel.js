@@ -66,7 +66,9 @@ export function initEditorPanel(wb) {
   }
   window.addEventListener("pagehide", () => flush());
 
-  async function open(file) {
+  // Open `file` in the editor; its analysis follows (awaited, unless `later`: a file restored at
+  // start-up is there to read and type in at once, its analysis comes after).
+  async function open(file, { later = false } = {}) {
     await flush();
     state.fileId = file.id;
     state.filename = file.name;
@@ -91,7 +93,8 @@ export function initEditorPanel(wb) {
     $("#show-versions").setAttribute("aria-expanded", "false");
     say(dirty ? "restored what was typed before the page closed" : "saved");
     if (dirty) flush();
-    await wb.analysis.use(source, file.name);
+    const analysed = wb.analysis.use(source, file.name);
+    if (!later) await analysed;
   }
 
   function close() {

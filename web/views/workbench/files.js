@@ -19,10 +19,10 @@ export function initFiles(wb) {
   }
 
   // The file in the editor, and remembered for the next load.
-  async function open(fileId) {
+  async function open(fileId, options = {}) {
     const file = await labwright.library.open(fileId);
     localStorage.setItem(LAST_FILE, String(file.id));
-    await wb.editor.open(file);
+    await wb.editor.open(file, options);
     await refresh();
     return file;
   }
@@ -100,7 +100,7 @@ export function initFiles(wb) {
   async function restore() {
     await refresh();
     const last = Number(localStorage.getItem(LAST_FILE));
-    if (last && files.some((file) => file.id === last)) await open(last);
+    if (last && files.some((file) => file.id === last)) await open(last, { later: true });
   }
 
   return { refresh, open, openDemo, create, showSavedPlans, restore };
