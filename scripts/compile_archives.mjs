@@ -22,13 +22,14 @@ def compile_wheel(src, dst):
     # Files that do not compile (Python 2 leftovers in some wheels) stay as source only.
     compileall.compile_dir(work, quiet=2, workers=1,
                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
-    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as out:
+    # Stored, not deflated: the page copies each file out with FS.writeFile (web/worker/zip.js).
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_STORED) as out:
         for root, dirs, files in os.walk(work):
             dirs.sort()
             for name in sorted(files):
                 full = os.path.join(root, name)
                 info = zipfile.ZipInfo(os.path.relpath(full, work), date_time=(2020, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
+                info.compress_type = zipfile.ZIP_STORED
                 info.external_attr = 0o644 << 16
                 with open(full, "rb") as handle:
                     out.writestr(info, handle.read())

@@ -120,7 +120,7 @@ labwright.ready.then(
       window.labwrightSchedule = initScheduleView(labwright, bridge, undefined, { openProtocol });
       window.labwrightWorkbench = await initWorkbench(labwright, window.labwrightPicker);
       const inventory = initInventoryView(labwright);
-      await inventory.refresh();
+      inventory.refresh(); // not awaited: the dock is hidden at first, and "ready" must not wait for it
       // Shown fresh whenever its tab is opened (runs and plans change what is held).
       document.querySelector(".dock-tabs [data-dock='inventory']").addEventListener("click", () => inventory.refresh());
       // "Ready" only once the workbench can be used: files, catalog and history are there.

@@ -5,6 +5,7 @@ import * as M from "../client/messages.js";
 import { IOClient } from "../io/io-protocol.js";
 import { PageStore } from "./page-store.js";
 import { DataOwnership } from "./data-owner.js";
+import { unpackZip } from "./zip.js";
 
 // What Python in this worker must not reach (its `js` module sees the worker's globals): the
 // devices (only the page's port manager opens them, for holders of a grant), the stored data
@@ -177,11 +178,15 @@ function unpackAll(archives, sitePackages, { report = true } = {}) {
     (done, archive, index) =>
       done.then(async () => {
         const bytes = await archive.bytes;
-        pyodide.unpackArchive(bytes, "zip", { extractDir: sitePackages });
+        try {
+          await unpackZip(pyodide.FS, bytes, sitePackages);
+        } catch (err) {
+          throw new BootError("packages", `wheels/${archive.file}: cannot be unpacked (${err.message})`);
+        }
         if (report) progress("packages", `${archive.name} ${archive.version}`, (index + 1) / archives.length);
       }),
     Promise.resolve(),
-  );
+  ).then(() => pyodide.runPython("import importlib; importlib.invalidate_caches()")); // new files: look again
 }
 
 async function boot() {
