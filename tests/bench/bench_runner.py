@@ -259,6 +259,7 @@ def page(runs: int, rounds: int) -> dict[str, Any]:
     from playwright.sync_api import expect, sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.e2e.editing import paste_new_file
     from tests.e2e.longtasks import measure as long_tasks
     from tests.serving import running_server
 
@@ -271,11 +272,9 @@ def page(runs: int, rounds: int) -> dict[str, Any]:
         tab.goto(url)
         tab.evaluate("window.labwright.ready")
         tab.evaluate("window.labwright.catalog.loaded")
-        tab.click("#protocol-paste-use >> xpath=.. >> summary")
-        tab.fill("#protocol-paste", source)
-        tab.click("#protocol-paste-use")
+        paste_new_file(tab, source)  # a new file in the workbench's editor, the protocol pasted in
         tab.click("#plan-button")
-        expect(tab.locator("#deck-view svg.deck-view")).to_be_visible()
+        expect(tab.locator("#plan-table tr[data-parameter]").first).to_be_visible()
         for repeat in range(runs + 1):
             timed: dict[str, float] = {}
 

@@ -128,10 +128,9 @@ export function initRunPanel(wb) {
       $("#cancel-button").disabled = false;
       const result = await labwright.wait(started.runId);
       progress.value = 1;
-      // The stored record has every state change in place (the live batches merge them per
-      // resource): the timeline steps through that.
-      const record = await labwright.runs.get(started.runId).catch(() => null);
-      if (record?.events) wb.timeline.load(record.events, { deckDocument: started.plan.deck ?? null, base: started.plan.deck_state ?? {} });
+      // The result carries the run's whole log, every state change in place (the live batches
+      // merge them per resource): the timeline steps through that.
+      if (result.events) wb.timeline.load(result.events, { deckDocument: started.plan.deck ?? null, base: started.plan.deck_state ?? {} });
       finished(result, started.plan);
       $("#run-status").textContent = result.status;
       root.dataset.runStatus = result.status;
