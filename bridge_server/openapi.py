@@ -144,6 +144,9 @@ PATHS.update({
         "release one reservation by hand, with a reason", _ANY, body=schedule.CLEAR,
         params=[_IF_MATCH, {"name": "reservation_id", "in": "path", "required": True,
                             "schema": {"type": "integer", "minimum": 0}}], errors=(404, 409))},
+    f"{_SCHEDULE}/holds": {"post": _op(
+        "hold machines or labware by hand for a window, with a reason; runs in the way move after it",
+        _ANY, body=schedule.HOLD, params=[_IF_MATCH], errors=(404, 409, 422), status=201)},
 })
 
 #: WebSockets are not OpenAPI operations; listed here so the document names them anyway.

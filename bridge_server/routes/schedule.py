@@ -83,6 +83,10 @@ REASON: schemas.JsonSchema = {"type": "object", "additionalProperties": False,
                               "properties": {"reason": _TEXT}}
 CLEAR: schemas.JsonSchema = {"type": "object", "required": ["reason"], "additionalProperties": False,
                              "properties": {"reason": _TEXT}}
+HOLD: schemas.JsonSchema = {
+    "type": "object", "required": ["asset_ids", "starts_at", "ends_at", "reason"], "additionalProperties": False,
+    "properties": {"asset_ids": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "integer"}},
+                   "starts_at": _TEXT, "ends_at": _TEXT, "reason": _TEXT}}
 SNAPSHOT: schemas.JsonSchema = {
     "type": "object", "required": ["revision", "workcells", "runs", "queue", "reservations"],
     "properties": {"revision": {"type": "integer"}, "workcells": {"type": "array"},
@@ -360,6 +364,24 @@ async def labware(request: Request) -> JSONResponse:
     return JSONResponse({"labware": added}, status_code=201)
 
 
+async def hold(request: Request) -> JSONResponse:
+    """Hold machines or labware by hand (a service visit): scheduled runs in the way move after it."""
+    from browser_runtime.scheduler.requests import parse_time
+
+    require_token(request)
+    body = await schemas.read_json(request, HOLD, request.app.state.settings.max_body_bytes)
+    expected = _if_match(request)
+    try:
+        starts_at = parse_time(body["starts_at"], "body.starts_at")
+        ends_at = parse_time(body["ends_at"], "body.ends_at")
+        held, revision = await _with_book(request, lambda book: (
+            book.hold(body["asset_ids"], starts_at, ends_at, body["reason"], expected_revision=expected),
+            book.revision))
+    except _errors() as error:
+        raise _problem(error) from None
+    return JSONResponse({**held, "revision": revision}, status_code=201)
+
+
 async def clear_reservation(request: Request) -> JSONResponse:
     require_token(request)
     raw = request.path_params["reservation_id"]
@@ -384,6 +406,7 @@ ROUTES = [
     Route(f"{PREFIX}/runs/{{run_id}}", run, methods=["GET", "DELETE"]),
     Route(f"{PREFIX}/runs/{{run_id}}/{{action}}", run_action, methods=["POST"]),
     Route(f"{PREFIX}/reservations", reservations, methods=["GET"]),
+    Route(f"{PREFIX}/holds", hold, methods=["POST"]),
     Route(f"{PREFIX}/labware", labware, methods=["GET", "POST"]),
     Route(f"{PREFIX}/reservations/{{reservation_id}}/clear", clear_reservation, methods=["POST"]),
 ]

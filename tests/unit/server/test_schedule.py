@@ -26,6 +26,8 @@ WRITES = [
     ("DELETE", f"{SCHEDULE}/runs/x", None),
     ("POST", f"{SCHEDULE}/runs/x/start", {}),
     ("POST", f"{SCHEDULE}/reservations/1/clear", {"reason": "x"}),
+    ("POST", f"{SCHEDULE}/holds", {"asset_ids": [1], "starts_at": "2030-01-01T09:00:00+00:00",
+                                   "ends_at": "2030-01-01T10:00:00+00:00", "reason": "x"}),
 ]
 
 
@@ -115,6 +117,29 @@ def test_a_run_from_request_to_released_reservations(server: Bridge):
     deleted = server.http.delete(f"{SCHEDULE}/runs/life-2", headers=server.headers())
     assert deleted.json()["run"]["status"] == "cancelled"
     assert server.post(f"{SCHEDULE}/runs/life-2/start", {}).status_code == 422
+
+
+def test_a_hold_by_hand_over_http_moves_the_runs_in_its_way_and_is_cleared(server: Bridge):
+    placed = server.post(f"{SCHEDULE}/requests", {"requests": [lh_request("in-the-way", 30)]})
+    assert placed.status_code == 201, placed.text
+    run = next(p for p in placed.json()["placed"] if p["request"] == "in-the-way")
+    machine = next(iter(run["machines"].values()))
+    window = {"starts_at": run["starts_at"], "ends_at": run["ends_at"]}
+    made = server.post(f"{SCHEDULE}/holds", {"asset_ids": [machine], **window, "reason": "service visit"})
+    assert made.status_code == 201, made.text
+    held = server.http.get(f"{SCHEDULE}/reservations", params={"asset_id": str(machine), "status": "held"}).json()
+    hand = [r for r in held["reservations"] if r["run_id"].startswith("hand-")]
+    assert [r["note"] for r in hand] == ["service visit"]
+    moved = server.http.get(f"{SCHEDULE}/runs/in-the-way").json()["run"]
+    assert moved["starts_at"] >= run["ends_at"] or moved["workcell"] != run["workcell"] or \
+        next(iter(moved["machines"].values())) != machine  # placed again after (or beside) the hold
+    # Bad input: said what and where; nothing held.
+    bad = server.post(f"{SCHEDULE}/holds", {"asset_ids": [machine], **window, "reason": " "})
+    assert bad.status_code == 422 and "reason" in bad.text
+    missing = server.post(f"{SCHEDULE}/holds", {"asset_ids": [987654], **window, "reason": "x"})
+    assert missing.status_code == 404
+    cleared = server.post(f"{SCHEDULE}/reservations/{hand[0]['id']}/clear", {"reason": "visit cancelled"})
+    assert cleared.status_code == 200 and cleared.json()["reservation"]["status"] == "released"
 
 
 def test_the_labs_inventory_is_served_with_its_open_reservations(server: Bridge):
