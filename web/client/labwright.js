@@ -422,10 +422,12 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
   // (the worker stops only the user's busy code with it: browser_runtime/interrupts.py). A run pauses
   // between commands at least every 100 ms, so its cancel is answered well before: it then stops
   // cleanly between two commands, where an interrupt could land inside one.
+  // Every second until it answers: an interrupt that lands before the user's code runs (the
+  // worker still parsing, say) is dropped there, so one is not enough on a busy machine.
   function interrupting(reply) {
-    const timer = interruptBuffer ? setTimeout(() => Atomics.store(interruptBuffer, 0, 2), 1000) : null;
+    const timer = interruptBuffer ? setInterval(() => Atomics.store(interruptBuffer, 0, 2), 1000) : null;
     return reply.finally(() => {
-      clearTimeout(timer);
+      clearInterval(timer);
       if (interruptBuffer) Atomics.store(interruptBuffer, 0, 0);
     });
   }

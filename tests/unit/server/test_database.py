@@ -196,15 +196,13 @@ def test_the_pages_store_runs_unchanged_on_postgresql(lab_database, tmp_path: Pa
 
 
 def asyncio_close(database: LabDatabase) -> None:
-    import asyncio
+    from tests.conftest import _run  # a thread of its own: after the e2e layer a loop runs on this one
 
-    asyncio.run(database.close())
+    _run(database.close())
 
 
 def test_leases_survive_in_json(lab_database, tmp_path: Path):
     """Config round-trips through both engines as the JSON it was given."""
-    import asyncio
-
     from bridge_server.store import Store
 
     async def main() -> dict:
@@ -220,7 +218,9 @@ def test_leases_survive_in_json(lab_database, tmp_path: Path):
         finally:
             await database.close()
 
-    assert asyncio.run(main()) == {"port": "/dev/ttyUSB0", "baud": 9600, "nested": {"a": [1, 2.5, None, "ü"]}}
+    from tests.conftest import _run
+
+    assert _run(main()) == {"port": "/dev/ttyUSB0", "baud": 9600, "nested": {"a": [1, 2.5, None, "ü"]}}
 
 
 def test_nothing_acknowledged_is_lost_when_the_server_is_killed(lab_database, tmp_path: Path, catalog_file: Path,
