@@ -246,3 +246,161 @@ def test_an_ambiguous_generic_ftdi_id_preselects_nothing_and_remembers_the_choic
     page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webserial-0'] input[name=port]\")")
     assert scale.locator("select.backend").input_value() == MT  # remembered for this device
     assert page.evaluate("() => scale.received") == []  # chosen, not connected: nothing was sent
+
+
+# ---- capture download and replay from the run history ---------------------------------------------
+
+
+def test_a_runs_capture_downloads_and_replays_from_the_history(context, server_url) -> None:
+    page = open_with_emulated_devices(context, server_url, SCALE)
+    wait_ready(page)
+    connect_scale(page)
+    page.evaluate("() => scale.place(6.5)")
+    plan_on_scale(page, WEIGH)
+    page.click("#run-button")
+    run_id = run_ended(page)
+    assert page.evaluate("(id) => labwright.runs.get(id)", run_id)["value"] == 6.5
+    history = page.locator(f"#history-table tr[data-run='{run_id}']")
+    history.wait_for()
+    with page.expect_download() as downloading:
+        history.locator("button.capture").click()
+    download = downloading.value
+    assert download.suggested_filename == f"capture-{run_id}.json"
+    capture = json.loads(open(download.path(), encoding="utf-8").read())
+    # PLR's capture format: the scale's bytes as they went over the wire
+    assert set(capture) >= {"version", "commands"}
+    writes = [c["data"] for c in capture["commands"] if c["action"] == "write"]
+    assert writes == ["M21 0 0\r\n", "I4\r\n", "S\r\n"]
+    assert capture["commands"][-1] == {"module": "serial", "device_id": "webserial-0", "action": "readline",
+                                       "data": "S S 6.50000 g\r\n"}
+    received = page.evaluate("() => scale.received.length")
+    page.evaluate("() => scale.place(1.0)")  # a replay reads the capture, not the scale
+    history.locator("button.replay").click()
+    expect(page.locator("#run-status")).to_have_text(f"replay of run {run_id}: every command as captured")
+    assert page.evaluate("() => scale.received.length") == received
+    replay = page.evaluate("() => labwright.runs.history(1)")[0]
+    assert replay["status"] == "completed" and replay["run_id"] != run_id
+    assert page.evaluate("(id) => labwright.runs.get(id)", replay["run_id"])["value"] == 6.5
+
+
+# ---- a device the OS keeps from Chrome ----------------------------------------------------------------
+
+# the STAR's own USB connection (its backend's set-up needs a deck first; opening is the same)
+STAR_BACKEND = "from pylabrobot.liquid_handling.backends.hamilton.STAR_backend import STARBackend\nbackend = STARBackend().io"
+DRIVER_CASES = {
+    "webusb_windows_needs_winusb": (
+        "Windows",
+        """window.star = new labwrightInstruments.HamiltonSTAR();
+           window.starDevice = labwrightEmulators.addUSB(star, {vendorId: 0x08af, productId: 0x8000, productName: "ML STAR", serialNumber: "F123"});
+           starDevice.failOpen = "access-denied";""",
+        "webusb-0", STAR_BACKEND,
+        ["Access denied", "WebUSB needs the WinUSB driver", "Zadig", "libusbK"]),
+    "webusb_linux_needs_a_udev_rule": (
+        "Linux",
+        """window.star = new labwrightInstruments.HamiltonSTAR();
+           window.starDevice = labwrightEmulators.addUSB(star, {vendorId: 0x08af, productId: 0x8000, productName: "ML STAR", serialNumber: "F123"});
+           starDevice.failOpen = "access-denied";""",
+        "webusb-0", STAR_BACKEND,
+        ["may not open the USB device node of 08AF:8000", 'ATTRS{idVendor}=="08af", ATTRS{idProduct}=="8000"', "udevadm"]),
+    "ftdi_held_by_the_vcp_driver": (
+        "Windows",
+        """window.fan = new labwrightInstruments.HamiltonHepaFan();
+           window.fanDevice = labwrightEmulators.addFtdiUSB(fan, {vendorId: 0x0856, productId: 0xac11, productName: "HEPA fan", serialNumber: "FT0001"});
+           fanDevice.failOpen = "claimed";""",
+        "webusb-0",
+        "from pylabrobot.only_fans.hamilton_hepa_fan_backend import HamiltonHepaFanBackend\nbackend = HamiltonHepaFanBackend()",
+        ["FTDI virtual COM port driver has claimed this FTDI chip (0856:AC11)", "Serial port…", "Zadig"]),
+    "serial_port_busy_on_linux": (
+        "Linux",
+        SCALE + "scalePort.failOpen = 'busy';",
+        None,
+        "from pylabrobot.scales.mettler_toledo_backend import MettlerToledoWXS205SDUBackend\nbackend = MettlerToledoWXS205SDUBackend(port='0403:6001')",
+        ["another program has the port open", "dialout", 'SUBSYSTEM=="tty"']),
+    "hid_on_linux_needs_a_hidraw_rule": (
+        "Linux",
+        """window.box = new labwrightInstruments.InhecoControlBox();
+           labwrightEmulators.addHID(box, {vendorId: 0x03eb, productId: 0x2023}).failOpen = "not-allowed";""",
+        None,
+        "from pylabrobot.temperature_controlling.inheco.control_box import InhecoTECControlBox\nbackend = InhecoTECControlBox()",
+        ["hidraw node", 'KERNEL=="hidraw*", ATTRS{idVendor}=="03eb"']),
+}
+
+
+@pytest.mark.parametrize("case", list(DRIVER_CASES))
+def test_when_open_fails_the_error_names_the_likely_cause_and_the_fix(context, server_url, case: str) -> None:
+    platform, plugged, picker_row, python, expected = DRIVER_CASES[case]
+    page = open_with_emulated_devices(context, server_url, f"labwrightEmulators.setPlatform({platform!r});\n{plugged}")
+    wait_ready(page)
+    # the error the backend raises in Python (the REPL, runPython, a run)
+    message = page.evaluate(
+        "(code) => window.labwright.runPython(code).then(() => 'no error', (e) => e.message)",
+        f"{python}\nawait backend.setup()")
+    assert "DeviceDriverError" in message and "Likely cause:" in message and "Fix:" in message, message
+    for text in expected:
+        assert text in message, (text, message)
+    if picker_row is None:
+        return
+    # and in the picker, on the device's row, apart from its state
+    device = row(page, picker_row)
+    page.wait_for_function(
+        "(name) => document.querySelector(`#device-picker li[data-name='${name}'] select.backend`)?.value", arg=picker_row)
+    device.locator("button.connect").click()
+    wait_state(page, picker_row, "error")
+    help_text = device.locator(".driver-help")
+    expect(help_text).to_be_visible()
+    assert help_text.inner_text().startswith("Likely cause:")
+    for text in expected[1:]:
+        assert text in help_text.inner_text(), (text, help_text.inner_text())
+
+
+# ---- alerts: a browser notification for a failed run on devices ------------------------------------
+
+NOTIFICATIONS_SEEN = """
+window.shownNotifications = [];
+const RealNotification = window.Notification;
+window.Notification = class extends RealNotification {
+  constructor(title, options = {}) {
+    super(title, options);
+    shownNotifications.push({title, body: options.body, tag: options.tag});
+  }
+};
+"""
+
+SPILL = '''
+from pylabrobot.scales import Scale
+from browser_runtime.protocols import protocol_function
+
+@protocol_function
+async def weigh_and_check(scale: Scale) -> float:
+    """Weigh; more than 5 g means the sample spilled."""
+    weight = await scale.get_weight()
+    if weight > 5:
+        raise RuntimeError(f"the sample spilled: {weight} g")
+    return weight
+'''
+
+
+def test_a_failed_run_on_devices_shows_a_browser_notification(context, server_url) -> None:
+    context.grant_permissions(["notifications"], origin=server_url.rstrip("/"))
+    page = open_with_emulated_devices(context, server_url, NOTIFICATIONS_SEEN + SCALE)
+    assert page.evaluate("() => Notification.permission") == "granted"
+    wait_ready(page)
+    connect_scale(page)
+    page.evaluate("() => scale.place(7.25)")
+    plan_on_scale(page, SPILL)
+    page.click("#run-button")
+    run_id = run_ended(page)
+    assert page.evaluate("(id) => labwright.runs.get(id)", run_id)["status"] == "failed"
+    page.wait_for_function("() => shownNotifications.length > 0")
+    shown = page.evaluate("() => shownNotifications")
+    assert shown == [{"title": f"Run {run_id} failed", "tag": f"labwright-run-{run_id}",
+                      "body": "weigh_and_check: RuntimeError: the sample spilled: 7.25 g"}]
+    sent = page.evaluate("() => labwrightAlerts.sent")
+    assert [(a["event"], a["runId"], a["notified"]) for a in sent] == [("run.failed", run_id, True)]
+    # a run that completes raises none
+    page.evaluate("() => scale.place(2.0)")
+    page.click("#run-button")
+    page.wait_for_function("(id) => document.querySelector('#workbench').dataset.runId !== id", arg=run_id)
+    second = run_ended(page)
+    assert page.evaluate("(id) => labwright.runs.get(id)", second)["status"] == "completed"
+    assert len(page.evaluate("() => shownNotifications")) == 1
