@@ -404,3 +404,19 @@ def test_a_failed_run_on_devices_shows_a_browser_notification(context, server_ur
     second = run_ended(page)
     assert page.evaluate("(id) => labwright.runs.get(id)", second)["status"] == "completed"
     assert len(page.evaluate("() => shownNotifications")) == 1
+
+
+def test_a_star_connects_in_the_picker(context, server_url) -> None:
+    """A liquid handler's backend is set up on a deck: connected alone, the default one."""
+    page = open_with_emulated_devices(context, server_url, """
+        window.star = new labwrightInstruments.HamiltonSTAR();
+        labwrightEmulators.addUSB(star, {vendorId: 0x08af, productId: 0x8000, productName: "ML STAR", serialNumber: "F123"});""")
+    wait_ready(page)
+    page.wait_for_function("() => document.querySelector(\"#device-picker li[data-name='webusb-0'] input[name=serial_number]\")")
+    device = row(page, "webusb-0")
+    assert device.locator("select.backend").input_value().endswith("STAR_backend.STARBackend")
+    device.locator("button.connect").click()
+    wait_state(page, "webusb-0", "connected")
+    assert page.evaluate("() => star.received.length") > 0
+    variable = device.get_attribute("data-variable")
+    assert page.evaluate(f"() => labwright.repl.execute('{variable}.num_channels')")["result"] == "8"
