@@ -67,6 +67,8 @@ def test_a_shipped_capture_replays_against_its_protocol(path: Path, no_device, p
     expected = next(run.expected_value for run in RUNS if run.name == path.stem)
     if expected is not None:
         assert result["value"] == expected
+    # who asks after the replay ended (the page often does) gets the same, its summary included
+    assert run_async(page_session.runs.wait(result["run_id"]))["replay"] == result["replay"]
     assert no_device.requests == []
 
 
