@@ -406,6 +406,37 @@ def test_a_failed_run_on_devices_shows_a_browser_notification(context, server_ur
     assert len(page.evaluate("() => shownNotifications")) == 1
 
 
+WEBHOOK_TOKEN = "e2e-alerts-token-0123456789"
+
+
+def test_a_failed_run_on_devices_is_posted_to_the_labs_webhook(browser) -> None:
+    """The page came from `labwright serve` (its token in the URL), whose webhook is a real HTTP
+    receiver on loopback: the failed run reaches it through the server."""
+    from tests.serving import running_server
+    from tests.webhook_receiver import WebhookReceiver
+
+    env = {"LABWRIGHT_TOKEN": WEBHOOK_TOKEN, "LABWRIGHT_MDNS": "0"}
+    with WebhookReceiver() as hook, running_server(env={**env, "LABWRIGHT_WEBHOOK_URL": hook.url}) as url:
+        context = browser.new_context(service_workers="block")
+        try:
+            page = open_with_emulated_devices(context, f"{url}#token={WEBHOOK_TOKEN}", SCALE)
+            wait_ready(page)
+            connect_scale(page)
+            page.evaluate("() => scale.place(9.5)")
+            plan_on_scale(page, SPILL)
+            page.click("#run-button")
+            run_id = run_ended(page)
+            [event] = hook.wait_for(1)
+            body = event["body"]
+            assert (body["event"], body["run_id"], body["protocol"]) == ("run.failed", run_id, "weigh_and_check")
+            assert body["message"] == "weigh_and_check: RuntimeError: the sample spilled: 9.5 g"
+            assert body["devices"] == ["webserial-0"] and body["source"] == "labwright"
+            page.wait_for_function("() => labwrightAlerts.sent[0]?.posted")
+            assert page.evaluate("() => labwrightAlerts.sent[0].posted") == {"delivered": True, "status": 204}
+        finally:
+            context.close()
+
+
 def test_a_star_connects_in_the_picker(context, server_url) -> None:
     """A liquid handler's backend is set up on a deck: connected alone, the default one."""
     page = open_with_emulated_devices(context, server_url, """
