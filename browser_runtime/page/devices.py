@@ -328,6 +328,17 @@ async def _set_up(instance: Any) -> None:
         raise
 
 
+def _give_a_deck(instance: Any) -> None:
+    """A liquid handler's backend is set up on a deck (PLR's ``set_deck``, as LiquidHandler.setup
+    does): connected alone, it stands on the default one; a run gives it the plan's."""
+    from pylabrobot.liquid_handling.backends.backend import LiquidHandlerBackend
+
+    from browser_runtime.machines import default_deck
+
+    if isinstance(instance, LiquidHandlerBackend) and getattr(instance, "_deck", None) is None:
+        instance.set_deck(default_deck(instance))
+
+
 def _build(cls: Any, entry: dict[str, Any], kwargs: dict[str, Any], where: str) -> Any:
     try:
         inspect.signature(cls).bind(**kwargs)
@@ -342,6 +353,7 @@ async def connect(session: PageSession, device: str, backend: str, settings: dic
     kwargs = settings_as_kwargs(settings, device)
     await disconnect(session, device)
     instance = _build(cls, entry, kwargs, device)
+    _give_a_deck(instance)
     await _set_up(instance)
     variable = _variable(session, entry)
     _connections(session)[device] = Connection(device, backend, variable, dict(settings), instance)

@@ -40,6 +40,7 @@ __all__ = ["ActiveRun", "Runs"]
 #: ``emit(channel, payload)``: where run events go (the page's worker posts them to the page).
 EventSink = Callable[[str, Any], None]
 _KEPT_PLANS = 64
+_ENDED_KEPT = 32  # results of ended runs kept whole for late waiters
 
 
 @dataclass
@@ -72,6 +73,9 @@ class Runs:
     captures: Any = None
     _plans: OrderedDict[str, Plan] = field(default_factory=OrderedDict)
     _active: dict[str, ActiveRun] = field(default_factory=dict)
+    #: The whole results of the runs that ended lately (a replay's summary is in no table): a
+    #: waiter that comes after the run ended gets what one that waited got.
+    _ended: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
 
     # ---- plans ------------------------------------------------------------------------------
 
@@ -210,6 +214,9 @@ class Runs:
                 self.captures.save(run_id, {**recording.document(), "labwright": {
                     "replay_inputs": _replay_inputs(plan), "run_id": run_id}})
             self.history.finished(run_id, result)
+            self._ended[run_id] = result
+            while len(self._ended) > _ENDED_KEPT:
+                self._ended.popitem(last=False)
             self._active.pop(run_id, None)
             for listener in self.on_finished:
                 listener({**built.arguments, "deck": built.deck} if built else dict(run.machines))
@@ -254,6 +261,8 @@ class Runs:
         active = self._active.get(run_id)
         if active is not None:
             return await asyncio.shield(active.task)
+        if run_id in self._ended:
+            return self._ended[run_id]
         record = self.history.get(run_id)
         if record is None:
             raise NotFound(f"no run {run_id!r}")

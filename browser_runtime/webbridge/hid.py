@@ -38,7 +38,9 @@ class HID(_PLRHID):
         if self._replaying is not None and action != "read":
             self._replaying.expect(self, "hid", self._unique_id, action, data)
         logger.log(LOG_LEVEL_IO, "[%s] %s %s", self._unique_id, action, data)
-        record(HIDCommand(device_id=self._unique_id, action=action, data=data))
+        command = HIDCommand(device_id=self._unique_id, action=action, data=data)
+        command.data = data  # PLR 0.2.2's HIDCommand.__init__ drops its data: a capture without it replays nothing
+        record(command)
 
     async def setup(self) -> None:
         replay = _replay.current()

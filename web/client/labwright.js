@@ -154,13 +154,16 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
       }
       const runId = started.runId;
       protocols.set(runId, started.protocol);
+      // The devices it held, for what is said when it ends (an alert names them): the grant is gone by then.
+      let devices = io.broker.devicesOf(grant);
       const ended = api.wait(runId).then(
-        (result) => hardwareRun({ runId, phase: "ended", status: result.status, error: result.error, protocol: started.protocol }),
-        (err) => hardwareRun({ runId, phase: "ended", status: "failed", error: { type: err.pythonType ?? "Error", message: err.pythonMessage ?? err.message }, protocol: started.protocol }),
+        (result) => hardwareRun({ runId, phase: "ended", status: result.status, error: result.error, protocol: started.protocol, devices }),
+        (err) => hardwareRun({ runId, phase: "ended", status: "failed", error: { type: err.pythonType ?? "Error", message: err.pythonMessage ?? err.message }, protocol: started.protocol, devices }),
       ).finally(() => io.endGrant(grant));
       // Taking a device over stops the run cleanly: cancelled, machines stopped, devices given back.
       io.broker.update(grant, { holder: `run ${runId}`, hooks: { stop: () => api.cancel(runId).then(() => ended) } });
-      hardwareRun({ runId, phase: "started", protocol: started.protocol, devices: io.broker.devicesOf(grant) });
+      devices = io.broker.devicesOf(grant);
+      hardwareRun({ runId, phase: "started", protocol: started.protocol, devices });
       // When it should end, for "held by run 12 — it ends in ~3 min": the scheduler's estimate.
       const { function: fn, parameters, deck, filename } = planOptions(options);
       api.schedule.estimate(source, { function: fn, parameters, deck, filename })

@@ -180,10 +180,18 @@ export function initDevicePicker(labwright, ports, bridge = null, root = documen
     row.holderLabel.textContent = byRun || held.holder === null ? held.text : "";
     row.takeOverButton.hidden = !byRun;
     row.takeOverButton.textContent = byRun ? `Take over (stops ${held.holder})` : "Take over";
-    if (byRun && (row.state === "connected" || row.state === "lent")) setState(row, "lent", `to ${held.holder}`);
-    else if (row.state === "lent" && news.restored === true) setState(row, "connected", row.connectedText);
-    else if (row.state === "lent" && news.restored === false) setState(row, "error", `could not be set up again: ${news.restoreError ?? "it was not connected"}`);
-    else setState(row, row.state, row.stateLabel.title);
+    // `givenBack`: the console lent its set-up device and waits to set it up again, whatever the
+    // row shows meanwhile (a take-over shows "connecting" while it stops the run).
+    if (byRun && (row.state === "connected" || row.state === "lent")) {
+      row.givenBack = true;
+      setState(row, "lent", `to ${held.holder}`);
+    } else if (row.givenBack && news.restored === true) {
+      row.givenBack = false;
+      setState(row, "connected", row.connectedText);
+    } else if (row.givenBack && news.restored === false) {
+      row.givenBack = false;
+      setState(row, "error", `could not be set up again: ${news.restoreError ?? "it was not connected"}`);
+    } else setState(row, row.state, row.stateLabel.title);
   }
 
   function makeRow(device, id, ordinal) {
@@ -398,7 +406,8 @@ export function initDevicePicker(labwright, ports, bridge = null, root = documen
       return setState(row, "error", err.pythonMessage ?? err.message);
     }
     showHolder(row);
-    if (row.state !== "connected") setState(row, "available");
+    // a device lent by the console comes back connected when it is set up again (news.restored)
+    if (row.state === "connecting") setState(row, row.givenBack ? "lent" : "available", row.givenBack ? "being set up again" : "");
   }
 
   // When the browser cannot open a device, the error says the likely cause and the fix for this

@@ -213,12 +213,32 @@
 
   // Inheco TEC control box (HID 03EB:2023): 8-byte output reports carrying the command and a
   // CRC character; the reply echoes the first four characters in lower case, then the error
-  // status, then a checksum character, in a 64-byte input report padded with NULs.
+  // status, then the data, then a checksum character, in a 64-byte input report padded with
+  // NULs. TEC devices (a CPAC, a ThermoShake) on its slots 1..6 are addressed by the leading digit.
   class InhecoControlBox {
     constructor() {
       this.received = [];
       this.pending = "";
       this.touchscreen = null;
+      this.slots = {}; // slot -> {target, active, temperature}
+    }
+    slot(index) {
+      return (this.slots[index] ??= { target: null, active: false, temperature: 22.0 });
+    }
+    answer(message) {
+      const index = message[0];
+      const command = message.slice(1, 4);
+      const args = message.slice(4);
+      if (index === "0" && command === "ADD") this.touchscreen = args === "1";
+      if (index === "0") return "";
+      const slot = this.slot(index);
+      if (command === "STT") slot.target = parseInt(args, 10) / 10;
+      else if (command === "ATE") {
+        slot.active = args === "1";
+        if (slot.active && slot.target !== null) slot.temperature = slot.target;
+      } else if (command === "RAT") return String(Math.round(slot.temperature * 10));
+      else if (command === "RFV") return ["1.0", "2.3", "TEC1234", "B", "INHECO"][parseInt(args, 10)] ?? "";
+      return "";
     }
     receiveReport(reportId, data, device) {
       const chunk = text(data);
@@ -230,8 +250,7 @@
       const message = this.pending.slice(0, -1); // drop the CRC character
       this.pending = "";
       this.received.push(message);
-      if (/^\dADD[01]/.test(message)) this.touchscreen = message[4] === "1";
-      const reply = `${message.slice(0, 4).toLowerCase()}0k`;
+      const reply = `${message.slice(0, 4).toLowerCase()}0${this.answer(message)}k`;
       const report = new Uint8Array(64);
       for (let i = 0; i < reply.length; i++) report[i] = reply.charCodeAt(i);
       device.sendInputReport(0, report);

@@ -410,7 +410,7 @@
       let again;
       if (old instanceof EmulatedSerialPort) {
         again = this.addSerial(old.device, old.info);
-        this.serial.dispatchEvent(Object.assign(new Event("connect"), { target: again }));
+        this.serial.dispatchEvent(new Event("connect")); // Chrome's is fired at the port (its target, read-only here)
       } else if (old instanceof EmulatedUSBDevice) {
         const { vendorId, productId, serialNumber, productName, packetSize, inEndpoint, outEndpoint } = old;
         const options = { vendorId, productId, serialNumber, productName, packetSize, inEndpoint, outEndpoint };
