@@ -17,6 +17,7 @@ rolls back what it had queued for the command that was not sent.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import contextlib
 import inspect
@@ -86,12 +87,12 @@ def load_protocol_function(source: str, filename: str, function: str) -> Callabl
     return target
 
 
-class Loadable:
+class Loadable(abc.ABC):
     """What a run calls is made when it starts (its module's code runs then, not before):
-    ``load(run)`` returns the function the run awaits."""
+    calling it with the run returns the function the run awaits (ProtocolSource, ScriptSource)."""
 
-    def __call__(self, run: ProtocolRun) -> Callable[..., Any]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def __call__(self, run: ProtocolRun) -> Callable[..., Any]: ...
 
 
 @dataclass(frozen=True)
