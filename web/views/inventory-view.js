@@ -2,8 +2,7 @@
 // that hold them; add labware of a catalog type, edit an item in its row, retire one. All rules
 // (what is labware, valid dates and amounts, not retiring a reserved item) are the worker's.
 import { $, h } from "./dom.js";
-
-const short = (fqn) => (fqn ?? "").split(".").pop();
+import { shortName as short } from "./format.js";
 const DAY = 86_400_000;
 
 export function expiryClass(iso, now = Date.now()) {

@@ -1,7 +1,7 @@
 // The workbench's plan: every parameter resolved (machines, labware from the inventory, values)
 // with the reasons, which device each machine runs on, out-of-date marking, and saving the plan.
 import { $, h } from "../dom.js";
-import { formatSeconds } from "./run.js";
+import { formatSeconds, shortName as short } from "../format.js";
 
 export function initPlanPanel(wb) {
   const { labwright, picker, state, deckView } = wb;
@@ -112,7 +112,6 @@ export function initPlanPanel(wb) {
     const chosen = shown.chosen?.[parameter];
     // (The automatic choice's reasons are in the row's "why" column.)
     const automatic = chosen === undefined ? `automatic: ${entry.asset ?? "simulated"}` : "automatic";
-    const short = (fqn) => (fqn ?? "").split(".").pop();
     const select = h("select", { class: "item-choice", "data-parameter": parameter, "aria-label": `inventory item for ${parameter}`,
       onchange: async () => {
         state.chosen ??= {};

@@ -3,6 +3,7 @@
 // timeline; its results when it ends. The log is drawn once per animation frame, however many
 // events a batch brings.
 import { $, h } from "../dom.js";
+import { formatSeconds } from "../format.js";
 
 const LOG_LIMIT = 5000;
 
@@ -153,11 +154,4 @@ export function initRunPanel(wb) {
   $("#cancel-button").addEventListener("click", () => state.runId && labwright.cancel(state.runId));
 
   return { replay, highlight };
-}
-
-export function formatSeconds(seconds) {
-  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
-  if (seconds < 120) return `${seconds.toFixed(1)} s`;
-  const minutes = Math.floor(seconds / 60);
-  return minutes < 120 ? `${minutes} min ${Math.round(seconds % 60)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }

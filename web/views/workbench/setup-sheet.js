@@ -2,8 +2,7 @@
 // inventory item with its lot and expiry, what to load into it, the machines and the values, with
 // the deck drawing; a page of its own that prints cleanly. The deck also downloads as SVG or PNG.
 import { $, download, h } from "../dom.js";
-
-const short = (fqn) => (fqn ?? "").split(".").pop();
+import { shortName as short } from "../format.js";
 
 // Where a placement goes, in words: "rails 7" / "slot 2 of plate_carrier (rails 7)" / "slot 4".
 export function whereText(placement, layout) {
