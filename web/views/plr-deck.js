@@ -64,12 +64,13 @@ export class PlrDeck {
     this.schedule();
   }
 
-  // Every resource's whole state at once (the timeline's step): only those that differ are sent.
+  // Every resource's whole state at once (the timeline's step). Only other objects than those
+  // drawn are sent: the timeline rebuilds a state object only where an event touched it, so a
+  // step sends the few it changed, without comparing every resource's contents.
   showStates(states) {
     if (!this.shown) return;
     for (const [resource, state] of Object.entries(states)) {
-      const before = this.states.get(resource);
-      if (before !== undefined && JSON.stringify(before) === JSON.stringify(state)) continue;
+      if (this.states.get(resource) === state) continue;
       this.states.set(resource, state);
       this.pending.set(resource, state);
     }
