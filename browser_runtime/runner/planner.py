@@ -102,6 +102,7 @@ class Planner:
         if self.inventory is None:
             return
         assets = self.inventory.assets(status="available")
+        category = {a.id: (self.catalog.get(a.catalog_fqn) or {}).get("category") for a in assets if a.kind == "labware"}
 
         def row(asset: Any) -> dict[str, Any]:
             return {"id": asset.id, "name": asset.name, "type": asset.catalog_fqn, "lot": asset.lot,
@@ -111,8 +112,7 @@ class Planner:
             if parameter.kind == "machine":
                 found = [a for a in assets if a.kind == "machine" and a.machine_kind == parameter.machine_kind]
             elif parameter.kind == "resource" and parameter.category:
-                found = [a for a in assets if a.kind == "labware"
-                         and (self.catalog.get(a.catalog_fqn) or {}).get("category") == parameter.category]
+                found = [a for a in assets if category.get(a.id) == parameter.category]
                 found.sort(key=lambda a: (a.expires_at is None, a.expires_at or 0, a.id))
             else:
                 continue
