@@ -78,6 +78,7 @@ def test_the_editor_is_driven_by_the_keyboard_with_jedi_completion(workbench):
     popup = page.locator(".cm-tooltip-autocomplete")
     expect(popup).to_be_visible()
     expect(popup.locator("li")).to_have_count(2)  # aspirate, aspirate96
+    page.wait_for_timeout(300)  # a person reads the popup first; CodeMirror ignores keys in its first 75 ms
     page.keyboard.press("ArrowDown")
     expect(popup.locator("li[aria-selected]")).to_contain_text("aspirate96")
     page.keyboard.press("Enter")
