@@ -50,10 +50,59 @@ def _labware(requirement: Any, catalog: Any, fits: Any) -> dict | None:
     default = catalog.get(_DEFAULT_LABWARE.get(category, ""))
     if default and default.get("size") and fits(default):
         return default
+    candidates = _fitting(catalog, category, fits)
+    return candidates[0] if candidates else None
+
+
+def _fitting(catalog: Any, category: str | None, fits: Any) -> list[dict]:
     candidates = [e for e in catalog.by_category(category or "") if e.get("kind") == "factory"
                   and e.get("size") and not e.get("deprecated") and not e.get("error") and fits(e)]
     candidates.sort(key=lambda e: (_MANUFACTURER_RANK.get(e.get("manufacturer"), 9), e["fqn"]))
-    return candidates[0] if candidates else None
+    return candidates
+
+
+def labware_definitions(category: str | None, deck: str, catalog: Any, *,
+                        deck_kwargs: dict | None = None) -> list[dict]:
+    """The catalog's labware definitions of ``category`` auto-layout can place on ``deck`` (built
+    from a factory, with geometry; fitting a free slot on a slot deck, a carrier on a rail deck):
+    what a user may choose for a labware parameter, the automatic choice's ranking first."""
+    geometry = deck_geometry(catalog.get(deck), dict(deck_kwargs or {}))
+    if geometry.slots:
+        fits = _slot_fit(geometry)
+    else:
+        carrier = _CARRIER_FOR.get(category or "")
+        fits = (lambda entry: carrier is not None and _carrier(carrier, entry, catalog) is not None)
+    return _fitting(catalog, category, fits)
+
+
+_MODELS: dict[int, list[dict]] = {}
+
+
+def deck_models(catalog: Any) -> list[dict]:
+    """The decks auto-layout can lay out a plate and a tip rack on (built without arguments): the
+    liquid handler models a plan can be made for (a STAR and a STARlet differ by their deck)."""
+    key = id(catalog.document) if hasattr(catalog, "document") else id(catalog)
+    if key not in _MODELS:
+        _MODELS.clear()  # one catalog at a time
+        _MODELS[key] = _deck_models(catalog)
+    return _MODELS[key]
+
+
+def _deck_models(catalog: Any) -> list[dict]:
+    models = []
+    probe = [{"parameter": "plate", "category": "plate"}, {"parameter": "tips", "category": "tip_rack"}]
+    for entry in catalog.entries("decks"):
+        if entry.get("skipped") or entry.get("error") or not entry.get("serialized"):
+            continue
+        try:
+            if auto_layout(probe, entry["fqn"], catalog).unplaced:
+                continue
+        except Exception:  # noqa: BLE001 - a deck auto-layout cannot fill is not a model to offer
+            continue
+        models.append({"fqn": entry["fqn"], "name": entry["name"], "manufacturer": entry.get("manufacturer"),
+                       "rails": entry.get("rails"), "slots": len(entry.get("slots") or []) or None})
+    models.sort(key=lambda m: (_MANUFACTURER_RANK.get(m["manufacturer"], 9), m["manufacturer"] or "", m["name"]))
+    return models
 
 
 def _carrier(category: str, child: dict, catalog: Any) -> tuple[dict, int] | None:
@@ -113,11 +162,11 @@ def auto_layout(requirements: list[Any], deck: str, catalog: Any, *, deck_kwargs
         wanted.append((name, entry))
     if geometry.slots:
         _fill_slots(geometry, wanted, placements, unplaced)
-    elif geometry.num_rails is not None:
+    elif geometry.num_rails is not None and geometry.rails_origin is not None:
         _fill_rails(geometry, wanted, placements, unplaced, catalog)
     else:
         raise DeckLayoutError(f"auto-layout places labware on Hamilton decks (rails) and the OT-2 "
-                              f"(slots); {deck_entry['name']} has neither")
+                              f"(slots); {deck_entry['name']} has neither it knows")
     document = {"deck": deck, "deck_kwargs": deck_kwargs, "placements": placements}
     problems = validate_deck_layout(document, catalog)
     if problems:

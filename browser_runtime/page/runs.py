@@ -32,9 +32,9 @@ def _inputs(source: str, function: str | None, parameters: dict[str, Any] | None
         raise PlanError("backends are for hardware runs: pass simulate: false with them",
                         [{"field": "backends", "message": "given for a simulated run"}])
     if chosen is not None and (not isinstance(chosen, dict) or not all(
-            isinstance(k, str) and isinstance(v, int) and not isinstance(v, bool) for k, v in chosen.items())):
-        raise PlanError("chosen: must map parameter names to inventory item ids",
-                        [{"field": "chosen", "message": "not an object of parameter: item id"}])
+            isinstance(k, str) and isinstance(v, (int, str)) and not isinstance(v, bool) for k, v in chosen.items())):
+        raise PlanError("chosen: must map parameter names to inventory item ids or labware definitions (fqn)",
+                        [{"field": "chosen", "message": "not an object of parameter: item id or definition"}])
     return PlanInputs(source=source, filename=filename, function=function, parameters=parameters or {},
                       deck=deck, simulate=simulate, backends=backends if not simulate else None,
                       chosen=chosen or None)
@@ -45,7 +45,7 @@ def plan(session: PageSession, source: str, function: str | None = None,
          simulate: bool = True, backends: dict[str, Any] | None = None,
          chosen: dict[str, Any] | None = None) -> dict[str, Any]:
     """How a run would be resolved (machines, deck, assignment, values), with a ``plan_id`` to run it by;
-    ``chosen``: inventory items the user picked for some machine / labware parameters."""
+    ``chosen``: inventory items (ids) or labware definitions (catalog fqns) the user picked."""
     return session.runs.plan(_inputs(source, function, parameters, deck, filename, simulate, backends,
                                      chosen)).to_dict()
 

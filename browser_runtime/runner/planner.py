@@ -80,10 +80,12 @@ class Planner:
             raise PlanError(f"{protocol.function} has no parameter(s) {', '.join(unknown)}",
                             [{"parameter": name, "message": "not a parameter of this protocol"}
                              for name in unknown])
-        fixed = {**self._fixed_assets(inputs.chosen or {}, by_name, "chosen by you"),
+        items = {name: v for name, v in (inputs.chosen or {}).items() if not isinstance(v, str)}
+        fixed = {**self._fixed_assets(items, by_name, "chosen by you"),
                  **self._fixed_assets(inputs.assigned or {}, by_name, "held for this run by the schedule")}
+        definitions = self._definitions(inputs.chosen or {}, by_name)
         self._values(plan, protocol, inputs, problems)
-        self._deck(plan, protocol, inputs, fixed)
+        self._deck(plan, protocol, inputs, fixed, definitions)
         self._machines(plan, protocol, inputs, fixed, problems)
         if problems:
             raise _problems(problems)
@@ -94,7 +96,50 @@ class Planner:
         if plan.deck_layout is not None:
             self._show_deck(plan, built)
         self._candidates(plan, protocol)
+        self._models_and_definitions(plan, protocol)
         return plan
+
+    def _definitions(self, chosen: dict[str, Any], by_name: dict[str, Any]) -> dict[str, str]:
+        """The labware definitions the user chose (a catalog fqn for a labware parameter), checked:
+        a definition of PLR's catalog, of the category the protocol asks for."""
+        definitions: dict[str, str] = {}
+        problems = []
+        for name, fqn in chosen.items():
+            if not isinstance(fqn, str):
+                continue
+            parameter = by_name.get(name)
+            entry = self.catalog.get(fqn)
+            if parameter is None or parameter.kind != "resource":
+                problems.append({"parameter": name, "message": "a labware definition is chosen for labware "
+                                 "parameters only (machines: choose the deck, or an inventory item)"})
+            elif entry is None or self.catalog.section_of(fqn) != "resources":
+                problems.append({"parameter": name, "message": f"{fqn!r} is not a labware definition PLR has"})
+            elif parameter.category and entry.get("category") != parameter.category:
+                problems.append({"parameter": name, "message": f"{entry['name']} is a {entry.get('category')}; "
+                                 f"{name} needs a {parameter.category}"})
+            else:
+                definitions[name] = entry["fqn"]
+        if problems:
+            raise PlanError("cannot use the chosen definitions: " + "; ".join(
+                f"{p['parameter']}: {p['message']}" for p in problems), problems)
+        return definitions
+
+    def _models_and_definitions(self, plan: Plan, protocol: Any) -> None:
+        """What the user may choose from the catalog: the deck (the model: a STAR or a STARlet, an
+        OT-2) for each liquid handler, the labware definitions that fit for each labware parameter."""
+        from browser_runtime.deck import deck_models, labware_definitions
+
+        layout = plan.deck_layout
+        if layout is None:
+            return
+        for name, machine in plan.machines.items():
+            if machine.machine_kind == "liquid_handler":
+                plan.models[name] = deck_models(self.catalog)
+        for parameter in (p for p in protocol.parameters if p.kind == "resource" and p.category):
+            found = labware_definitions(parameter.category, layout["deck"], self.catalog,
+                                        deck_kwargs=layout.get("deck_kwargs"))
+            plan.definitions[parameter.name] = [
+                {"fqn": e["fqn"], "name": e["name"], "manufacturer": e.get("manufacturer")} for e in found]
 
     def _candidates(self, plan: Plan, protocol: Any) -> None:
         """What the user may pick instead: available items of each labware parameter's category
@@ -188,12 +233,15 @@ class Planner:
                                  "constraints": declared})
             plan.values[parameter.name] = ValueChoice(parameter.name, jsonable(value), declared)
 
-    def _deck(self, plan: Plan, protocol: Any, inputs: PlanInputs, fixed: dict[str, Any]) -> None:
-        from browser_runtime.deck import auto_layout, load_deck_layout, validate_deck_layout
+    def _deck(self, plan: Plan, protocol: Any, inputs: PlanInputs, fixed: dict[str, Any],
+              definitions: dict[str, str]) -> None:
+        from browser_runtime.deck import DeckLayoutError, auto_layout, load_deck_layout, validate_deck_layout
 
         by_name = {p.name: p for p in protocol.parameters}
-        # Labware fixed to an inventory item is laid out as that item's own type (its geometry).
-        types = {name: choice.catalog_fqn for name, choice in fixed.items() if by_name[name].kind == "resource"}
+        # Labware of a chosen definition, or fixed to an inventory item, is laid out as that type
+        # (its geometry); an item's own type wins over a definition.
+        types = {**definitions, **{name: choice.catalog_fqn for name, choice in fixed.items()
+                                   if by_name[name].kind == "resource"}}
         optional = {p.name for p in protocol.parameters if p.optional}
         wanted: list[Any] = [r for r in protocol.requirements.resources
                              if r.parameter is not None and r.parameter not in optional]
@@ -202,13 +250,20 @@ class Planner:
         wanted = [{"parameter": r.parameter, "category": r.category, "type": types[r.parameter]}
                   if r.parameter in types else r for r in wanted]
         if isinstance(inputs.deck, dict):
-            # The caller's layout: its placements stand; requirements it leaves out are added.
+            # The caller's layout: its placements stand; requirements it leaves out are added. A
+            # placement of another type than the one chosen is laid out afresh.
             base = load_deck_layout(inputs.deck)
+            base.placements = [p for p in base.placements
+                               if p.name not in types or p.resource == types[p.name]]
             deck_fqn, deck_kwargs = base.deck, base.deck_kwargs
         else:
             base = None
             deck_fqn, deck_kwargs = inputs.deck or DEFAULT_DECK, {}
-        laid_out = auto_layout(wanted, deck_fqn, self.catalog, deck_kwargs=deck_kwargs, layout=base)
+        try:
+            laid_out = auto_layout(wanted, deck_fqn, self.catalog, deck_kwargs=deck_kwargs, layout=base)
+        except DeckLayoutError as error:
+            raise PlanError(f"the deck {str(deck_fqn).rpartition('.')[2]}: {error}",
+                            [p.to_dict() for p in error.problems]) from None
         if laid_out.unplaced:
             raise PlanError(
                 "cannot place on the deck: " + "; ".join(str(p) for p in laid_out.unplaced),

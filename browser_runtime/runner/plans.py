@@ -51,7 +51,9 @@ class PlanInputs:
     simulate: bool = True
     backends: dict[str, Any] | None = None
     assigned: dict[str, int] | None = None  # assets fixed by the schedule, which holds them
-    chosen: dict[str, int] | None = None  # inventory items the user picked for machine / labware parameters
+    #: What the user picked for a machine / labware parameter: an inventory item (its id) or, for
+    #: labware, a definition from the catalog (its fqn).
+    chosen: dict[str, int | str] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"source": self.source, "filename": self.filename, "function": self.function,
@@ -160,6 +162,10 @@ class Plan:
     #: For each machine and labware parameter, the inventory items that could stand in (what the
     #: user may choose instead of the automatic choice): id, name, type, lot, expiry.
     candidates: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    #: From the catalog: the decks (liquid handler models) for each liquid handler parameter and
+    #: the labware definitions that fit for each labware parameter (``chosen`` takes their fqn).
+    models: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    definitions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def is_script(self) -> bool:
@@ -202,5 +208,7 @@ class Plan:
             "kind": "script" if self.is_script else "protocol",
             "swaps": self.swaps,
             "candidates": self.candidates,
+            "models": self.models,
+            "definitions": self.definitions,
             "chosen": self.inputs.chosen or {},
         }

@@ -124,4 +124,6 @@ def test_a_chosen_item_that_is_not_there_is_refused_naming_the_parameter(page_se
     with pytest.raises(PlanError, match="plate: asset 99999"):
         runs.plan(page_session, source, filename="serial_dilution.py", chosen={"plate": 99999})
     with pytest.raises(PlanError, match="chosen: must map"):
+        runs.plan(page_session, source, filename="serial_dilution.py", chosen={"plate": 1.5})
+    with pytest.raises(PlanError, match="plate: 'first' is not a labware definition PLR has"):
         runs.plan(page_session, source, filename="serial_dilution.py", chosen={"plate": "first"})

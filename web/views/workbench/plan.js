@@ -22,8 +22,9 @@ export function initPlanPanel(wb) {
     wb.analysis.showFieldErrors([]);
     try {
       state.backends = await backendsForDevices();
-      state.planOptions = options();
-      state.plan = await labwright.plan(state.source, state.planOptions);
+      const asked = options();
+      state.plan = await labwright.plan(state.source, asked);
+      state.planOptions = asked; // only a plan made: a refused one leaves the plan shown runnable
       state.deckLayout = state.plan.deck_layout;
       message.textContent = "";
       await showPlan(state.plan);
@@ -86,9 +87,12 @@ export function initPlanPanel(wb) {
     const rows = Object.entries(shown.parameters).map(([name, entry]) =>
       h("tr", { "data-parameter": name },
         h("td", {}, name), h("td", {}, entry.kind),
-        h("td", {}, entry.kind === "value" ? JSON.stringify(entry.value)
-          : shown.candidates?.[name]?.length ? itemChooser(name, entry, shown)
-            : entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
+        h("td", {}, entry.kind === "value" ? JSON.stringify(entry.value) : h("div", { class: "choices" },
+          shown.models?.[name]?.length ? modelChooser(name, shown) : null,
+          shown.definitions?.[name]?.length ? definitionChooser(name, entry, shown) : null,
+          shown.candidates?.[name]?.length ? itemChooser(name, entry, shown)
+            : h("span", {}, entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
+          h("span", { class: "choice-error", "data-error-for": name, role: "alert" }))),
         h("td", {}, entry.kind === "machine" ? (entry.backend ?? "").split(".").pop()
           : entry.contents ? Object.entries(entry.contents).map(([k, v]) => `${k}: ${v}`).join(", ") : ""),
         h("td", { class: "reasons" }, (entry.reasons ?? []).join("; ")),
@@ -105,18 +109,83 @@ export function initPlanPanel(wb) {
     }
   }
 
+  // A choice that plans again; when that plan fails the choice is undone and the reason shown
+  // next to the control that caused it.
+  async function choose(parameter, control, apply, undo) {
+    apply();
+    if (await plan()) return;
+    const why = $("#plan-message").textContent.replace(/^\w*Error: /, "");
+    $("#plan-message").textContent = ""; // the plan shown still stands; the reason goes to the control
+    undo();
+    control.value = control.dataset.shown;
+    const slot = document.querySelector(`#plan-table .choice-error[data-error-for="${CSS.escape(parameter)}"]`);
+    if (slot) slot.textContent = why;
+    control.setAttribute("aria-invalid", "true");
+  }
+
+  // The liquid handler's model: PLR's decks auto-layout can fill (a STAR and a STARlet differ by
+  // their deck). Another deck is a fresh layout on it.
+  function modelChooser(parameter, shown) {
+    const current = shown.deck_layout?.deck ?? "";
+    const select = h("select", { class: "model-choice", "data-parameter": parameter, "aria-label": `model (deck) for ${parameter}`,
+      "data-shown": current,
+      onchange: () => {
+        const before = state.deckLayout;
+        return choose(parameter, select, () => { state.deckLayout = select.value; }, () => { state.deckLayout = before; });
+      } },
+      ...shown.models[parameter].map((model) => h("option", { value: model.fqn },
+        [model.manufacturer, model.name, model.rails ? `${model.rails} rails` : model.slots ? `${model.slots} slots` : null]
+          .filter(Boolean).join(" · "))));
+    select.value = current;
+    return select;
+  }
+
+  // The labware definition from PLR's catalog (those of the parameter's category that fit the deck),
+  // by manufacturer; "automatic" is the planner's own choice.
+  function definitionChooser(parameter, entry, shown) {
+    const picked = typeof shown.chosen?.[parameter] === "string" ? shown.chosen[parameter] : "";
+    const groups = new Map();
+    for (const definition of shown.definitions[parameter]) {
+      const key = definition.manufacturer ?? "other";
+      if (!groups.has(key)) groups.set(key, []);
+      groups.get(key).push(h("option", { value: definition.fqn }, definition.name));
+    }
+    const select = h("select", { class: "definition-choice", "data-parameter": parameter, "data-shown": picked,
+      "aria-label": `labware definition for ${parameter}`,
+      onchange: () => {
+        const before = state.chosen?.[parameter];
+        const layout = state.deckLayout;
+        return choose(parameter, select, () => {
+          state.chosen ??= {};
+          if (select.value) state.chosen[parameter] = select.value; // replaces an item chosen before
+          else delete state.chosen[parameter];
+          // Laid out afresh: the chosen definition's own geometry, or the planner's choice again.
+          if (layout?.placements) state.deckLayout = { ...layout, placements: layout.placements.filter((p) => p.name !== parameter) };
+        }, () => {
+          if (before === undefined) delete state.chosen[parameter];
+          else state.chosen[parameter] = before;
+          state.deckLayout = layout;
+        });
+      } },
+      h("option", { value: "" }, `automatic: ${short(entry.type ?? "")}`),
+      ...[...groups].map(([manufacturer, options]) => h("optgroup", { label: manufacturer }, ...options)));
+    select.value = picked;
+    return select;
+  }
+
   // The inventory item for a machine or labware parameter: the automatic choice (with its reason)
   // first, then every item that fits (type, lot, expiry). A choice plans again; a labware item of
   // another type is laid out afresh (its own geometry), where it fits.
   function itemChooser(parameter, entry, shown) {
-    const chosen = shown.chosen?.[parameter];
+    const chosen = typeof shown.chosen?.[parameter] === "number" ? shown.chosen[parameter] : undefined;
     // (The automatic choice's reasons are in the row's "why" column.)
-    const automatic = chosen === undefined ? `automatic: ${entry.asset ?? "simulated"}` : "automatic";
+    const automatic = chosen === undefined
+      ? `automatic: ${entry.asset ?? (entry.kind === "resource" ? "none from the inventory" : "simulated")}` : "automatic";
     const select = h("select", { class: "item-choice", "data-parameter": parameter, "aria-label": `inventory item for ${parameter}`,
       onchange: async () => {
         state.chosen ??= {};
         if (select.value) state.chosen[parameter] = Number(select.value);
-        else delete state.chosen[parameter];
+        else if (typeof state.chosen[parameter] === "number") delete state.chosen[parameter];
         const picked = shown.candidates[parameter].find((item) => String(item.id) === select.value);
         if (state.deckLayout && (!picked || picked.type !== entry.type)) {
           state.deckLayout = { ...state.deckLayout, placements: state.deckLayout.placements.filter((p) => p.name !== parameter) };
