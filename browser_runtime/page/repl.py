@@ -1,5 +1,7 @@
 """Area ``repl``: the page's console (one namespace, shared with ``runPython``), streamed output,
-Jedi completion and signatures. After a run its machines, deck and labware are in scope."""
+Jedi completion and signatures. After a run its machines, deck and labware are in scope; the deck
+in scope is followed (``page/live_deck.py``), so what an input changes on it is drawn on channel
+``deck``."""
 
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ async def execute(session: PageSession, code: str) -> dict[str, Any]:
                           "traceback": "KeyboardInterrupt: interrupted\n"}}
     finally:
         console.running = None
+        if console.live is not None:  # what the input changed on the deck in scope, drawn
+            console.live.follow_scope(console.session.namespace)
+            console.live.flush()
     return result.to_json()
 
 

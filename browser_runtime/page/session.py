@@ -18,6 +18,7 @@ from browser_runtime.catalog.store import COMPONENT as CATALOG
 from browser_runtime.catalog.store import CatalogStore
 from browser_runtime.inventory import InventoryStore
 from browser_runtime.inventory.schema import component as inventory_component
+from browser_runtime.page.live_deck import LiveDeck
 from browser_runtime.protocols.library import COMPONENT as LIBRARY
 from browser_runtime.protocols.library import ProtocolLibrary
 from browser_runtime.repl.session import ReplSession
@@ -77,9 +78,14 @@ class Console:
     session: ReplSession = field(default_factory=ReplSession)
     running: asyncio.Task[Any] | None = None
     devices: dict[str, Any] = field(default_factory=dict)  # device name -> its connected backend
+    #: The deck in scope, followed so the page draws what console commands change.
+    live: LiveDeck | None = None
 
     def add_to_scope(self, names: dict[str, Any]) -> None:
+        """A finished run's machines and deck; its deck is followed (the page draws it already)."""
         self.session.namespace.update(names)
+        if self.live is not None:
+            self.live.follow_scope(self.session.namespace, announce=False)
 
 
 @dataclass
@@ -115,6 +121,8 @@ class PageSession:
         history = RunHistory(database)
         loader = CatalogLoader(CatalogStore(database))
         console = console or Console()
+        if console.live is None:
+            console.live = LiveDeck(emit)
         runs = Runs(catalog=loader.require, inventory=inventory, history=history, emit=emit,
                     captures=CaptureStore(database))
         runs.on_finished.append(console.add_to_scope)

@@ -244,6 +244,9 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
       signatures: (code, line = null, column = null) => api.call("repl.signatures", { code, line, column }),
       scope: () => api.call("repl.scope"),
       onOutput: (listener) => api.onEvent("repl", listener),
+      // fn({event, data}) for each change console inputs make to the deck in scope: PLR's visualizer
+      // events (set_state, resource_assigned, resource_unassigned) or "show" for a new deck
+      onDeck: (listener) => api.onEvent("deck", listener),
       // Busy Python gets KeyboardInterrupt through the shared buffer; a statement waiting
       // at an await is cancelled by the worker.
       interrupt() {

@@ -166,7 +166,8 @@ export class ProtocolEditor {
       if (!/\([^()]*$/.test(before)) return;
       const { line, column } = lineColumn(state, pos);
       signatures(state.doc.toString(), line, column).then((found) => {
-        if (found === STALE || found?.error || !this.view) return;
+        // An answer for a text no longer there (typed on, or the console's input was run) is dropped.
+        if (found === STALE || found?.error || !this.view || this.view.state.doc !== state.doc) return;
         const first = found[0];
         this.view.dispatch({ effects: setSignature.of(first ? { ...first, pos: this.view.state.selection.main.head } : null) });
       });

@@ -13,7 +13,7 @@ import { initFiles } from "./workbench/files.js";
 import { initHistory } from "./workbench/history.js";
 import { initLayoutEditor } from "./workbench/layout-editor.js";
 import { initPlanPanel } from "./workbench/plan.js";
-import { initRepl } from "./workbench/repl.js";
+import { followConsoleDeck, initRepl } from "./workbench/repl.js";
 import { initResults } from "./workbench/results.js";
 import { initRunPanel } from "./workbench/run.js";
 import { initSetupSheet } from "./workbench/setup-sheet.js";
@@ -45,6 +45,7 @@ export async function initWorkbench(labwright, picker = null) {
   wb.files = initFiles(wb); // the user's files, demo copies, saved plans
   initDataPanel(labwright);
   initRepl(labwright);
+  followConsoleDeck(wb); // what console inputs change on the deck in scope
   await Promise.all([wb.history.show(), wb.files.showSavedPlans(), wb.files.restore()]);
   root.dataset.ready = "true";
   root.removeAttribute("aria-busy");

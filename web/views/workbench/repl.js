@@ -47,6 +47,8 @@ export function initRepl(labwright) {
       const result = await labwright.repl.execute(code);
       if (result.result !== null) output.append(h("div", { class: "result" }, result.result));
       if (result.error) output.append(h("div", { class: "error" }, result.error.traceback));
+    } catch (err) {
+      output.append(h("div", { class: "error" }, err.traceback ?? err.message)); // never a silent input
     } finally {
       $("#repl-interrupt").disabled = true;
       output.scrollTop = output.scrollHeight;
@@ -57,4 +59,20 @@ export function initRepl(labwright) {
   $("#repl-run").addEventListener("click", run);
   $("#repl-interrupt").addEventListener("click", () => labwright.repl.interrupt());
   return { run, input };
+}
+
+// The deck in the console's scope, drawn as console inputs change it (the worker follows it with
+// PLR's own callbacks and sends PLR's visualizer events; a deck built in the console comes whole).
+export function followConsoleDeck(wb) {
+  wb.labwright.repl.onDeck(async ({ event, data }) => {
+    if (event === "show") {
+      $("#deck-panel").hidden = false;
+      $("#deck-tab-plr").click();
+      await wb.plrDeck.show(data.resource, data.state ?? {});
+    } else if (event === "set_state") {
+      for (const [resource, state] of Object.entries(data)) wb.plrDeck.update(resource, state);
+    } else {
+      wb.plrDeck.event(event, data);
+    }
+  });
 }
