@@ -1,6 +1,6 @@
 """Deck layouts: load and validate layout JSON, auto-layout labware, build the real PLR deck."""
 
-from .autolayout import AutoLayout, auto_layout, deck_models, labware_definitions, plan_deck
+from .autolayout import AutoLayout, auto_layout, deck_models, default_labware, labware_definitions, plan_deck
 from .build import build_deck
 from .layout import DeckLayout, DeckLayoutError, Placement, Problem, load_deck_layout
 from .validate import FIT_TOLERANCE, validate_deck_layout
@@ -14,6 +14,7 @@ __all__ = [
     "Problem",
     "auto_layout",
     "deck_models",
+    "default_labware",
     "labware_definitions",
     "build_deck",
     "load_deck_layout",

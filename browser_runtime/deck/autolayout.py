@@ -54,6 +54,12 @@ def _labware(requirement: Any, catalog: Any, fits: Any) -> dict | None:
     return candidates[0] if candidates else None
 
 
+def default_labware(requirement: Any, catalog: Any) -> dict | None:
+    """The definition auto-layout would lay out for a requirement anywhere (its own type if that
+    is one, else the category's default): what labware that starts inside a machine is."""
+    return _labware(requirement, catalog, lambda entry: True)
+
+
 def _fitting(catalog: Any, category: str | None, fits: Any) -> list[dict]:
     candidates = [e for e in catalog.by_category(category or "") if e.get("kind") == "factory"
                   and e.get("size") and not e.get("deprecated") and not e.get("error") and fits(e)]

@@ -238,7 +238,7 @@ def _definition(found: FoundProtocol, visitor: ProtocolFunctionVisitor, module: 
             capabilities=capabilities_for(p.machine_kind, extractor.calls[p.name]),
             methods=sorted(extractor.calls[p.name])) for p in parameters if p.kind == "machine"],
         resources=[ResourceRequirement(parameter=p.name, category=p.category, type=p.type or "",
-                                       multiple=p.multiple)
+                                       multiple=p.multiple, handled=p.name in extractor.names)
                    for p in parameters if p.kind == "resource"])
     for fqn, name, call in extractor.created:
         entry = catalog.get(fqn) or {}

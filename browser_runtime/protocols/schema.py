@@ -6,8 +6,9 @@ import dataclasses
 from typing import Any
 
 # Major bumps break readers; minor bumps only add fields. 1.1: ``script`` (a plain PLR
-# script's machines and labware); 1.2: ``time_links`` of a protocol.
-SCHEMA_VERSION = "1.2"
+# script's machines and labware); 1.2: ``time_links`` of a protocol; 1.3: ``handled`` of a
+# resource requirement.
+SCHEMA_VERSION = "1.3"
 
 
 @dataclasses.dataclass
@@ -44,6 +45,9 @@ class ResourceRequirement:
     name: str | None = None  # the literal ``name=`` of a factory call
     multiple: bool = False
     line: int | None = None
+    #: The protocol's code names it (hands it to a call, reads it). Labware it never names is
+    #: only worked on by a machine that holds it (a plate reader reads the plate inside).
+    handled: bool = True
 
 
 @dataclasses.dataclass

@@ -212,6 +212,11 @@ class ProtocolRequirementExtractor(cst.CSTVisitor):
         self._factory_resolver = factory_resolver
         self.created: list[tuple[str, str | None, cst.Call]] = []  # (factory fqn, name, call)
         self.helper_calls: list[HelperCall] = []
+        #: Every name the body mentions (a labware parameter never mentioned is not handled by it).
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
 
     def _bind(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Name) and isinstance(value, cst.Name):

@@ -105,7 +105,12 @@ def materialize(plan: Plan, catalog: Any, inventory: Any = None) -> Materialized
         if labware.optional_absent:
             built.arguments[parameter] = None
             continue
-        resource = deck.get_resource(parameter)
+        holder = (labware.placement or {}).get("machine")
+        if holder is not None:  # it starts inside a machine (a plate in the plate reader)
+            resource = _import(labware.type)(name=parameter)
+            built.machines[holder].assign_child_resource(resource)
+        else:
+            resource = deck.get_resource(parameter)
         if labware.asset_id is not None and inventory is not None:
             built.contents[parameter] = apply_contents(resource, inventory.asset(labware.asset_id))
         else:

@@ -84,20 +84,49 @@ class Planner:
         fixed = {**self._fixed_assets(items, by_name, "chosen by you"),
                  **self._fixed_assets(inputs.assigned or {}, by_name, "held for this run by the schedule")}
         definitions = self._definitions(inputs.chosen or {}, by_name)
+        held = self._held(protocol, fixed, definitions)
         self._values(plan, protocol, inputs, problems)
-        self._deck(plan, protocol, inputs, fixed, definitions)
+        self._deck(plan, protocol, inputs, fixed, definitions, held)
         self._machines(plan, protocol, inputs, fixed, problems)
         if problems:
             raise _problems(problems)
         built = self._stand_machines(plan, problems)
-        self._labware(plan, protocol, fixed, problems)
+        self._labware(plan, protocol, fixed, problems, held)
         if problems:
             raise _problems(problems)
-        if plan.deck_layout is not None:
-            self._show_deck(plan, built)
+        self._show_deck(plan, built)
         self._candidates(plan, protocol)
         self._models_and_definitions(plan, protocol)
         return plan
+
+    def _held(self, protocol: Any, fixed: dict[str, Any], definitions: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Plates that start inside a machine, not on the deck: a plate the protocol's code never
+        names is only worked on by a machine that holds it (a plate reader reads the plate in it),
+        so it starts in the protocol's one machine that holds plates. ``{labware: placement}``."""
+        from pylabrobot.resources import ResourceHolder
+
+        from browser_runtime.deck import default_labware
+        from browser_runtime.machines import frontend_for
+
+        holders = []
+        for parameter in (p for p in protocol.parameters if p.kind == "machine"):
+            try:
+                frontend = _import(frontend_for(self.catalog, parameter.machine_kind)["fqn"])
+            except (SimulationError, ImportError, AttributeError):
+                continue
+            if isinstance(frontend, type) and issubclass(frontend, ResourceHolder):
+                holders.append(parameter.name)
+        unhandled = [r for r in protocol.requirements.resources if r.parameter is not None and not r.handled
+                     and not r.multiple and r.category == "plate"]
+        if len(holders) != 1 or not unhandled:
+            return {}  # none, or which machine holds it is not the protocol's to say: on the deck
+        requirement = unhandled[0]  # a holder takes one plate
+        name = requirement.parameter
+        fqn = fixed[name].catalog_fqn if name in fixed else definitions.get(name)
+        entry = self.catalog.get(fqn) if fqn else default_labware(requirement, self.catalog)
+        if entry is None:
+            return {}
+        return {name: {"name": name, "resource": entry["fqn"], "machine": holders[0]}}
 
     def _definitions(self, chosen: dict[str, Any], by_name: dict[str, Any]) -> dict[str, str]:
         """The labware definitions the user chose (a catalog fqn for a labware parameter), checked:
@@ -234,7 +263,7 @@ class Planner:
             plan.values[parameter.name] = ValueChoice(parameter.name, jsonable(value), declared)
 
     def _deck(self, plan: Plan, protocol: Any, inputs: PlanInputs, fixed: dict[str, Any],
-              definitions: dict[str, str]) -> None:
+              definitions: dict[str, str], held: dict[str, dict[str, Any]]) -> None:
         from browser_runtime.deck import DeckLayoutError, auto_layout, load_deck_layout, validate_deck_layout
 
         by_name = {p.name: p for p in protocol.parameters}
@@ -244,7 +273,7 @@ class Planner:
                                    if by_name[name].kind == "resource"}}
         optional = {p.name for p in protocol.parameters if p.optional}
         wanted: list[Any] = [r for r in protocol.requirements.resources
-                             if r.parameter is not None and r.parameter not in optional]
+                             if r.parameter is not None and r.parameter not in optional and r.parameter not in held]
         if not wanted and not inputs.deck:
             return
         wanted = [{"parameter": r.parameter, "category": r.category, "type": types[r.parameter]}
@@ -253,8 +282,8 @@ class Planner:
             # The caller's layout: its placements stand; requirements it leaves out are added. A
             # placement of another type than the one chosen is laid out afresh.
             base = load_deck_layout(inputs.deck)
-            base.placements = [p for p in base.placements
-                               if p.name not in types or p.resource == types[p.name]]
+            base.placements = [p for p in base.placements if p.name not in held
+                               and (p.name not in types or p.resource == types[p.name])]
             deck_fqn, deck_kwargs = base.deck, base.deck_kwargs
         else:
             base = None
@@ -351,12 +380,15 @@ class Planner:
             plan.machines[parameter].location = {"x": location.x, "y": location.y, "z": location.z}
         return built
 
-    def _labware(self, plan: Plan, protocol: Any, fixed: dict[str, Any], problems: list[dict[str, Any]]) -> None:
-        """Each labware parameter placed on the deck and matched to an inventory item."""
+    def _labware(self, plan: Plan, protocol: Any, fixed: dict[str, Any], problems: list[dict[str, Any]],
+                 held: dict[str, dict[str, Any]]) -> None:
+        """Each labware parameter placed on the deck (or in the machine that holds it) and matched
+        to an inventory item."""
         from browser_runtime.inventory import ConsumableAssignmentService, ConsumableRequirement, TimeWindow
         from browser_runtime.inventory.store import utcnow
 
         placed = {p["name"]: p for p in (plan.deck_layout or {}).get("placements", [])}
+        placed.update(held)
         needs = []
         for parameter in (p for p in protocol.parameters if p.kind == "resource"):
             placement = placed.get(parameter.name)
@@ -385,21 +417,33 @@ class Planner:
                 labware.reasons, labware.score = list(choice.reasons), choice.score
             else:
                 labware.reasons = list(choice.reasons) if choice else ["no inventory to assign from"]
+            if need.name in held:
+                machine = held[need.name]["machine"]
+                labware.reasons.insert(0, f"starts in {machine}: the protocol never handles it itself, "
+                                          f"{machine} works on the plate it holds")
             plan.labware[need.name] = labware
 
     def _show_deck(self, plan: Plan, built: Any) -> None:
-        """The deck as planned, with every labware's contents, for the page to draw."""
+        """The deck as planned, with every labware's contents, for the page to draw (contents also
+        of labware in a machine when there is no deck)."""
         from browser_runtime.runner.materialize import apply_contents, untrack
 
         deck = built.deck
         for parameter, labware in plan.labware.items():
             if labware.optional_absent:
                 continue
-            resource = deck.get_resource(parameter)
+            holder = (labware.placement or {}).get("machine")
+            if holder is not None:  # in the machine that holds it (standing on the deck, if any)
+                resource = _import(labware.type)(name=parameter)
+                built.machines[holder].assign_child_resource(resource)
+            else:
+                resource = deck.get_resource(parameter)
             if labware.asset_id is not None and self.inventory is not None:
                 labware.contents = apply_contents(resource, self.inventory.asset(labware.asset_id))
             else:
                 untrack(resource)
+        if deck is None:
+            return
         plan.deck = json_safe(deck.serialize())
         plan.deck_state = {name: json_safe(state) for name, state in deck.serialize_all_state().items()
                            if "volume" in state or "tip" in state}
@@ -449,6 +493,13 @@ def _without_labware(plan: Plan) -> Plan:
     from dataclasses import replace
 
     return replace(plan, labware={}, values={})
+
+
+def _import(fqn: str) -> Any:
+    import importlib
+
+    module, _, name = fqn.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 def _is_resource(machine: Any) -> bool:

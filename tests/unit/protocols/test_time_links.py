@@ -75,7 +75,7 @@ def test_the_analysis_shows_the_links_with_their_lines(catalog):
     assert first.description == "read within 5 min after the incubation ends" and first.line == 11
     assert (second.min_s, second.max_s, second.line) == (1800.0, None, 13)
     document = analysis.to_dict()
-    assert document["schema_version"] == SCHEMA_VERSION == "1.2"
+    assert document["schema_version"] == SCHEMA_VERSION == "1.3"
     assert document["protocols"][0]["time_links"][0]["max_s"] == 300.0
     assert ProtocolFile.from_dict(document).protocols[0].time_links == [first, second]
 

@@ -93,8 +93,7 @@ export function initPlanPanel(wb) {
           shown.candidates?.[name]?.length ? itemChooser(name, entry, shown)
             : h("span", {}, entry.asset ?? (entry.kind === "resource" ? "unknown contents" : "simulated")),
           h("span", { class: "choice-error", "data-error-for": name, role: "alert" }))),
-        h("td", {}, entry.kind === "machine" ? (entry.backend ?? "").split(".").pop()
-          : entry.contents ? Object.entries(entry.contents).map(([k, v]) => `${k}: ${v}`).join(", ") : ""),
+        h("td", {}, details(entry)),
         h("td", { class: "reasons" }, (entry.reasons ?? []).join("; ")),
         h("td", {}, entry.kind === "machine" ? deviceChooser(name, entry.machine_kind) : "")));
     $("#plan-table").replaceChildren(h("tr", {}, ...["parameter", "kind", "resolved to", "details", "why", "runs on"].map((t) => h("th", {}, t))), ...rows);
@@ -107,6 +106,14 @@ export function initPlanPanel(wb) {
     } else {
       $("#deck-view").replaceChildren(h("p", {}, shown.kind === "script" ? "The script builds its own deck when it runs." : "This protocol uses no deck."));
     }
+  }
+
+  // The plan table's details: a machine's backend; labware's contents, and the machine it starts in.
+  function details(entry) {
+    if (entry.kind === "machine") return (entry.backend ?? "").split(".").pop();
+    const parts = Object.entries(entry.contents ?? {}).map(([k, v]) => `${k}: ${v}`);
+    if (entry.placement?.machine) parts.unshift(`in ${entry.placement.machine}`);
+    return parts.join(", ");
   }
 
   // A choice that plans again; when that plan fails the choice is undone and the reason shown

@@ -4,9 +4,11 @@
 import { $, download, h } from "../dom.js";
 import { shortName as short } from "../format.js";
 
-// Where a placement goes, in words: "rails 7" / "slot 2 of plate_carrier (rails 7)" / "slot 4".
+// Where a placement goes, in words: "rails 7" / "slot 2 of plate_carrier (rails 7)" / "slot 4" /
+// "in reader" (labware that starts inside a machine).
 export function whereText(placement, layout) {
   if (!placement) return "";
+  if (placement.machine) return `in ${placement.machine} (it starts inside the machine)`;
   const byName = Object.fromEntries((layout?.placements ?? []).map((p) => [p.name, p]));
   const own = placement.rails !== undefined ? `rails ${placement.rails}`
     : placement.slot !== undefined ? `${placement.parent ? "position" : "slot"} ${placement.slot}`
