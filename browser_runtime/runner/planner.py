@@ -295,7 +295,7 @@ class Planner:
                             [p.to_dict() for p in error.problems]) from None
         if laid_out.unplaced:
             raise PlanError(
-                "cannot place on the deck: " + "; ".join(str(p) for p in laid_out.unplaced),
+                f"cannot place on the {str(deck_fqn).rpartition('.')[2]}: " + "; ".join(str(p) for p in laid_out.unplaced),
                 [{"parameter": p.placement, "field": p.field, "message": p.message} for p in laid_out.unplaced])
         invalid = validate_deck_layout(laid_out.layout, self.catalog)
         if invalid:

@@ -87,3 +87,37 @@ def test_a_labware_definition_from_the_catalog_is_laid_out_and_run(page, server_
     replanned(page, before)
     expect(page.locator("#plan-table tr[data-parameter='plate'] select.definition-choice")).to_have_value("", timeout=60_000)
     assert planned(page, "parameters.plate.type").endswith("cor_96_wellplate_360uL_Fb")
+
+
+READ = '''
+from pylabrobot.plate_reading import PlateReader
+from pylabrobot.resources import Plate
+
+from browser_runtime.protocols import protocol_function
+
+
+@protocol_function(name="Read a plate", version="1.0.0")
+async def read_plate(reader: PlateReader, plate: Plate, wavelength: int = 450):
+    await reader.open()
+    await reader.close()
+    return await reader.read_absorbance(wavelength=wavelength)
+'''
+
+
+def test_a_plate_only_the_reader_reads_starts_in_the_reader(page, server_url):
+    from tests.e2e.editing import paste_new_file
+
+    page.goto(server_url)
+    paste_new_file(page, READ)
+    page.click("#plan-button")
+    row = page.locator("#plan-table tr[data-parameter='plate']")
+    expect(row).to_contain_text("in reader", timeout=60_000)
+    expect(row.locator(".reasons")).to_contain_text("starts in reader")
+    page.screenshot(path="/tmp/shots/in-reader.png")
+    with page.expect_popup() as popup:
+        page.click("#setup-sheet-button")
+    expect(popup.value.locator("#setup-sheet")).to_contain_text("in reader (it starts inside the machine)")
+    popup.value.close()
+    page.click("#run-button")
+    expect(page.locator("#workbench")).to_have_attribute("data-run-status", "completed", timeout=120_000)
+    expect(page.locator("#results")).to_be_visible()
