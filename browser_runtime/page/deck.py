@@ -1,9 +1,10 @@
 """Area ``deck``: where a placement of a plan's deck layout can go when the user moves it.
 
-The workbench shows a layout's placements as numbers (rails, slots) and lets the user drag them
-on the drawn deck. What a drag of so many millimetres means depends on the deck: one rail every
-22.5 mm on Hamilton decks, numbered slots on an OT-2. The page asks here and writes the answer
-into the layout; whether the moved layout is valid is the planner's to say when it plans again.
+The workbench shows a layout's placements as numbers (rails, slots, sites) and lets the user drag
+them on the drawn deck. What a drag of so many millimetres means depends on where the placement
+sits: one rail every 22.5 mm for a carrier on a Hamilton deck, a numbered slot on an OT-2, a site
+of a carrier (the same one or another) for labware on a carrier. The page asks here and writes the
+answer into the layout; whether the moved layout is valid is the planner's to say when it plans.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from browser_runtime.page.session import PageSession
 
 __all__ = ["positions", "move"]
 
-#: A drop this close (mm) to a slot it is not on still lands in it: slots have gaps between them.
+#: A drop this close (mm) to a slot or site it is not on still lands in it: they have gaps between them.
 SLOT_REACH_MM = 10.0
 
 
@@ -52,8 +53,10 @@ def _field(placement: dict[str, Any]) -> str | None:
 
 
 def _draggable(deck: DeckGeometry | None, placement: dict[str, Any], field: str) -> bool:
-    if deck is None or placement.get("parent") is not None:
-        return False  # only what stands on the deck itself is drawn (and dragged) as a whole
+    if deck is None:
+        return False
+    if placement.get("parent") is not None:
+        return field == "slot"  # to another site of a carrier (which one: `_site_move`)
     if field == "rails":
         return deck.num_rails is not None and deck.rails_origin is not None
     return bool(deck.slots)
@@ -61,17 +64,20 @@ def _draggable(deck: DeckGeometry | None, placement: dict[str, Any], field: str)
 
 def positions(session: PageSession, layout: dict[str, Any]) -> list[dict[str, Any]]:
     """The placements that sit at a numbered position, in layout order: ``{placement, resource,
-    field: "rails" | "slot", value, draggable}``; ``draggable`` when a drag on the drawn deck can move
-    it (a carrier on a rail deck's rails, labware in a deck's numbered slot)."""
+    field: "rails" | "slot", value, draggable}`` and ``parent`` for a site of a carrier; ``draggable``
+    when a drag on the drawn deck can move it (a carrier on a rail deck's rails, labware in a deck's
+    numbered slot or on a carrier's site)."""
     deck = _deck(session, layout)
     found = []
     for placement in _placements(layout):
         field = _field(placement)
         if field is None:
             continue
-        found.append({"placement": placement.get("name"), "resource": placement.get("resource"),
-                      "field": field, "value": placement[field],
-                      "draggable": _draggable(deck, placement, field)})
+        position = {"placement": placement.get("name"), "resource": placement.get("resource"),
+                    "field": field, "value": placement[field], "draggable": _draggable(deck, placement, field)}
+        if placement.get("parent") is not None:
+            position["parent"] = placement["parent"]
+        found.append(position)
     return found
 
 
@@ -95,8 +101,9 @@ def _slot_at(deck: DeckGeometry, x: float, y: float) -> int | None:
 def move(session: PageSession, layout: dict[str, Any], placement: str, dx: float,
          dy: float = 0.0) -> dict[str, Any]:
     """Where ``placement`` goes when dragged by ``dx``, ``dy`` mm (PLR's frame: x to the right,
-    y to the back): ``{moved: true, placement, field, value, before}`` with the new rails or slot,
-    or ``{moved: false, placement, reason}`` when the drag does not move it."""
+    y to the back): ``{moved: true, placement, field, value, before}`` with the new rails or slot
+    (and ``parent``, ``parent_before`` for labware moved to a carrier's site), or ``{moved: false,
+    placement, reason}`` when the drag does not move it."""
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in (dx, dy)):
         raise ValueError(f"move of {placement!r}: dx and dy must be finite numbers of mm, got {dx!r}, {dy!r}")
     found = next((p for p in _placements(layout) if p.get("name") == placement), None)
@@ -110,6 +117,8 @@ def move(session: PageSession, layout: dict[str, Any], placement: str, dx: float
 
     if deck is None:
         return stays(f"the layout's deck {layout.get('deck')!r} is not one PLR can build")
+    if found.get("parent") is not None and field == "slot":
+        return _site_move(session, layout, found, dx, dy, stays)
     if field is None or not _draggable(deck, found, field):
         where = f"on {found['parent']!r}" if found.get("parent") is not None else "by location"
         return stays(f"{placement} is placed {where}; only labware on the deck's rails or slots moves by dragging")
@@ -129,3 +138,42 @@ def move(session: PageSession, layout: dict[str, Any], placement: str, dx: float
         if value == before:
             return stays(f"{placement} was dropped on its own slot {before}")
     return {"moved": True, "placement": placement, "field": field, "value": value, "before": before}
+
+
+def _site_move(session: PageSession, layout: dict[str, Any], found: dict[str, Any], dx: float, dy: float,
+               stays: Any) -> dict[str, Any]:
+    """Labware on a carrier's site dropped ``dx``, ``dy`` mm away: onto the site (of any carrier
+    on the deck) under its centre. The layout is built with PLR so sites are where PLR puts them."""
+    from browser_runtime.deck import DeckLayoutError, build_deck
+
+    name = found["name"]
+    try:
+        built = build_deck(layout, session.catalog)
+    except DeckLayoutError as error:
+        return stays(f"the layout does not build, so nothing can move on it: {error}")
+    resource = built.get_resource(name)
+    start = resource.get_absolute_location()
+    x = start.x + resource.get_absolute_size_x() / 2 + dx
+    y = start.y + resource.get_absolute_size_y() / 2 + dy
+    best, best_distance = None, math.inf
+    for carrier in (p for p in _placements(layout) if p.get("parent") is None):
+        sites = getattr(built.get_resource(carrier["name"]), "sites", None)
+        if not isinstance(sites, dict):
+            continue  # not a carrier: nothing sits on it by site number
+        for index, site in sites.items():
+            corner = site.get_absolute_location()
+            dx_out = max(corner.x - x, 0.0, x - (corner.x + site.get_absolute_size_x()))
+            dy_out = max(corner.y - y, 0.0, y - (corner.y + site.get_absolute_size_y()))
+            distance = math.hypot(dx_out, dy_out)
+            if distance < best_distance:
+                best, best_distance = (carrier["name"], index, site), distance
+    if best is None or best_distance > SLOT_REACH_MM:
+        return stays(f"{name} was dropped off every carrier's sites")
+    carrier, index, site = best
+    if carrier == found["parent"] and index == found["slot"]:
+        return stays(f"{name} was dropped on its own site {index} of {carrier}")
+    occupant = next((c for c in site.children if c is not resource), None)
+    if occupant is not None:
+        return stays(f"site {index} of {carrier} holds {occupant.name}")
+    return {"moved": True, "placement": name, "field": "slot", "value": index, "before": found["slot"],
+            "parent": carrier, "parent_before": found["parent"]}

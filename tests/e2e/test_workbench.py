@@ -245,7 +245,8 @@ def test_dragging_a_carrier_moves_it_to_another_rail_and_replans(page, server_ur
     page.mouse.down()
     page.mouse.move(x - 12 * 22.5 * scale, y, steps=8)
     page.mouse.up()
-    expect(page.locator("#plan-message.bad")).to_contain_text(name)
+    # the reason at the moved item (it collides with the carrier it was dropped on)
+    expect(page.locator(f"#layout-editor .move-error[data-error-for='{name}']")).to_contain_text("collide")
     page.click("#plan-button")  # plans the layout as it was before the refused move
     expect(page.locator("#plan-message")).to_have_text("")
     expect(rail_input).to_have_value(str(before + 3))

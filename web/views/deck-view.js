@@ -8,7 +8,7 @@ export class DeckView {
     this.container = container;
     this.items = new Map(); // resource name -> {shape, kind, maxVolume}
     this.svg = null;
-    // Labware placed directly on the deck whose names are here can be dragged; on drop,
+    // Placements whose names are here (on the deck, or on a carrier's site) can be dragged; on drop,
     // onMove(name, dx, dy) gets the move in millimetres in PLR's frame (y to the back).
     this.movable = new Set();
     this.onMove = null;
@@ -54,11 +54,12 @@ export class DeckView {
       }
       for (const child of node.children ?? []) {
         let target = into;
-        if (node === deck) {
-          // Each placement on the deck is one group, so it can be dragged as a whole.
+        if (node === deck || this.movable.has(child.name)) {
+          // Each placement on the deck, and each movable one on a carrier's site, is one group,
+          // so it can be dragged as a whole.
           target = el("g", { class: "placement" });
           target.dataset.placement = child.name;
-          svg.append(target);
+          (node === deck ? svg : into).append(target);
           if (this.movable.has(child.name)) this.makeDraggable(target, child.name);
         }
         draw(child, node === deck ? 0 : x, node === deck ? 0 : y, isUnknown, target);
@@ -74,6 +75,7 @@ export class DeckView {
     group.classList.add("movable");
     group.addEventListener("pointerdown", (down) => {
       down.preventDefault();
+      down.stopPropagation(); // a plate on a carrier moves alone, not with its carrier
       const toDeck = group.ownerSVGElement.getScreenCTM().inverse();
       const point = (event) => new DOMPoint(event.clientX, event.clientY).matrixTransform(toDeck);
       const start = point(down);

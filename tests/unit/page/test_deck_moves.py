@@ -31,8 +31,9 @@ def test_positions_name_every_numbered_placement_and_which_a_drag_moves(page_ses
                            "trough_carrier", "buffer"]
     assert found["plate_carrier"] == {"placement": "plate_carrier", "resource": starlet["placements"][3]["resource"],
                                       "field": "rails", "value": 7, "draggable": True}
-    # a plate on a carrier's site is typed, not dragged: the carrier is drawn (and dragged) as a whole
-    assert found["source"]["field"] == "slot" and found["source"]["draggable"] is False
+    # a plate on a carrier's site is dragged to another site (of this carrier or another)
+    assert found["source"] == {"placement": "source", "resource": starlet["placements"][4]["resource"],
+                               "field": "slot", "value": 0, "draggable": True, "parent": "plate_carrier"}
 
 
 def test_on_ot2_slots_are_draggable_and_a_location_placement_is_left_out(page_session, ot2):
@@ -78,8 +79,8 @@ def test_a_drag_on_an_ot2_lands_in_the_slot_under_the_labware(page_session, ot2)
 
 
 def test_what_a_drag_cannot_move_says_why(page_session, starlet, ot2):
-    child = deck.move(page_session, starlet, "source", 3 * RAIL_WIDTH)
-    assert child["moved"] is False and "on 'plate_carrier'" in child["reason"]
+    off = deck.move(page_session, starlet, "source", 0, 900)
+    assert off["moved"] is False and "dropped off every carrier's sites" in off["reason"]
     ot2["placements"][0] = {"name": "plate", "resource": ot2["placements"][0]["resource"],
                             "location": {"x": 10, "y": 10, "z": 0}}
     located = deck.move(page_session, ot2, "plate", 100, 0)
@@ -106,3 +107,25 @@ def test_the_page_reaches_it_through_the_door(page_session, starlet, run_async):
     moved = run_async(door.call(page_session, "deck.move",
                                 {"layout": starlet, "placement": "tip_carrier", "dx": 2 * RAIL_WIDTH, "dy": 0}))
     assert moved["value"] == 3
+
+
+def test_labware_on_a_carrier_is_dragged_to_another_site_of_it_or_of_another_carrier(page_session, starlet,
+                                                                                   plr_catalog):
+    # PLT_CAR_L5AC_A00's sites are 96 mm apart, front (0) to back (4)
+    up_one = deck.move(page_session, starlet, "source", 0, 96)
+    assert up_one == {"moved": True, "placement": "source", "field": "slot", "value": 1, "before": 0,
+                      "parent": "plate_carrier", "parent_before": "plate_carrier"}
+    layout = copy.deepcopy(starlet)
+    layout["placements"][4].update(slot=1)
+    assert validate_deck_layout(layout, plr_catalog) == []
+    # onto the tip carrier, 6 rails to the left: its site 1 holds tips, its site 2 is free
+    assert deck.move(page_session, starlet, "source", -6 * RAIL_WIDTH, 96)["reason"] == \
+        "site 1 of tip_carrier holds tips_300"
+    across = deck.move(page_session, starlet, "source", -6 * RAIL_WIDTH, 2 * 96)
+    assert (across["moved"], across["parent"], across["value"]) == (True, "tip_carrier", 2)
+    taken = deck.move(page_session, starlet, "source", 0, 2 * 96)
+    assert taken == {"moved": False, "placement": "source", "reason": "site 2 of plate_carrier holds destination"}
+    own = deck.move(page_session, starlet, "source", 3, 4)
+    assert own["moved"] is False and "its own site 0 of plate_carrier" in own["reason"]
+    free = deck.move(page_session, starlet, "destination", 0, 96)
+    assert (free["parent"], free["value"]) == ("plate_carrier", 3)
