@@ -50,3 +50,20 @@ if (window.parent !== window) {
     window.dispatchEvent(new Event("resize"));
   }, 0));
 }
+
+// Hovering a well or a tip spot says what PLR's own label leaves out: its volume (of its maximum)
+// or whether it holds a tip, as a person checking a deck wants to see without opening a panel
+// (PLR's double-click panel still lists every attribute). Set after PLR's classes are loaded.
+window.addEventListener("load", () => {
+  const volume = (value) => (typeof formatVolume === "function" ? formatVolume(value) : String(value));
+  if (typeof Container === "function") {
+    Container.prototype.tooltipLabel = function label() {
+      return `${this.name}: ${volume(this.volume ?? 0)} of ${volume(this.maxVolume ?? "?")} µL`;
+    };
+  }
+  if (typeof TipSpot === "function") {
+    TipSpot.prototype.tooltipLabel = function label() {
+      return `${this.name}: ${this.has_tip ? "tip" : "no tip"}`;
+    };
+  }
+});

@@ -35,6 +35,12 @@ def test_the_drawing_follows_repl_commands_on_the_runs_deck(page, server_url):
     open_dock(page, "repl-panel")
     type_in_repl(page, "[w.tracker.set_volume(123.0) for w in plate.children][:0]")
     frame.wait_for_function("() => resources['plate_well_H12'].volume === 123", timeout=10_000)
+    # Hovering the well says its volume (PLR's own hover handler, our label); a tip spot its tip.
+    label = frame.evaluate("() => { resources['plate_well_H12'].mainShape.fire('mouseover');"
+                           " return tooltip.getText().text(); }")
+    assert label == "plate_well_H12: 123 of 360 µL"
+    assert frame.evaluate("() => { resources['tips_tipspot_A1'].mainShape.fire('mouseover');"
+                          " return tooltip.getText().text(); }") in ("tips_tipspot_A1: tip", "tips_tipspot_A1: no tip")
 
     site = frame.evaluate("() => resources['plate'].parent.name")
     type_in_repl(page, "carrier = plate.parent.parent; plate.unassign(); carrier[4] = plate")
@@ -53,6 +59,7 @@ def test_a_deck_built_in_the_repl_is_drawn(page, server_url):
     type_in_repl(page, "deck = OTDeck(); deck.assign_child_at_slot(plate96(name='samples'), 5)")
     expect(page.locator("#deck-panel")).to_be_visible()
     frame = visualizer(page)
-    frame.wait_for_function("() => resources['samples'] !== undefined", timeout=10_000)
+    frame.wait_for_function("() => typeof resources !== 'undefined' && resources['samples'] !== undefined",
+                            timeout=10_000)  # the frame may still be loading PLR's scripts
     assert frame.evaluate("() => resources['ot2_deck'] !== undefined")  # PLR's OT-2 deck, drawn whole
     page.screenshot(path="/tmp/shots/console-built-deck.png")
