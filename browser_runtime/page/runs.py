@@ -10,8 +10,9 @@ from browser_runtime.errors import NotFound
 from browser_runtime.page.session import PageSession
 from browser_runtime.runner.events import jsonable
 from browser_runtime.runner.plans import PlanError, PlanInputs
+from browser_runtime.runner.service import without_events
 
-__all__ = ["plan", "start", "wait", "cancel", "active", "history", "get", "inventory", "devices"]
+__all__ = ["plan", "start", "wait", "events", "cancel", "active", "history", "get", "inventory", "devices"]
 
 
 def _inputs(source: str, function: str | None, parameters: dict[str, Any] | None, deck: Any,
@@ -61,8 +62,17 @@ def start(session: PageSession, plan_id: str | None = None, source: str | None =
     return session.runs.start(plan_id=plan_id, inputs=inputs, gate=session.reply_sent)
 
 
-async def wait(session: PageSession, run_id: str) -> dict[str, Any]:
-    return await session.runs.wait(run_id)
+async def wait(session: PageSession, run_id: str, events: bool = True) -> dict[str, Any]:
+    """The run's result when it ends; ``events=False``: with ``event_count`` instead of its events
+    (the workbench fetches them in slices with ``events``, no message of megabytes)."""
+    return await session.runs.wait(run_id, events)
+
+
+def events(session: PageSession, run_id: str, start: int = 0, stop: int | None = None) -> dict[str, Any]:
+    """``{events, total}``: the run's events ``start:stop`` (as stored: states as changes)."""
+    if not isinstance(start, int) or (stop is not None and not isinstance(stop, int)):
+        raise ValueError("start, stop: event indexes (integers) are required")
+    return session.runs.events(run_id, start, stop)
 
 
 def cancel(session: PageSession, run_id: str) -> dict[str, Any]:
@@ -77,11 +87,12 @@ def history(session: PageSession, limit: int = 50) -> list[dict[str, Any]]:
     return session.history.list(limit)
 
 
-def get(session: PageSession, run_id: str) -> dict[str, Any]:
+def get(session: PageSession, run_id: str, events: bool = True) -> dict[str, Any]:
+    """A stored run; ``events=False``: with ``event_count`` instead of its events."""
     record = session.history.get(run_id)
     if record is None:
         raise NotFound(f"no run {run_id!r}")
-    return record
+    return record if events else without_events(record)
 
 
 def inventory(session: PageSession) -> list[dict[str, Any]]:

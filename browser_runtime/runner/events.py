@@ -16,6 +16,14 @@ One event is one JSON object, ``{"seq", "type", "t_ms", ...}`` (``t_ms`` since t
   state a command leaves is what its progress and the next command see. :func:`replay_states`
   gives every resource's state after a list of events;
 - ``error``: ``type``, ``message``, ``traceback``, ``command``, ``line``...
+- ``unassigned`` / ``assigned``: a resource left its place on the deck / was put somewhere on it
+  (PLR's ``resource_unassigned`` / ``resource_assigned``: a plate moved to another site or into
+  a machine): ``resource`` (its name), ``parent`` (the parent it left / went to), ``location``
+  (relative to that parent) and ``rotation`` (PLR's serialized rotation, or None); a resource's
+  first such event of the run also holds ``tree``, its PLR ``serialize()`` (children included),
+  so the deck drawn at any step can put it where it was. A move is an ``unassigned`` then an
+  ``assigned``; a resource that arrives from outside the deck (a machine not on it) has only the
+  latter, one leaving for such a place only the former.
 
 A run's record stores exactly these events. The page gets them in batches (see
 :class:`EventBatches`): ``{"runId", "events": [...]}``, each resource's state events within a
@@ -35,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 #: Event types, in the lab's words; the page draws each kind differently.
-EVENT_TYPES = frozenset(("status", "log", "command", "state", "progress", "error"))
+EVENT_TYPES = frozenset(("status", "log", "command", "state", "progress", "error", "assigned", "unassigned"))
 
 
 @dataclass

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from browser_runtime.interrupts import runner_frame, user_code
-from browser_runtime.runner.events import EventLog, jsonable
+from browser_runtime.runner.events import EventLog, json_safe, jsonable
 
 
 #: How long a pause waits. Not 0: in the page a zero wait is a message the worker posts itself,
@@ -231,6 +231,7 @@ class ProtocolRun:
     _undo: list[Callable[[], None]] = field(default_factory=list)
     _decks: list[Any] = field(default_factory=list)
     _watched: set[int] = field(default_factory=set)
+    _trees_told: set[str] = field(default_factory=set)  # resources whose tree an event holds
 
     def _calling_line(self) -> int | None:
         """The protocol file's line this command comes from (the timeline marks it in the editor)."""
@@ -398,9 +399,34 @@ class ProtocolRun:
         def assigned(resource: Any) -> None:
             for item in [resource, *resource.get_all_children()]:
                 self._watch_resource(item)
+            self._placed("assigned", resource)
+
+        def unassigning(resource: Any) -> None:  # before: its parent and location are still known
+            self._placed("unassigned", resource)
 
         deck.register_did_assign_resource_callback(assigned)
+        deck.register_will_unassign_resource_callback(unassigning)
         self._undo.append(lambda deck=deck, assigned=assigned: deck.deregister_did_assign_resource_callback(assigned))
+        self._undo.append(lambda deck=deck, unassigning=unassigning:
+                          deck.deregister_will_unassign_resource_callback(unassigning))
+
+    def _placed(self, kind: str, resource: Any) -> None:
+        """An ``assigned`` / ``unassigned`` event (see ``runner.events``): where ``resource`` went
+        or where it was; its tree with the first of them, for drawing it there at any step."""
+        if self._stopping:
+            return  # what stopping machines do to the deck is no step of the run
+        parent = resource.parent
+        rotation = getattr(resource, "rotation", None)
+        event: dict[str, Any] = {
+            "resource": resource.name,
+            "parent": parent.name if parent is not None else None,
+            "location": jsonable(resource.location),
+            "rotation": jsonable(rotation.serialize()) if hasattr(rotation, "serialize") else None,
+        }
+        if resource.name not in self._trees_told:
+            self._trees_told.add(resource.name)
+            event["tree"] = json_safe(resource.serialize())
+        self.log.emit(kind, **event)
 
     def _watch_resource(self, resource: Any) -> None:
         if not hasattr(resource, "tracker") or id(resource) in self._watched:

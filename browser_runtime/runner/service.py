@@ -50,6 +50,7 @@ class ActiveRun:
     protocol: str
     plan: Plan
     simulate: bool
+    log: EventLog | None = None
 
 
 @dataclass
@@ -76,6 +77,8 @@ class Runs:
     #: The whole results of the runs that ended lately (a replay's summary is in no table): a
     #: waiter that comes after the run ended gets what one that waited got.
     _ended: OrderedDict[str, dict[str, Any]] = field(default_factory=OrderedDict)
+    #: The events of the stored runs read last (their slices are asked for one after another).
+    _stored_events: OrderedDict[str, list[dict[str, Any]]] = field(default_factory=OrderedDict)
 
     # ---- plans ------------------------------------------------------------------------------
 
@@ -235,7 +238,7 @@ class Runs:
         else:
             context.run(grants.enter, grant, None)
         task = context.run(asyncio.ensure_future, execute())
-        self._active[run_id] = ActiveRun(run_id, task, plan.protocol, plan, simulate)
+        self._active[run_id] = ActiveRun(run_id, task, plan.protocol, plan, simulate, log)
         return {"runId": run_id, "protocol": plan.protocol, "plan": document}
 
     def capture_of(self, run_id: str) -> dict[str, Any]:
@@ -257,17 +260,40 @@ class Runs:
                             "(labwright.start with simulate: false), which grants the devices it names")
         return grant
 
-    async def wait(self, run_id: str) -> dict[str, Any]:
+    async def wait(self, run_id: str, events: bool = True) -> dict[str, Any]:
+        """The run's result once it ends; ``events=False``: without its events (a long run's are
+        megabytes), with ``event_count`` instead: ``events()`` gives them in slices."""
         active = self._active.get(run_id)
         if active is not None:
-            return await asyncio.shield(active.task)
-        if run_id in self._ended:
-            return self._ended[run_id]
-        record = self.history.get(run_id)
-        if record is None:
-            raise NotFound(f"no run {run_id!r}")
-        return {key: record[key] for key in ("run_id", "status", "duration_ms", "error", "value", "plan")} | {
-            "events": record["events"] or []}
+            result = await asyncio.shield(active.task)
+        elif run_id in self._ended:
+            result = self._ended[run_id]
+        else:
+            record = self.history.get(run_id)
+            if record is None:
+                raise NotFound(f"no run {run_id!r}")
+            result = {key: record[key] for key in ("run_id", "status", "duration_ms", "error", "value", "plan")} | {
+                "events": record["events"] or []}
+        return result if events else without_events(result)
+
+    def events(self, run_id: str, start: int = 0, stop: int | None = None) -> dict[str, Any]:
+        """Events ``start:stop`` of a run (running, ended or from history): ``{events, total}``;
+        a running run's total grows. A stored run's events are read once for all its slices."""
+        active = self._active.get(run_id)
+        if active is not None:
+            every = active.log.events
+        elif run_id in self._ended:
+            every = self._ended[run_id]["events"]
+        else:
+            every = self._stored_events.get(run_id)
+            if every is None:
+                record = self.history.get(run_id)
+                if record is None:
+                    raise NotFound(f"no run {run_id!r}")
+                every = self._stored_events[run_id] = record["events"] or []
+                while len(self._stored_events) > 2:
+                    self._stored_events.popitem(last=False)
+        return {"events": every[start:stop], "total": len(every)}
 
     def cancel(self, run_id: str) -> dict[str, Any]:
         active = self._active.get(run_id)
@@ -290,6 +316,13 @@ class Runs:
             for run_id in run_ids:
                 self.inventory.release(run_id, "interrupted: the page closed or reloaded while it ran")
         return run_ids
+
+
+def without_events(result: dict[str, Any]) -> dict[str, Any]:
+    """A run's result or record without its events, with how many there are (``event_count``)."""
+    summary = {key: value for key, value in result.items() if key != "events"}
+    summary["event_count"] = len(result.get("events") or [])
+    return summary
 
 
 def _replay_inputs(plan: Plan) -> dict[str, Any]:

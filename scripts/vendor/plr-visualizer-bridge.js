@@ -4,6 +4,11 @@
 // with the parent page (same origin only). Loaded before vis.js by the index.html set-up writes.
 (() => {
   const origin = location.origin;
+  // PLR's page loads gif.worker.js (its GIF recorder's worker) as a plain script too, which sets
+  // this window's onmessage to its frame encoder: harmless over a WebSocket, but here every
+  // message the page posts (each step's states) was encoded as a GIF frame on the main thread
+  // (seconds of work while scrubbing a run). The recorder starts its own Worker from that file.
+  if (self.onmessage) self.onmessage = null;
 
   class FramedSocket extends EventTarget {
     constructor(url) {

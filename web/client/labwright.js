@@ -173,7 +173,9 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
         .catch(() => {});
       return started;
     },
-    wait: (runId) => api.call("runs.wait", { run_id: runId }).then(withWholeStates),
+    // { events: false }: the result without its events (`event_count` instead; a long run's are
+    // megabytes): runs.events gives them in slices.
+    wait: (runId, { events = true } = {}) => api.call("runs.wait", { run_id: runId, events }).then(withWholeStates),
     async run(source, options = {}) {
       const { runId } = await api.start(source, options);
       return api.wait(runId);
@@ -195,7 +197,10 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     },
     runs: {
       history: (limit = 50) => api.call("runs.history", { limit }),
-      get: (runId) => api.call("runs.get", { run_id: runId }).then(withWholeStates),
+      get: (runId, { events = true } = {}) => api.call("runs.get", { run_id: runId, events }).then(withWholeStates),
+      // {events, total}: the run's events start..stop as stored (a state event holds what changed,
+      // see "Run events" below), of a running, ended or stored run.
+      events: (runId, start = 0, stop = null) => api.call("runs.events", { run_id: runId, start, stop }),
       active: () => api.call("runs.active"),
       // A hardware run's device IO in PLR's capture format ({version, commands, labwright}).
       capture: (runId) => api.call("devices.run_capture", { run_id: runId }),

@@ -120,3 +120,35 @@ def _assert_record_replays_to(deck, events) -> None:
     assert states
     for name, state in states.items():
         assert state == jsonable(deck.get_resource(name).serialize_state()), name
+
+
+def test_a_result_without_its_events_and_the_events_in_slices(busy, run_async):
+    """What the workbench asks for: the result (``event_count``, no megabytes of events), then the
+    events in slices, the same as the whole result's, live, just ended or reopened from history."""
+    session, _, _ = busy
+    started: dict = {}
+
+    async def while_running() -> tuple[dict, dict, dict]:
+        run_id = started["id"] = runs.start(session, source=BUSY_PROTOCOL, function="transfers",
+                                            parameters={"rounds": 2})["runId"]
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        early = runs.events(session, run_id, 0, 5)
+        summary = await runs.wait(session, run_id, events=False)
+        return early, summary, await runs.wait(session, run_id)
+
+    early, summary, whole = run_async(while_running())
+    run_id = started["id"]
+    assert early["events"] == whole["events"][:len(early["events"])] and early["events"]
+    assert "events" not in summary and summary["event_count"] == len(whole["events"])
+    assert summary["status"] == "completed" and summary["value"] == 2
+    sliced = [event for start in range(0, summary["event_count"], 40)
+              for event in runs.events(session, run_id, start, start + 40)["events"]]
+    assert sliced == whole["events"]
+    # From history (a reload later): the same slices, and a record without its events.
+    session.runs._ended.clear()
+    assert runs.events(session, run_id, 10, 30) == {"events": whole["events"][10:30], "total": len(whole["events"])}
+    record = runs.get(session, run_id, events=False)
+    assert "events" not in record and record["event_count"] == len(whole["events"])
+    with pytest.raises(Exception, match="no run"):
+        runs.events(session, "nope", 0, 10)

@@ -34,21 +34,20 @@ export function initHistory(wb) {
   }
 
   // Reopen a past run: its deck, log, timeline (at its end) and results.
+  // Its events come in slices (a long run's are megabytes): the timeline draws PLR's deck at the end.
   async function reopen(runId) {
-    const record = await labwright.runs.get(runId);
+    const record = await labwright.runs.get(runId, { events: false });
     $("#run-status").textContent = `${record.status} (run ${runId})`;
     if (record.plan?.deck) {
       $("#deck-panel").hidden = false;
       deckView.render(record.plan.deck, record.plan.deck_state ?? {}, record.plan.untracked ?? []);
       await wb.plrDeck.show(record.plan.deck, record.plan.deck_state ?? {});
     }
-    wb.run.replay(record);
-    if (record.plan?.deck) {
-      const states = wb.timeline.statesAt(wb.timeline.length);
-      for (const [resource, state] of Object.entries(states)) deckView.update(resource, state);
-      wb.plrDeck.showStates(states);
-    }
     $("#run-column").scrollIntoView({ block: "nearest" });
+    const steps = await wb.run.replay(record);
+    if (steps && record.plan?.deck) {
+      for (const [resource, state] of Object.entries(steps.statesAt(steps.length))) deckView.update(resource, state);
+    }
   }
 
   async function exportRun(runId) {

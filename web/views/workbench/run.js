@@ -75,14 +75,17 @@ export function initRunPanel(wb) {
     }
   }
 
-  // A stored run (history's "open"): its log, its timeline at the end, its results.
-  function replay(record) {
+  // A stored run (history's "open", `record` without its events): its log and timeline, its
+  // events fetched in slices (each drawn in the log as it comes), the deck at its end, its results.
+  async function replay(record) {
     state.runId = null;
     clearLog();
-    const events = record.events ?? [];
-    for (const event of events) logEvent(event);
-    wb.timeline.load(events, { deckDocument: record.plan?.deck ?? null, base: record.plan?.deck_state ?? {} });
-    finished(record, record.plan);
+    wb.results.clear();
+    wb.timeline.load(record.events ?? [], { deckDocument: record.plan?.deck ?? null, base: record.plan?.deck_state ?? {} });
+    const steps = await wb.timeline.fetchRun(record.run_id, record.event_count ?? 0, {
+      onEvents: (events) => { for (const event of events) logEvent(event); } });
+    if (steps) finished(record, record.plan);
+    return steps;
   }
 
   function finished(result, plan) {
@@ -127,11 +130,13 @@ export function initRunPanel(wb) {
       for (const event of early.get(started.runId) ?? []) showEvent(event);
       early.delete(started.runId);
       $("#cancel-button").disabled = false;
-      const result = await labwright.wait(started.runId);
+      // The result without the run's events (megabytes for a long run): the timeline fetches
+      // them in slices, every state change in place (the live batches merge them per resource),
+      // and steps through those once they are in; the results need only the end's states.
+      const result = await labwright.wait(started.runId, { events: false });
       progress.value = 1;
-      // The result carries the run's whole log, every state change in place (the live batches
-      // merge them per resource): the timeline steps through that.
-      if (result.events) wb.timeline.load(result.events, { deckDocument: started.plan.deck ?? null, base: started.plan.deck_state ?? {} });
+      wb.timeline.fetchRun(started.runId, result.event_count, { live: true })
+        .catch((err) => { message.textContent = `the run's timeline: ${err.message}`; message.className = "bad"; });
       finished(result, started.plan);
       $("#run-status").textContent = result.status;
       root.dataset.runStatus = result.status;
