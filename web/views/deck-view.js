@@ -14,8 +14,13 @@ export class DeckView {
     this.onMove = null;
   }
 
-  // deck: PLR Deck.serialize(); state: {name: serialize_state()}; untracked: [names]
-  render(deck, state = {}, untracked = []) {
+  // deck: PLR Deck.serialize(); state: {name: serialize_state()}; untracked: [names]; key: what it
+  // is (a plan's id): the same key drawn and unchanged since is not drawn again (a run of the plan
+  // shown starts from the drawing it has; a whole deck is thousands of shapes).
+  render(deck, state = {}, untracked = [], key = null) {
+    if (key !== null && key === this.key && !this.changed && this.svg?.isConnected) return;
+    this.key = key;
+    this.changed = false;
     this.items.clear();
     const height = deck.size_y;
     const svg = el("svg", { viewBox: `-70 -10 ${deck.size_x + 140} ${deck.size_y + 20}`, class: "deck-view", role: "img" });
@@ -102,6 +107,7 @@ export class DeckView {
   }
 
   update(name, resourceState) {
+    this.changed = true;
     const item = this.items.get(name);
     if (!item || item.unknown) return;
     if (item.kind === "tip_spot") {

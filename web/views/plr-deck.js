@@ -46,8 +46,13 @@ export class PlrDeck {
     this.frame.contentWindow.postMessage({ labwrightVisualizer: message }, location.origin);
   }
 
-  // The whole deck: `root` is PLR's serialize() of it (children nested), `state` {name: state}.
-  async show(root, state = {}) {
+  // The whole deck: `root` is PLR's serialize() of it (children nested), `state` {name: state};
+  // `key` says what it is (a plan's id): the same key shown and unchanged since is not sent again
+  // (PLR's set_root_resource rebuilds every shape: a run of the plan shown starts from its drawing).
+  async show(root, state = {}, key = null) {
+    if (key !== null && key === this.key && !this.changed) return;
+    this.key = key;
+    this.changed = false;
     this.pending.clear();
     this.states = new Map(Object.entries(state));
     this.shown = root;
@@ -58,6 +63,7 @@ export class PlrDeck {
   // One resource's new state (a run event); drawn with the others of this animation frame.
   update(resource, state) {
     if (!this.shown) return;
+    this.changed = true;
     const whole = { ...(this.states.get(resource) ?? {}), ...state };
     this.states.set(resource, whole);
     this.pending.set(resource, whole);
@@ -69,6 +75,7 @@ export class PlrDeck {
   // step sends the few it changed, without comparing every resource's contents.
   showStates(states) {
     if (!this.shown) return;
+    this.changed = true;
     for (const [resource, state] of Object.entries(states)) {
       if (this.states.get(resource) === state) continue;
       this.states.set(resource, state);
@@ -91,6 +98,8 @@ export class PlrDeck {
 
   // PLR's own events as they come from the worker (a plate moved: resource_assigned / unassigned).
   event(name, data) {
-    if (this.shown) this.send(name, data);
+    if (!this.shown) return;
+    this.changed = true;
+    this.send(name, data);
   }
 }

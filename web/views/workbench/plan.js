@@ -101,8 +101,8 @@ export function initPlanPanel(wb) {
     await wb.layout.show(shown.deck_layout); // first: it says which placements can be dragged
     $("#deck-panel").hidden = !shown.deck;
     if (shown.deck) {
-      deckView.render(shown.deck, shown.deck_state ?? {}, shown.untracked ?? []);
-      wb.plrDeck.show(shown.deck, shown.deck_state ?? {});
+      deckView.render(shown.deck, shown.deck_state ?? {}, shown.untracked ?? [], shown.plan_id);
+      wb.plrDeck.show(shown.deck, shown.deck_state ?? {}, shown.plan_id);
     } else {
       $("#deck-view").replaceChildren(h("p", {}, shown.kind === "script" ? "The script builds its own deck when it runs." : "This protocol uses no deck."));
     }

@@ -124,8 +124,9 @@ export function initRunPanel(wb) {
       root.dataset.runId = started.runId;
       wb.timeline.load([], { deckDocument: started.plan.deck ?? null, base: started.plan.deck_state ?? {} });
       if (started.plan.deck) {
-        deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? []);
-        wb.plrDeck.show(started.plan.deck, started.plan.deck_state ?? {});
+        // The plan shown is drawn already (unless a run changed the drawing since): not again.
+        deckView.render(started.plan.deck, started.plan.deck_state ?? {}, started.plan.untracked ?? [], started.plan.plan_id);
+        wb.plrDeck.show(started.plan.deck, started.plan.deck_state ?? {}, started.plan.plan_id);
       }
       for (const event of early.get(started.runId) ?? []) showEvent(event);
       early.delete(started.runId);
