@@ -69,6 +69,82 @@ export function plateVolumes(states) {
   return grids;
 }
 
+// The volume in each plate (its wells summed) or other container after every command of a run
+// (`steps`: the timeline's RunSteps with every event): {step count, series: [{name, values}]},
+// values[k] the total after command k (0: at the start); only what the run changed.
+export function volumeSeries(steps) {
+  const groupOf = (resource) => /^(.*)_well_[A-Z]+\d+$/.exec(resource)?.[1] ?? resource;
+  const volumes = new Map(); // resource -> its volume now
+  const totals = new Map(); // group -> the sum of its resources' volumes now
+  const set = (resource, volume) => {
+    const group = groupOf(resource);
+    totals.set(group, (totals.get(group) ?? 0) + volume - (volumes.get(resource) ?? 0));
+    volumes.set(resource, volume);
+  };
+  for (const [resource, state] of Object.entries(steps.checkpoints[0].states)) {
+    if (typeof state?.volume === "number") set(resource, state.volume);
+  }
+  const series = new Map(); // group -> values, one per step recorded so far
+  let recorded = 0;
+  const record = () => {
+    for (const [group, total] of totals) {
+      if (!series.has(group)) series.set(group, Array(recorded).fill(0));
+      series.get(group).push(total);
+    }
+    recorded += 1;
+  };
+  for (const event of steps.events) {
+    if (event.type === "command") record(); // the totals after the previous command
+    else if (event.type === "state" && typeof event.state?.volume === "number") set(event.resource, event.state.volume);
+  }
+  record(); // after the last command
+  const changed = [...series].filter(([, values]) => values.some((v) => Math.abs(v - values[0]) > 1e-6));
+  return { steps: recorded - 1, series: changed.map(([name, values]) => ({ name, values })) };
+}
+
+// The series as lines: x the command, y the change in µL since the start (a 150 mL trough and a
+// plate's 20 mL move on one scale); a click goes to that step of the timeline.
+function volumeChart({ steps, series }, onStep) {
+  const width = 640;
+  const height = 260;
+  const pad = { left: 80, right: 12, top: 14, bottom: 34 };
+  const deltas = series.map((line) => ({ ...line, values: line.values.map((v) => v - line.values[0]) }));
+  const high = Math.max(0, ...deltas.flatMap((s) => s.values));
+  const low = Math.min(0, ...deltas.flatMap((s) => s.values));
+  const span = high - low || 1;
+  const x = (k) => pad.left + (steps ? k / steps : 0) * (width - pad.left - pad.right);
+  const y = (v) => pad.top + ((high - v) / span) * (height - pad.top - pad.bottom);
+  const signed = (v) => `${v > 0 ? "+" : ""}${Math.round(v)} µL`;
+  const svgEl = (tag, attrs = {}, ...children) => {
+    const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+    node.append(...children);
+    return node;
+  };
+  const color = (index) => `hsl(${(index * 67) % 360} 65% 42%)`;
+  const chart = svgEl("svg", { viewBox: `0 0 ${width} ${height}`, class: "volume-chart", role: "img",
+    "aria-label": `volume in ${series.map((s) => s.name).join(", ")} over ${steps} commands` },
+  svgEl("line", { x1: pad.left, y1: y(0), x2: width - pad.right, y2: y(0), class: "axis" }),
+  svgEl("line", { x1: pad.left, y1: pad.top, x2: pad.left, y2: height - pad.bottom, class: "axis" }),
+  svgEl("text", { x: pad.left - 6, y: y(high) + 12, "text-anchor": "end", class: "tick" }, signed(high)),
+  svgEl("text", { x: pad.left - 6, y: y(0) + 5, "text-anchor": "end", class: "tick" }, "±0"),
+  ...(low < 0 ? [svgEl("text", { x: pad.left - 6, y: y(low), "text-anchor": "end", class: "tick" }, signed(low))] : []),
+  svgEl("text", { x: width - pad.right, y: height - 8, "text-anchor": "end", class: "tick" }, `command ${steps}`),
+  svgEl("text", { x: pad.left, y: height - 8, class: "tick" }, "start"),
+  ...deltas.map((line, index) => svgEl("polyline", { class: "series", "data-series": line.name, fill: "none",
+    stroke: color(index), "stroke-width": 2.5, points: line.values.map((v, k) => `${x(k).toFixed(1)},${y(v).toFixed(1)}`).join(" ") },
+  svgEl("title", {}, `${line.name}: ${Math.round(line.values[0])} → ${Math.round(line.values.at(-1))} µL`))));
+  chart.addEventListener("click", (event) => {
+    const box = chart.getBoundingClientRect();
+    const at = ((event.clientX - box.left) / box.width) * width;
+    onStep(Math.max(0, Math.min(steps, Math.round(((at - pad.left) / (width - pad.left - pad.right)) * steps))));
+  });
+  const legend = h("ul", { class: "legend" }, ...series.map((line, index) =>
+    h("li", { style: `color:${color(index)}` }, `${line.name}: ${Math.round(line.values[0])} → ${Math.round(line.values.at(-1))} µL`)));
+  return h("figure", { class: "result volume-over-run", "data-view": "volume-over-run" },
+    h("figcaption", {}, "Volume over the run, change since the start (click to go to that command)"), chart, legend);
+}
+
 function heatmap(grid, { title, unit = "", name }) {
   const values = grid.flat().filter((v) => typeof v === "number" && Number.isFinite(v));
   const low = Math.min(...values);
@@ -116,9 +192,19 @@ function present(value, name, title) {
 
 export function initResults(wb) {
   const root = $("#results");
+  let curves = null; // the volume-over-the-run figure of the run shown (once its events are all in)
 
   function clear() {
+    curves = null;
     root.replaceChildren();
+  }
+
+  // Every event of the run is in (the timeline's steps): where the liquid went, as lines.
+  function showCurves(steps) {
+    curves?.remove();
+    const found = volumeSeries(steps);
+    curves = found.series.length && found.steps ? volumeChart(found, (step) => { wb.timeline.stop(); wb.timeline.go(step); }) : null;
+    if (curves && root.querySelector(".results-head")) root.append(curves);
   }
 
   // result: the run's result ({status, value, run_id}); plan: its plan (data views); states: final deck states.
@@ -139,8 +225,8 @@ export function initResults(wb) {
       h("button", { type: "button", id: "results-json", onclick: () => download(`results-${id}.json`,
         new Blob([JSON.stringify({ run_id: id, status: result.status, value: result.value ?? null,
           final_volumes: plateVolumes(states) }, null, 2)], { type: "application/json" })) }, "Download JSON")),
-    ...parts);
+    ...parts, ...(curves ? [curves] : []));
   }
 
-  return { show, clear };
+  return { show, clear, showCurves };
 }

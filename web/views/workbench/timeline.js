@@ -181,6 +181,7 @@ export function initTimeline(wb) {
     steps = exact;
     delete root.dataset.loading;
     refresh();
+    wb.results.showCurves(steps); // where the liquid went, command by command
     if (back === null && live) {
       // The deck shows the run's end already (the live states end where the exact ones do).
       shown = steps.statesAt(steps.length);
