@@ -31,3 +31,12 @@ def test_the_volume_over_the_run_is_drawn_and_a_click_goes_to_that_step(page, se
     page.mouse.click(box["x"] + box["width"] * (80 + (640 - 92) / 2) / 640, box["y"] + box["height"] / 2)
     expect(page.locator("#step-slider")).to_have_value(str(round(steps / 2)))
     page.screenshot(path="/tmp/shots/curves.png", full_page=True)
+
+    # Another protocol opened: nothing of that run stays on show as if it were this one's.
+    page.click("#protocol-list button[data-file='stamp_96.py']")
+    expect(page.locator("#protocol-name")).to_contain_text("stamp_96")
+    expect(page.locator("#results")).to_be_empty()
+    expect(page.locator("#run-log")).to_be_empty()
+    expect(page.locator("#timeline")).to_be_hidden()
+    expect(page.locator("#run-status")).to_have_text("")
+    expect(page.locator("#history-table tr[data-run]").first).to_contain_text("Serial dilution")  # kept there

@@ -24,6 +24,7 @@ export function initAnalysis(wb) {
       $("#deck-panel").hidden = true;
       $("#plan-id").textContent = "";
       $("#run-button").disabled = true;
+      if (fileChanged) wb.run?.reset(); // the last run was another protocol's
     }
     let analysis;
     try {

@@ -159,5 +159,23 @@ export function initRunPanel(wb) {
   });
   $("#cancel-button").addEventListener("click", () => state.runId && labwright.cancel(state.runId));
 
-  return { replay, highlight };
+  // Another protocol is in front of the user: nothing of the last run (its log, status, timeline,
+  // results) stays on show as if it were this one's; it is in the run history. A run still going
+  // stays on show (its Cancel with it).
+  function reset() {
+    if (!$("#cancel-button").disabled) return;
+    clearLog();
+    wb.results.clear();
+    wb.timeline.load([]);
+    $("#run-duration").textContent = "";
+    $("#run-status").textContent = "";
+    $("#run-count").textContent = "";
+    progress.removeAttribute("value");
+    delete root.dataset.runStatus;
+    delete root.dataset.runId;
+    state.runId = null;
+    wb.editor.markLine(null);
+  }
+
+  return { replay, highlight, reset };
 }
