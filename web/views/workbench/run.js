@@ -81,7 +81,8 @@ export function initRunPanel(wb) {
     state.runId = null;
     clearLog();
     wb.results.clear();
-    wb.timeline.load(record.events ?? [], { deckDocument: record.plan?.deck ?? null, base: record.plan?.deck_state ?? {} });
+    wb.timeline.load(record.events ?? [], { deckDocument: record.plan?.deck ?? null, base: record.plan?.deck_state ?? {},
+      markEditor: record.source === state.source });
     const steps = await wb.timeline.fetchRun(record.run_id, record.event_count ?? 0, {
       onEvents: (events) => { for (const event of events) logEvent(event); } });
     if (steps) finished(record, record.plan);

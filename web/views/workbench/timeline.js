@@ -146,9 +146,13 @@ export function initTimeline(wb) {
   let drawn = -1; // the step PLR's drawing shows; a frame draws the newest step asked for
   let drawScheduled = false;
   let shown = null; // the states of the step drawn (null: the live run drew since)
+  let marking = true; // steps mark their line in the editor
 
-  function load(events, { deckDocument = null, base: baseStates = {} } = {}) {
+  // `markEditor`: the open file is the run's own text, so each step's line is marked in it (a run
+  // of another text, reopened from the history, marks nothing: its lines are not this file's).
+  function load(events, { deckDocument = null, base: baseStates = {}, markEditor = true } = {}) {
     stop();
+    marking = markEditor;
     loading += 1;
     delete root.dataset.loading;
     steps = new RunSteps(baseStates);
@@ -237,7 +241,7 @@ export function initTimeline(wb) {
     drawScheduled = false;
     wb.run.highlight(current);
     const command = steps.command(current);
-    if (command?.line) wb.editor.markLine(command.line, "step");
+    if (command?.line && marking) wb.editor.markLine(command.line, "step");
     if (!deck || drawn === current) return;
     drawn = current;
     const states = steps.statesAt(current);
