@@ -4,6 +4,7 @@
 // Labels, rail and slot numbers, zoom and pan, hover on a well or tip spot, the resource tree:
 // all PLR's. State changes are coalesced and sent once per animation frame.
 const FRAME = new URL("../vendor/plr-visualizer/index.html", import.meta.url);
+const LIVE_INTERVAL_MS = 100; // a live run's states are drawn at most this often
 
 export class PlrDeck {
   constructor(container) {
@@ -67,7 +68,7 @@ export class PlrDeck {
     const whole = { ...(this.states.get(resource) ?? {}), ...state };
     this.states.set(resource, whole);
     this.pending.set(resource, whole);
-    this.schedule();
+    this.schedule(LIVE_INTERVAL_MS);
   }
 
   // Every resource's whole state at once (the timeline's step). Only other objects than those
@@ -84,16 +85,23 @@ export class PlrDeck {
     this.schedule();
   }
 
-  schedule() {
+  // Send what is pending at the next animation frame, and not sooner than `interval` ms after the
+  // last send: a live run's drawing at 10 per second looks as live and leaves the main thread
+  // (PLR redraws with Konva) free; a timeline step asks for the next frame.
+  schedule(interval = 0) {
     if (this.scheduled) return;
     this.scheduled = true;
-    requestAnimationFrame(() => {
+    const wait = Math.max(0, (this.lastSent ?? 0) + interval - performance.now());
+    const flush = () => requestAnimationFrame(() => {
       this.scheduled = false;
       if (!this.pending.size) return;
       const batch = Object.fromEntries(this.pending);
       this.pending.clear();
+      this.lastSent = performance.now();
       this.send("set_state", batch);
     });
+    if (wait > 0) setTimeout(flush, wait);
+    else flush();
   }
 
   // PLR's own events as they come from the worker (a plate moved: resource_assigned / unassigned).
