@@ -4,7 +4,7 @@
 //   await labwright.runPython(code)  -> repr of the last expression; rejects with an Error
 //                                       whose .message is the Python traceback text and
 //                                       .pythonType the exception's class name
-//   labwright.bootTimings            -> ms since the worker started, per stage (after ready)
+//   labwright.bootTimings            -> ms since the worker started, per stage (after ready; after the data opened, its marks too)
 //   labwright.onProgress(fn)         -> fn({stage, detail, fraction}) for every boot step
 //
 // Every page API call is `api.call("area.function", {argument: value})` with an object literal
@@ -494,6 +494,7 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
       }
       case M.DATA: {
         Object.assign(dataState, { state: message.state, detail: message.detail, recovered: message.recovered ?? dataState.recovered });
+        if (message.timings) api.bootTimings = message.timings; // the marks after ready too (files, data)
         if (message.state === "open") resolveData();
         for (const listener of dataListeners) listener({ ...dataState });
         break;
