@@ -17,7 +17,7 @@ import * as M from "./messages.js";
 //   `bridge` is the page's bridge server client (bridge-client.js): with its token, the inventory
 //   is the lab's (the server's database) rather than the page's own.
 export function createLabwright({ io = null, bridge = null, workerURL = new URL("../worker/worker.js", import.meta.url) } = {}) {
-  const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
+  const { worker, early } = startWorker(workerURL);
   io?.attach(worker);
   // The console's grant (REPL, runPython, the device picker): it holds every device the user
   // granted the page unless it released it or a hardware run holds it. It lends a device to a run
@@ -561,5 +561,17 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     api.bootError = api.bootError ?? { stage: "runtime", message: error.message };
     rejectReady(error);
   };
+  for (const event of early) worker[`on${event.type}`](event); // what it posted (or failed) before this took it over
   return api;
+}
+
+// The worker web/worker/early.js started as the page began (if it is this one, and not taken
+// yet) with what it has posted so far; else a new one.
+function startWorker(url) {
+  const started = self.labwrightEarlyWorker;
+  if (started && started.url === new URL(url).href) {
+    delete self.labwrightEarlyWorker;
+    return started;
+  }
+  return { worker: new Worker(url, { type: "module", name: "labwright-python" }), early: [] };
 }

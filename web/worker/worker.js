@@ -259,7 +259,15 @@ async function boot() {
   }
   await backgroundWork;
   python = pyodide.pyimport("browser_runtime.worker");
-  openData().catch((err) => postDataState("error", err.message));
+  const opened = openData().catch((err) => postDataState("error", err.message));
+  if (snapshotSource === "prebuilt") {
+    // Keep set-up's snapshot unpacked in this browser for the next start (a "local" one):
+    // fetching, checking and gunzipping it again took ~0.6 s of every reload. Once the page is
+    // usable, so the copy costs the way there nothing.
+    opened.then(() => writeSnapshot(manifest.build_id, snapshot))
+      .then(() => mark("snapshot-kept"))
+      .catch((err) => console.warn("labwright: the snapshot was not kept for the next start:", err.message));
+  }
 }
 
 // --- the page's data ---------------------------------------------------------------------------
