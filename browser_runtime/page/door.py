@@ -35,13 +35,13 @@ AREAS: dict[str, str] = {
 
 
 #: What runs without waiting for the catalog's first load (the worker starts it in the background
-#: once the data is open): the page's own files, saved plans and run history, the console, and
-#: the catalog's own status. Everything else waits for that load, so nothing answers as if the
+#: once the data is open): the page's own files, saved plans, run history and inventory list, the
+#: console, and the catalog's own status. Everything else waits for that load, so nothing answers as if the
 #: catalog were empty or missing. An area listed whole ("library") or one function ("runs.get").
 WITHOUT_CATALOG: frozenset[str] = frozenset({
     "catalog.load", "catalog.status", "library", "repl",
     "data.saved_plans", "data.can_undo_import", "data.export_database",
-    "runs.history", "runs.get", "runs.active", "runs.wait", "runs.cancel",
+    "runs.history", "runs.get", "runs.active", "runs.wait", "runs.cancel", "inventory.items",
 })
 
 

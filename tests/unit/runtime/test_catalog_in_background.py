@@ -130,7 +130,7 @@ def test_a_failed_background_load_is_reported_by_what_needs_the_catalog(run_asyn
 
 @pytest.mark.parametrize("name,args", [
     ("library.files", {}), ("runs.history", {}), ("runs.active", {}), ("data.saved_plans", {}),
-    ("data.can_undo_import", {}), ("catalog.status", {}), ("repl.scope", {}),
+    ("data.can_undo_import", {}), ("catalog.status", {}), ("repl.scope", {}), ("inventory.items", {}),
 ])
 def test_what_the_usable_page_asks_first_answers_without_a_catalog(run_async, opened, name, args):
     assert not door.needs_catalog(name)
@@ -141,7 +141,7 @@ def test_what_the_usable_page_asks_first_answers_without_a_catalog(run_async, op
 def test_everything_else_waits_for_the_catalog():
     for name in door.functions():
         if name.split(".")[0] in ("catalog", "protocols", "deck", "inventory", "schedule", "devices"):
-            assert door.needs_catalog(name) == (name not in ("catalog.load", "catalog.status")), name
+            assert door.needs_catalog(name) == (name not in ("catalog.load", "catalog.status", "inventory.items")), name
     for name in ("runs.plan", "runs.start", "runs.devices", "runs.inventory", "data.import_database"):
         assert door.needs_catalog(name), name
     # Every name the list holds is a real area or function (a typo would silently not wait).
