@@ -9,6 +9,8 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from browser_runtime import IN_PYODIDE
+
 #: Imported before ``ready`` resolves; everything else in the page is imported lazily.
 READY_MODULES: tuple[str, ...] = (
     "pylabrobot.liquid_handling",
@@ -51,6 +53,27 @@ def import_ready_modules() -> Versions:
 
 def versions_dict() -> dict[str, str]:
     return asdict(import_ready_modules())
+
+
+def prepare_worker() -> None:
+    """The rest of what the page's worker needs, done before ``ready`` and so held by its heap
+    snapshot: every page API area imported (the first requests of a usable page would import
+    them otherwise) and PLR's IO classes replaced by the web bridge's (which holds no JS object
+    until a device is used). Only the worker calls this: in CPython it would rebind PLR's IO
+    classes for the whole process."""
+    import importlib.metadata  # noqa: F401 - see below
+
+    from browser_runtime.page import door
+    from browser_runtime.webbridge import install
+
+    # importlib.invalidate_caches(), which the worker calls once the files are unpacked, imports
+    # importlib.metadata (email, zipfile, csv ...): a third of a second after a restore without it.
+    door.functions()  # imports every area
+    import browser_runtime.inventory.demo  # noqa: F401 - the session seeds the demo inventory when it opens
+    if IN_PYODIDE:
+        import pyodide.http  # noqa: F401 - the catalog's first fetch, which every other request waits behind
+    with _without_pyserial_platform_notice():
+        install()
 
 
 def _libcst_version(libcst_module: object) -> str:

@@ -88,6 +88,13 @@ def open_session(image: Any = None, saved: bool = True) -> str:
     return json.dumps({"recovered": _session.recovered})
 
 
+def start_catalog(prebuilt_json: str | None = None) -> None:
+    """Begin loading the catalog in the background (the page is usable before it is loaded;
+    requests that need it wait for it: ``page.door``). ``prebuilt_json``: set-up's catalog
+    ``{url, sha256}``, for a page with no bridge server and nothing cached."""
+    _require_session().catalog_loader.start(json.loads(prebuilt_json) if prebuilt_json else None)
+
+
 def close_session() -> None:
     """This tab gives the data up (another tab takes it over): no request reaches it any more."""
     global _session
@@ -187,6 +194,9 @@ def database_forget_saved() -> None:
 
 
 def versions_json() -> str:
-    from browser_runtime.boot import versions_dict
+    """What ``ready`` reports; everything ``ready`` promises (and the worker needs) is imported first."""
+    from browser_runtime.boot import prepare_worker, versions_dict
 
-    return json.dumps(versions_dict())
+    versions = versions_dict()
+    prepare_worker()
+    return json.dumps(versions)

@@ -109,7 +109,9 @@ labwright.ready.then(
     }
     document.getElementById("versions-panel").hidden = false;
     initCatalogView(labwright);
-    labwright.catalog.loaded.then(async () => {
+    // The catalog loads in the background (what needs it waits for it in the worker): the
+    // workbench does not wait for it.
+    labwright.dataOpen.then(async () => {
       // "Queue the open protocol": the workbench's file with the values on its form.
       const openProtocol = () => {
         const wb = window.labwrightWorkbench;
@@ -123,7 +125,7 @@ labwright.ready.then(
       inventory.refresh(); // not awaited: the dock is hidden at first, and "ready" must not wait for it
       // Shown fresh whenever its tab is opened (runs and plans change what is held).
       document.querySelector(".dock-tabs [data-dock='inventory']").addEventListener("click", () => inventory.refresh());
-      // "Ready" only once the workbench can be used: files, catalog and history are there.
+      // "Ready" only once the workbench can be used: files and history are there.
       status.textContent = source ? `Ready (restored from the ${source} snapshot)` : "Ready";
       document.body.dataset.workbench = "ready";
       labwright.usableAt = performance.now(); // ms since navigation start, for the boot benchmark

@@ -2,10 +2,15 @@
 
 The page keeps its last catalog in its database (``CatalogStore``), so it starts offline; the
 catalog prebuilt by set-up ships with the page, so demo mode works with no server at all.
+
+The page's worker starts the first load in the background once the data is open (``start``),
+so the workbench is usable before it is done; whatever needs the catalog waits for that load
+(``wait``, which the page's door calls first) instead of answering without it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -54,9 +59,43 @@ class CatalogLoader:
         self.server = "unknown"  # 'reachable' | 'unreachable' | 'unknown'
         self.revalidated = False
         self.custom: list[dict[str, Any]] = []
+        self._loading: asyncio.Future[dict[str, Any]] | None = None  # the load under way or last done
+        self._failure: str | None = None  # why the last load failed, for require()
+
+    def start(self, prebuilt: dict[str, str] | None = None) -> None:
+        """Begin loading in the background (unless a load is under way or one succeeded)."""
+        if self._loading is None or (self._loading.done() and self.catalog is None):
+            self._loading = asyncio.ensure_future(self._load(prebuilt))
+            # Its failure is reported by require() and load(), not as an unretrieved task error.
+            self._loading.add_done_callback(lambda task: task.cancelled() or task.exception())
+
+    @property
+    def loading(self) -> bool:
+        return self._loading is not None and not self._loading.done()
+
+    async def wait(self) -> None:
+        """Return once no load is under way; a failed load is require()'s to report."""
+        while self._loading is not None and not self._loading.done():
+            await asyncio.wait([self._loading])
 
     async def load(self, prebuilt: dict[str, str] | None = None) -> dict[str, Any]:
-        """Load the catalog; the bridge server's when reachable, else cached, else prebuilt."""
+        """Load the catalog; the bridge server's when reachable, else cached, else prebuilt.
+
+        A load already under way (the worker's, started at boot) is joined, not repeated."""
+        if not self.loading:
+            self._loading = asyncio.ensure_future(self._load(prebuilt))
+        return await asyncio.shield(self._loading)
+
+    async def _load(self, prebuilt: dict[str, str] | None) -> dict[str, Any]:
+        try:
+            status = await self._load_once(prebuilt)
+        except BaseException as error:
+            self._failure = f"{type(error).__name__}: {error}"
+            raise
+        self._failure = None
+        return status
+
+    async def _load_once(self, prebuilt: dict[str, str] | None) -> dict[str, Any]:
         cached = self.store.load()
         self.revalidated = False
         chosen = await self._from_server(cached)
@@ -117,6 +156,8 @@ class CatalogLoader:
 
     def require(self) -> Catalog:
         if self.catalog is None:
+            if self._failure is not None:
+                raise CatalogNotLoaded(f"the catalog could not be loaded ({self._failure})")
             raise CatalogNotLoaded("the catalog is not loaded yet: call catalog.load first")
         return self.catalog
 

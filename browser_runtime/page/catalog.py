@@ -10,9 +10,15 @@ from browser_runtime.page.session import PageSession
 __all__ = ["load", "status", "get", "search", "by_category", "dimensions", "add_custom_definition"]
 
 
-async def load(session: PageSession, prebuilt: dict[str, str] | None = None) -> dict[str, Any]:
-    """The bridge server's catalog when reachable, else the cached one, else the prebuilt one."""
-    return await session.catalog_loader.load(prebuilt)
+async def load(session: PageSession, prebuilt: dict[str, str] | None = None, refresh: bool = False) -> dict[str, Any]:
+    """The bridge server's catalog when reachable, else the cached one, else the prebuilt one.
+
+    The worker starts this load itself once the data is open: a call joins it (or, once it is
+    done, answers with what it loaded); ``refresh`` loads again."""
+    loader = session.catalog_loader
+    if refresh or loader.loading or loader.catalog is None:
+        return await loader.load(prebuilt)
+    return loader.status()
 
 
 def status(session: PageSession) -> dict[str, Any]:

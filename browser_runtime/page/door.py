@@ -17,7 +17,7 @@ from typing import Any
 from browser_runtime.errors import LabwrightError
 from browser_runtime.page.session import PageSession
 
-__all__ = ["AREAS", "PageApiError", "call", "functions", "reply_sent", "after_reply"]
+__all__ = ["AREAS", "WITHOUT_CATALOG", "PageApiError", "call", "functions", "needs_catalog", "reply_sent", "after_reply"]
 
 #: The page's API areas: ``call("catalog.search", ...)`` runs ``search`` of the module named here.
 AREAS: dict[str, str] = {
@@ -32,6 +32,21 @@ AREAS: dict[str, str] = {
     "deck": "browser_runtime.page.deck",
     "inventory": "browser_runtime.page.inventory",
 }
+
+
+#: What runs without waiting for the catalog's first load (the worker starts it in the background
+#: once the data is open): the page's own files, saved plans, run history and inventory list, the
+#: console, and the catalog's own status. Everything else waits for that load, so nothing answers as if the
+#: catalog were empty or missing. An area listed whole ("library") or one function ("runs.get").
+WITHOUT_CATALOG: frozenset[str] = frozenset({
+    "catalog.load", "catalog.status", "library", "repl",
+    "data.saved_plans", "data.can_undo_import", "data.export_database",
+    "runs.history", "runs.get", "runs.active", "runs.wait", "runs.cancel", "inventory.items",
+})
+
+
+def needs_catalog(name: str) -> bool:
+    return name not in WITHOUT_CATALOG and name.partition(".")[0] not in WITHOUT_CATALOG
 
 
 class PageApiError(LabwrightError):
@@ -79,6 +94,8 @@ async def call(session: PageSession, name: str, args: dict[str, Any], *, request
     if request_id is not None:
         _replies[request_id] = asyncio.get_running_loop().create_future()
         _reply.set(_replies[request_id])
+    if needs_catalog(name):
+        await session.catalog_loader.wait()
     with holding(grant):
         value = function(session, **args)
         if inspect.isawaitable(value):

@@ -104,6 +104,30 @@ def test_first_boot_restores_the_prebuilt_snapshot_with_files_in_place(page, ser
     ) == "'/worker/worker.js'"
 
 
+def test_the_prebuilt_snapshot_is_kept_unpacked_for_the_next_start(context, server_url):
+    # Fetched once: a reload restores this browser's unpacked copy, not set-up's gzip again.
+    fetched = []
+    context.on("request", lambda request: fetched.append(request.url) if "/wheels/snapshot/" in request.url else None)
+    page = context.new_page()
+    page.goto(server_url)
+    wait_ready(page)
+    assert page.evaluate("window.labwright.bootInfo.snapshot") == "prebuilt"
+    page.wait_for_selector("body[data-workbench=ready]")
+    page.evaluate("""() => new Promise((done) => { const check = async () => {
+        const kept = await (await caches.open("labwright-snapshots")).keys();
+        kept.length ? done() : setTimeout(check, 50); }; check(); })""")
+    page.reload()
+    wait_ready(page)
+    assert page.evaluate("window.labwright.bootInfo.snapshot") == "local"
+    assert len(fetched) == 1, fetched
+    # The same heap as set-up's: PLR imported, the web bridge installed, files back in place.
+    assert page.evaluate(
+        "window.labwright.runPython('import jedi, pylabrobot.scales, pylabrobot.io.serial as s\\n"
+        "(jedi.__version__, s.Serial.__module__)')"
+    ) == "('0.19.2', 'browser_runtime.webbridge.serial')"
+    page.wait_for_selector("body[data-workbench=ready]")
+
+
 def test_without_the_prebuilt_snapshot_boot_imports_and_saves_its_own(context, server_url):
     context.route("**/wheels/snapshot/**", lambda route, request: route.fulfill(status=404, body=""))
     page = context.new_page()

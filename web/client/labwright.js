@@ -4,7 +4,7 @@
 //   await labwright.runPython(code)  -> repr of the last expression; rejects with an Error
 //                                       whose .message is the Python traceback text and
 //                                       .pythonType the exception's class name
-//   labwright.bootTimings            -> ms since the worker started, per stage (after ready)
+//   labwright.bootTimings            -> ms since the worker started, per stage (after ready; after the data opened, its marks too)
 //   labwright.onProgress(fn)         -> fn({stage, detail, fraction}) for every boot step
 //
 // Every page API call is `api.call("area.function", {argument: value})` with an object literal
@@ -17,7 +17,7 @@ import * as M from "./messages.js";
 //   `bridge` is the page's bridge server client (bridge-client.js): with its token, the inventory
 //   is the lab's (the server's database) rather than the page's own.
 export function createLabwright({ io = null, bridge = null, workerURL = new URL("../worker/worker.js", import.meta.url) } = {}) {
-  const worker = new Worker(workerURL, { type: "module", name: "labwright-python" });
+  const { worker, early } = startWorker(workerURL);
   io?.attach(worker);
   // The console's grant (REPL, runPython, the device picker): it holds every device the user
   // granted the page unless it released it or a hardware run holds it. It lends a device to a run
@@ -494,6 +494,7 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
       }
       case M.DATA: {
         Object.assign(dataState, { state: message.state, detail: message.detail, recovered: message.recovered ?? dataState.recovered });
+        if (message.timings) api.bootTimings = message.timings; // the marks after ready too (files, data)
         if (message.state === "open") resolveData();
         for (const listener of dataListeners) listener({ ...dataState });
         break;
@@ -560,5 +561,17 @@ export function createLabwright({ io = null, bridge = null, workerURL = new URL(
     api.bootError = api.bootError ?? { stage: "runtime", message: error.message };
     rejectReady(error);
   };
+  for (const event of early) worker[`on${event.type}`](event); // what it posted (or failed) before this took it over
   return api;
+}
+
+// The worker web/worker/early.js started as the page began (if it is this one, and not taken
+// yet) with what it has posted so far; else a new one.
+function startWorker(url) {
+  const started = self.labwrightEarlyWorker;
+  if (started && started.url === new URL(url).href) {
+    delete self.labwrightEarlyWorker;
+    return started;
+  }
+  return { worker: new Worker(url, { type: "module", name: "labwright-python" }), early: [] };
 }

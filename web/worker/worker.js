@@ -243,6 +243,7 @@ async function boot() {
   const catalog = manifest.catalog
     ? { url: new URL(`wheels/${manifest.catalog.file}`, BASE).href, base: new URL(`wheels/${manifest.catalog.base}`, BASE).href, sha256: manifest.catalog.sha256 }
     : null;
+  prebuiltCatalog = catalog && { url: catalog.url, sha256: catalog.sha256 };
   self.postMessage({ type: M.READY, versions, timings, snapshot: snapshotSource, buildId: manifest.build_id, catalog });
 
   if (!snapshot) {
@@ -258,8 +259,15 @@ async function boot() {
   }
   await backgroundWork;
   python = pyodide.pyimport("browser_runtime.worker");
-  installWebBridge();
-  openData().catch((err) => postDataState("error", err.message));
+  const opened = openData().catch((err) => postDataState("error", err.message));
+  if (snapshotSource === "prebuilt") {
+    // Keep set-up's snapshot unpacked in this browser for the next start (a "local" one):
+    // fetching, checking and gunzipping it again took ~0.6 s of every reload. Once the page is
+    // usable, so the copy costs the way there nothing.
+    opened.then(() => writeSnapshot(manifest.build_id, snapshot))
+      .then(() => mark("snapshot-kept"))
+      .catch((err) => console.warn("labwright: the snapshot was not kept for the next start:", err.message));
+  }
 }
 
 // --- the page's data ---------------------------------------------------------------------------
@@ -268,6 +276,7 @@ async function boot() {
 // a reply acknowledged is stored. A save that fails fails the request that caused it.
 let store = null;
 let dataState = "opening";
+let prebuiltCatalog = null; // set-up's catalog {url, sha256}, loaded when nothing better is there
 
 function postDataState(state, detail = null, extra = {}) {
   dataState = state;
@@ -293,9 +302,12 @@ async function loadData() {
     saved = image === null;
   }
   const opened = JSON.parse(python.open_session(image, saved));
+  // The catalog loads in the background: the workbench is usable first, and what needs the
+  // catalog waits for it in the worker (browser_runtime.page.door).
+  python.start_catalog(prebuiltCatalog && JSON.stringify(prebuiltCatalog));
   mark("data");
   if (!saved) await save();
-  postDataState("open", null, { recovered: opened.recovered });
+  postDataState("open", null, { recovered: opened.recovered, timings });
 }
 
 async function closeData() {
@@ -433,11 +445,9 @@ self.labwrightEmit = (channel, payloadJson) => {
 
 // --- web bridge (browser_runtime.webbridge): device IO goes to the page's port manager ------
 // Python calls labwrightIO.request(op, args, timeoutMs) and awaits the reply message
-// ({ok, value} | {ok: false, error}); see io/io-protocol.js. Installed after the snapshot is
-// restored or saved, so the heap snapshot never holds JS objects.
+// ({ok, value} | {ok: false, error}); see io/io-protocol.js. The bridge is installed in Python
+// before ready (browser_runtime.boot.prepare_worker, so in the snapshot too): it looks this
+// object up only when a device is used, so the heap snapshot never holds a JS object.
 const io = new IOClient((message) => self.postMessage(message));
 self.labwrightIO = { request: (op, args, timeout) => io.request(op, args, timeout) };
-function installWebBridge() {
-  pyodide.runPython("import browser_runtime.webbridge as _wb; _wb.install(); del _wb");
-}
 // --- end web bridge ---

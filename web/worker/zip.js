@@ -50,25 +50,42 @@ async function inflate(data) {
 }
 
 // Write every file of the zip `bytes` under `dir` in the Emscripten file system `FS`.
+// In Emscripten's in-memory file system (MEMFS, where site-packages is) each file is made as a
+// node of its directory holding a view of the archive's bytes: no copy, and no path walked per
+// file (FS.writeFile resolved each path and copied each file: ~70 µs a file, 3,651 files).
 export async function unpackZip(FS, bytes, dir) {
-  const made = new Set();
+  const MEMFS = FS.filesystems?.MEMFS;
+  const dirs = new Map(); // path -> directory node
+  const directory = (path) => {
+    let node = dirs.get(path);
+    if (!node) {
+      FS.mkdirTree(path);
+      node = MEMFS ? FS.lookupPath(path).node : {};
+      dirs.set(path, node);
+    }
+    return node;
+  };
   let files = 0;
   for (const entry of zipEntries(bytes)) {
     const path = `${dir}/${entry.name}`;
     if (entry.name.endsWith("/")) {
-      FS.mkdirTree(path);
+      directory(path.slice(0, -1));
       continue;
     }
-    const parent = path.slice(0, path.lastIndexOf("/"));
-    if (!made.has(parent)) {
-      FS.mkdirTree(parent);
-      made.add(parent);
-    }
+    const cut = path.lastIndexOf("/");
+    const parent = directory(path.slice(0, cut));
+    const name = path.slice(cut + 1);
     let data;
     if (entry.method === 0) data = entry.data;
     else if (entry.method === 8) data = await inflate(entry.data);
     else throw new ZipError(`${entry.name}: compression method ${entry.method} is not supported`);
-    FS.writeFile(path, data);
+    if (MEMFS && parent.node_ops?.mknod === MEMFS.node_ops.mknod && !(name in parent.contents)) {
+      const node = MEMFS.createNode(parent, name, 0o100644, 0);
+      node.contents = data; // a view: MEMFS reallocates a file that grows (it may write in place otherwise)
+      node.usedBytes = data.length;
+    } else {
+      FS.writeFile(path, data); // another file system, or a file already there
+    }
     files += 1;
   }
   return files;
