@@ -44,6 +44,8 @@ def test_the_timeline_steps_through_a_run_on_the_deck_the_log_and_the_editor(pag
     assert steps >= 4  # setup, pick up, aspirate, dispense, ...
     expect(page.locator("#step-label")).to_contain_text(f"{steps} ·")
     well = "() => resources['destination_well_A1'].volume"
+    # The live drawing is at most 10 updates a second: wait until it shows the stamp's end.
+    visualizer(page).wait_for_function(f"() => ({well})() > 0")
     end_volume = visualizer(page).evaluate(well)
 
     # Back to the start: the destination plate as it was before the first command.
