@@ -147,6 +147,7 @@ export function initTimeline(wb) {
   let drawScheduled = false;
   let shown = null; // the states of the step drawn (null: the live run drew since)
   let marking = true; // steps mark their line in the editor
+  let liveScheduled = false; // a live run's slider and label are drawn at the next frame
 
   // `markEditor`: the open file is the run's own text, so each step's line is marked in it (a run
   // of another text, reopened from the history, marks nothing: its lines are not this file's).
@@ -205,12 +206,17 @@ export function initTimeline(wb) {
       placements.show(steps, steps.length, wb.plrDeck, steps.statesAt(steps.length));
     }
     if (event.type !== "command") return;
-    refresh();
-    if (following) {
-      current = steps.length;
+    if (following) current = steps.length;
+    // The slider, count and label once per animation frame, however many commands a batch brings.
+    if (liveScheduled) return;
+    liveScheduled = true;
+    requestAnimationFrame(() => {
+      liveScheduled = false;
+      refresh();
+      if (!following) return;
       slider.value = String(current);
       showLabel();
-    }
+    });
   }
 
   function refresh() {
