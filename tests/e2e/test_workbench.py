@@ -79,6 +79,7 @@ def test_the_ui_plans_runs_and_draws_the_deck(page, server_url):
     visualizer = next(frame for frame in page.frames if frame.url.endswith("plr-visualizer/index.html"))
     visualizer.wait_for_function(
         "() => Object.values(resources).filter((r) => r instanceof Well && r.volume > 0).length >= 192")
+    page.click("#deck-tab-layout")  # drawn when looked at, with the run's states
     filled = page.evaluate(
         "[...document.querySelectorAll('#deck-view ellipse.well')].filter(e => Number(e.dataset.volume) > 0).length"
     )

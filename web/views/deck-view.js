@@ -17,10 +17,33 @@ export class DeckView {
   // deck: PLR Deck.serialize(); state: {name: serialize_state()}; untracked: [names]; key: what it
   // is (a plan's id): the same key drawn and unchanged since is not drawn again (a run of the plan
   // shown starts from the drawing it has; a whole deck is thousands of shapes).
+  // Drawn when its tab is on show (or `flush()` asks): thousands of shapes nobody looks at on
+  // the main thread would be the plan's longest task; states that come meanwhile are kept.
   render(deck, state = {}, untracked = [], key = null) {
-    if (key !== null && key === this.key && !this.changed && this.svg?.isConnected) return;
+    if (key !== null && key === this.key && !this.changed && (this.svg?.isConnected || this.pending)) return;
     this.key = key;
     this.changed = false;
+    this.pending = { deck, state: { ...state }, untracked };
+    if (this.container.offsetParent !== null) this.flush();
+  }
+
+  // Nothing to draw (a protocol without a deck): whatever the container shows next is the caller's.
+  clear() {
+    this.pending = null;
+    this.key = null;
+    this.svg = null;
+    this.items.clear();
+  }
+
+  // Draw what `render` was given, if not drawn yet.
+  flush() {
+    if (!this.pending) return;
+    const { deck, state, untracked } = this.pending;
+    this.pending = null;
+    this.draw(deck, state, untracked);
+  }
+
+  draw(deck, state, untracked) {
     this.items.clear();
     const height = deck.size_y;
     const svg = el("svg", { viewBox: `-70 -10 ${deck.size_x + 140} ${deck.size_y + 20}`, class: "deck-view", role: "img" });
@@ -108,6 +131,10 @@ export class DeckView {
 
   update(name, resourceState) {
     this.changed = true;
+    if (this.pending) {
+      this.pending.state[name] = { ...(this.pending.state[name] ?? {}), ...resourceState };
+      return;
+    }
     const item = this.items.get(name);
     if (!item || item.unknown) return;
     if (item.kind === "tip_spot") {

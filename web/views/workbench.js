@@ -33,6 +33,7 @@ export async function initWorkbench(labwright, picker = null) {
   };
   initSplitters(root);
   initTabs([$("#deck-tab-plr"), $("#deck-tab-layout")], (tab) => $(`#${tab.getAttribute("aria-controls")}`));
+  $("#deck-tab-layout").addEventListener("click", () => wb.deckView.flush()); // drawn when looked at
   wb.analysis = initAnalysis(wb); // the protocol's analysis and the parameter form
   wb.editor = initEditorPanel(wb); // the open file: editor, autosave, problems, versions
   wb.plan = initPlanPanel(wb); // the plan table, devices per machine, save
@@ -48,6 +49,9 @@ export async function initWorkbench(labwright, picker = null) {
   followConsoleDeck(wb); // what console inputs change on the deck in scope
   await Promise.all([wb.history.show(), wb.files.showSavedPlans(), wb.files.restore()]);
   root.dataset.ready = "true";
+  // PLR's visualizer frame loads its scripts (Konva, JSZip, html2canvas) when the page is idle, not
+  // when the first plan is drawn: the Plan button's answer then only draws.
+  (window.requestIdleCallback ?? ((fn) => setTimeout(fn, 200)))(() => wb.plrDeck.open(), { timeout: 3000 });
   root.removeAttribute("aria-busy");
   return wb;
 }

@@ -104,6 +104,7 @@ export function initPlanPanel(wb) {
       deckView.render(shown.deck, shown.deck_state ?? {}, shown.untracked ?? [], shown.plan_id);
       wb.plrDeck.show(shown.deck, shown.deck_state ?? {}, shown.plan_id);
     } else {
+      deckView.clear();
       $("#deck-view").replaceChildren(h("p", {}, shown.kind === "script" ? "The script builds its own deck when it runs." : "This protocol uses no deck."));
     }
   }

@@ -91,6 +91,7 @@ export function initSetupSheet(wb) {
     const style = doc.createElement("style");
     style.textContent = SHEET_STYLE;
     doc.head.append(style);
+    wb.deckView.flush(); // the layout drawing is made when first needed
     const svg = deckSVG();
     const body = h("div", { id: "setup-sheet" },
       h("div", { class: "tools" }, h("button", { type: "button", onclick: () => sheet.print() }, "Print")),
@@ -109,12 +110,14 @@ export function initSetupSheet(wb) {
   }
 
   function downloadSVG() {
+    wb.deckView.flush(); // the layout drawing is made when first needed
     const svg = deckSVG();
     if (!svg) return;
     download(`deck-${state.plan?.plan_id ?? "plan"}.svg`, new Blob([new XMLSerializer().serializeToString(svg)], { type: "image/svg+xml" }));
   }
 
   async function downloadPNG() {
+    wb.deckView.flush(); // the layout drawing is made when first needed
     const svg = deckSVG();
     if (!svg) return;
     const box = svg.viewBox.baseVal;
