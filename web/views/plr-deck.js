@@ -57,7 +57,15 @@ export class PlrDeck {
     this.pending.clear();
     this.states = new Map(Object.entries(state));
     this.shown = root;
-    await this.send("set_root_resource", { resource: root, method_registry: {} });
+    // The deck first, then each thing on it as PLR's own resource_assigned: one message, so one
+    // task in the frame, per carrier; PLR drawing (and bitmap-caching) a whole deck at once was
+    // the plan's longest main-thread task.
+    const { children = [], ...deck } = root;
+    await this.send("set_root_resource", { resource: { ...deck, children: [] }, method_registry: {} });
+    for (const child of children) {
+      await this.send("resource_assigned", { resource: { ...child, parent_name: root.name }, method_registry: {}, state: {},
+        parent_name: root.name });
+    }
     if (Object.keys(state).length) await this.send("set_state", state);
   }
 
