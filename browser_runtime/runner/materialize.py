@@ -14,7 +14,7 @@ from typing import Any
 from browser_runtime.machines import SimulationError, build_machine, hardware_backend
 from browser_runtime.runner.plans import Plan, PlanError
 
-__all__ = ["Materialized", "apply_contents", "materialize", "untrack"]
+__all__ = ["Materialized", "apply_contents", "import_fqn", "labware_resource", "materialize", "untrack"]
 
 
 @dataclass
@@ -25,9 +25,21 @@ class Materialized:
     contents: dict[str, dict[str, Any] | None] = field(default_factory=dict)  # labware -> applied
 
 
-def _import(fqn: str) -> Any:
+def import_fqn(fqn: str) -> Any:
     module, _, name = fqn.rpartition(".")
     return getattr(importlib.import_module(module), name)
+
+
+
+def labware_resource(built: Materialized, parameter: str, labware: Any) -> Any:
+    """The PLR resource of a planned labware parameter: on the deck where the layout put it, or
+    made and put into the machine it starts in (a plate in the plate reader)."""
+    holder = (labware.placement or {}).get("machine")
+    if holder is None:
+        return built.deck.get_resource(parameter)
+    resource = import_fqn(labware.type)(name=parameter)
+    built.machines[holder].assign_child_resource(resource)
+    return resource
 
 
 def apply_contents(resource: Any, asset: Any) -> dict[str, Any]:
@@ -72,7 +84,7 @@ def build_planned_machine(catalog: Any, plan: Plan, parameter: str, deck: Any) -
                                    {"backend": choice.backend, "kwargs": choice.backend_kwargs},
                                    f"backends.{parameter}")
     else:
-        backend = _import(choice.backend)()
+        backend = import_fqn(choice.backend)()
     return build_machine(catalog, choice.machine_kind, parameter, backend=backend, deck=machine_deck,
                          hardware=choice.hardware)
 
@@ -105,12 +117,7 @@ def materialize(plan: Plan, catalog: Any, inventory: Any = None) -> Materialized
         if labware.optional_absent:
             built.arguments[parameter] = None
             continue
-        holder = (labware.placement or {}).get("machine")
-        if holder is not None:  # it starts inside a machine (a plate in the plate reader)
-            resource = _import(labware.type)(name=parameter)
-            built.machines[holder].assign_child_resource(resource)
-        else:
-            resource = deck.get_resource(parameter)
+        resource = labware_resource(built, parameter, labware)
         if labware.asset_id is not None and inventory is not None:
             built.contents[parameter] = apply_contents(resource, inventory.asset(labware.asset_id))
         else:

@@ -18,7 +18,7 @@ from typing import Any
 from browser_runtime.runner import constraints
 from browser_runtime.runner.events import json_safe, jsonable
 from browser_runtime.machines import SimulationError, hardware_backend, simulator_backend_for
-from browser_runtime.runner.materialize import materialize
+from browser_runtime.runner.materialize import import_fqn, materialize
 from browser_runtime.runner.plans import (
     LabwareChoice,
     MachineChoice,
@@ -111,7 +111,7 @@ class Planner:
         holders = []
         for parameter in (p for p in protocol.parameters if p.kind == "machine"):
             try:
-                frontend = _import(frontend_for(self.catalog, parameter.machine_kind)["fqn"])
+                frontend = import_fqn(frontend_for(self.catalog, parameter.machine_kind)["fqn"])
             except (SimulationError, ImportError, AttributeError):
                 continue
             if isinstance(frontend, type) and issubclass(frontend, ResourceHolder):
@@ -426,18 +426,13 @@ class Planner:
     def _show_deck(self, plan: Plan, built: Any) -> None:
         """The deck as planned, with every labware's contents, for the page to draw (contents also
         of labware in a machine when there is no deck)."""
-        from browser_runtime.runner.materialize import apply_contents, untrack
+        from browser_runtime.runner.materialize import apply_contents, labware_resource, untrack
 
         deck = built.deck
         for parameter, labware in plan.labware.items():
             if labware.optional_absent:
                 continue
-            holder = (labware.placement or {}).get("machine")
-            if holder is not None:  # in the machine that holds it (standing on the deck, if any)
-                resource = _import(labware.type)(name=parameter)
-                built.machines[holder].assign_child_resource(resource)
-            else:
-                resource = deck.get_resource(parameter)
+            resource = labware_resource(built, parameter, labware)
             if labware.asset_id is not None and self.inventory is not None:
                 labware.contents = apply_contents(resource, self.inventory.asset(labware.asset_id))
             else:
@@ -493,13 +488,6 @@ def _without_labware(plan: Plan) -> Plan:
     from dataclasses import replace
 
     return replace(plan, labware={}, values={})
-
-
-def _import(fqn: str) -> Any:
-    import importlib
-
-    module, _, name = fqn.rpartition(".")
-    return getattr(importlib.import_module(module), name)
 
 
 def _is_resource(machine: Any) -> bool:
