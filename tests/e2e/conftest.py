@@ -112,6 +112,20 @@ def open_with_emulated_devices(context, url: str, plugged: str | None = None):  
     return page
 
 
+def drag_on_layout(page, group, dx_mm: float, dy_mm: float) -> None:  # noqa: ANN001 - Playwright's
+    """Drag ``group`` of the Layout tab's drawing by so many mm (PLR's frame: y to the back), with
+    the mouse, through the SVG's own scale."""
+    page.locator("#deck-view").scroll_into_view_if_needed()
+    box = group.bounding_box()
+    scale = page.evaluate("document.querySelector('#deck-view svg').getScreenCTM().a")
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(x, y)
+    page.mouse.down()
+    page.mouse.move(x + dx_mm * scale / 2, y - dy_mm * scale / 2, steps=5)
+    page.mouse.move(x + dx_mm * scale, y - dy_mm * scale, steps=5)
+    page.mouse.up()
+
+
 def open_dock(page, dock: str) -> None:  # noqa: ANN001 - Playwright's page
     """Click the dock's tab under the workbench (REPL, schedule, catalog, devices, data), as a person does."""
     page.click(f".dock-tabs [data-dock='{dock}']")

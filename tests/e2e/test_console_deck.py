@@ -7,6 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import open_dock
+from tests.e2e.longtasks import run_demo_in_ui
 
 
 def visualizer(page):
@@ -23,11 +24,7 @@ def type_in_repl(page, line):
 def test_the_drawing_follows_repl_commands_on_the_runs_deck(page, server_url):
     page.goto(server_url)
     page.wait_for_selector("body[data-workbench=ready]", timeout=120_000)
-    page.click("#protocol-list button[data-file='serial_dilution.py']")
-    page.click("#plan-button")
-    expect(page.locator("#plan-table tr[data-parameter]").first).to_be_visible(timeout=60_000)
-    page.click("#run-button")
-    expect(page.locator("#workbench")).to_have_attribute("data-run-status", "completed", timeout=120_000)
+    run_demo_in_ui(page, "serial_dilution.py")
     frame = visualizer(page)
     before = frame.evaluate("() => resources['plate_well_H12'].volume")
     assert before != 123

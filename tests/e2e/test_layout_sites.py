@@ -6,18 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-
-def drag(page, group, dx_mm, dy_mm):
-    """Drag ``group`` by so many mm on the layout drawing (PLR's frame: y to the back)."""
-    page.locator("#deck-view").scroll_into_view_if_needed()
-    box = group.bounding_box()
-    scale = page.evaluate("document.querySelector('#deck-view svg').getScreenCTM().a")
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + dx_mm * scale / 2, y - dy_mm * scale / 2, steps=5)
-    page.mouse.move(x + dx_mm * scale, y - dy_mm * scale, steps=5)
-    page.mouse.up()
+from tests.e2e.conftest import drag_on_layout
 
 
 def test_a_plate_is_dragged_to_another_site_and_a_taken_site_is_refused_at_the_plate(page, server_url):
@@ -34,7 +23,7 @@ def test_a_plate_is_dragged_to_another_site_and_a_taken_site_is_refused_at_the_p
     carrier = next(p for p in page.evaluate("window.labwrightWorkbench.state.plan.deck_layout.placements")
                    if p["name"] == "plate")["parent"]
 
-    drag(page, plate, 0, 96)  # the carrier's next site, 96 mm to the back
+    drag_on_layout(page, plate, 0, 96)  # the carrier's next site, 96 mm to the back
     expect(site).to_have_value("1", timeout=60_000)
     page.wait_for_function(
         "(y) => Number(document.querySelector(`#deck-view g[data-placement='plate'] rect`)?.getAttribute('y')) !== y",
@@ -51,7 +40,7 @@ def test_a_plate_is_dragged_to_another_site_and_a_taken_site_is_refused_at_the_p
                 if p["name"] == "tips")
     rails = {p["name"]: p.get("rails") for p in page.evaluate("window.labwrightWorkbench.state.plan.deck_layout.placements")}
     dx = (rails[tips["parent"]] - rails[carrier]) * 22.5
-    drag(page, page.locator("#deck-view g.placement.movable[data-placement='plate']"), dx, -96)
+    drag_on_layout(page, page.locator("#deck-view g.placement.movable[data-placement='plate']"), dx, -96)
     error = page.locator("#layout-editor .move-error[data-error-for='plate']")
     expect(error).to_contain_text(f"site 0 of {tips['parent']} holds tips")
     expect(site).to_have_value("1")

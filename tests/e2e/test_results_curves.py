@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from tests.e2e.longtasks import run_demo_in_ui
+
 
 def test_the_volume_over_the_run_is_drawn_and_a_click_goes_to_that_step(page, server_url):
     page.goto(server_url)
     page.wait_for_selector("body[data-workbench=ready]", timeout=120_000)
-    page.click("#protocol-list button[data-file='serial_dilution.py']")
-    page.click("#plan-button")
-    expect(page.locator("#plan-table tr[data-parameter]").first).to_be_visible(timeout=60_000)
-    page.click("#run-button")
-    expect(page.locator("#workbench")).to_have_attribute("data-run-status", "completed", timeout=120_000)
+    run_demo_in_ui(page, "serial_dilution.py")
     figure = page.locator("#results figure.volume-over-run")
     expect(figure).to_be_visible(timeout=30_000)
     legend = figure.locator(".legend").inner_text()

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import drag_on_layout
+
 DEMOS = Path(__file__).resolve().parents[2] / "web" / "protocols"
 
 
@@ -220,16 +222,7 @@ def test_dragging_a_carrier_moves_it_to_another_rail_and_replans(page, server_ur
     group = page.locator(f"#deck-view g.placement[data-placement='{name}']")
     rail_input = page.locator(f"#layout-editor input[data-placement='{name}']")
     x_before = float(group.locator("rect").first.get_attribute("x"))
-    # Three rails to the right, in screen pixels: 3 x 22.5 mm through the SVG's own transform.
-    page.locator("#deck-view").scroll_into_view_if_needed()
-    box = group.bounding_box()
-    scale = page.evaluate("document.querySelector('#deck-view svg').getScreenCTM().a")
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x + 3 * 22.5 * scale / 2, y, steps=5)
-    page.mouse.move(x + 3 * 22.5 * scale, y, steps=5)
-    page.mouse.up()
+    drag_on_layout(page, group, 3 * 22.5, 0)  # three rails to the right
     expect(rail_input).to_have_value(str(before + 3))
     # Planned again with the new layout: the deck the worker built has the carrier 67.5 mm on.
     page.wait_for_function(
@@ -239,13 +232,7 @@ def test_dragging_a_carrier_moves_it_to_another_rail_and_replans(page, server_ur
     assert moved - x_before == pytest.approx(3 * 22.5, abs=0.01)
 
     # A move onto another carrier's rails is refused with the reason, and undone.
-    page.locator("#deck-view").scroll_into_view_if_needed()
-    box = group.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(x, y)
-    page.mouse.down()
-    page.mouse.move(x - 12 * 22.5 * scale, y, steps=8)
-    page.mouse.up()
+    drag_on_layout(page, group, -12 * 22.5, 0)
     # the reason at the moved item (it collides with the carrier it was dropped on)
     expect(page.locator(f"#layout-editor .move-error[data-error-for='{name}']")).to_contain_text("collide")
     page.click("#plan-button")  # plans the layout as it was before the refused move
